@@ -1,0 +1,37 @@
+//! Every limit of the pipeline in one place, with the defaults `--help` shows.
+
+/// Bounds on per-flow and global state. Anything cut by one of these is counted.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Concurrent TCP flows per worker; the longest-idle flow is evicted past it.
+    pub max_flows: usize,
+    /// Out-of-order bytes buffered per direction before the hole is given up as a gap.
+    pub max_ooo_bytes: usize,
+    /// Out-of-order bytes buffered across all flows of a worker.
+    pub max_reassembly_mem: usize,
+    /// Idle time (packet time, seconds) after which a flow expires.
+    pub idle_timeout_secs: u64,
+    /// Frames held per not-yet-recognized flow so its pcap can start at the SYN.
+    pub max_held_frames: usize,
+    /// Bytes of a midstream direction scanned for an OFT2 header at segment starts.
+    pub midstream_scan_bytes: usize,
+    /// Frames per batch handed from the capture thread to a worker.
+    pub batch_frames: usize,
+    /// Batches queued per worker channel.
+    pub queue_batches: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 262_144,
+            max_ooo_bytes: 1 << 20,
+            max_reassembly_mem: 256 << 20,
+            idle_timeout_secs: 120,
+            max_held_frames: 256,
+            midstream_scan_bytes: 256 << 10,
+            batch_frames: 256,
+            queue_batches: 64,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+
+/// One side of a TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(ip: IpAddr, port: u16) -> Self {
+        Endpoint { ip, port }
+    }
+    pub fn socket_addr(self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
+    }
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Self {
+        Endpoint::new(a.ip(), a.port())
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{}:{}", ip, self.port),
+            IpAddr::V6(ip) => write!(f, "[{}]:{}", ip, self.port),
+        }
+    }
+}
+
+/// Direction of a segment relative to its `FlowKey`: `AtoB` runs from `key.a` to `key.b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    AtoB,
+    BtoA,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::AtoB => 0,
+            Direction::BtoA => 1,
+        }
+    }
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::AtoB => Direction::BtoA,
+            Direction::BtoA => Direction::AtoB,
+        }
+    }
+}
+
+/// Direction-free identity of a TCP connection: the smaller endpoint is always `a`,
+/// so both directions of a connection map to the same key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FlowKey {
+    pub a: Endpoint,
+    pub b: Endpoint,
+}
+
+impl FlowKey {
+    /// Key and direction of a segment sent from `src` to `dst`.
+    pub fn from_segment(src: Endpoint, dst: Endpoint) -> (FlowKey, Direction) {
+        if src <= dst {
+            (FlowKey { a: src, b: dst }, Direction::AtoB)
+        } else {
+            (FlowKey { a: dst, b: src }, Direction::BtoA)
+        }
+    }
+
+    /// Sending endpoint of direction `dir`.
+    pub fn src(&self, dir: Direction) -> Endpoint {
+        match dir {
+            Direction::AtoB => self.a,
+            Direction::BtoA => self.b,
+        }
+    }
+    pub fn dst(&self, dir: Direction) -> Endpoint {
+        self.src(dir.reverse())
+    }
+
+    /// Symmetric by construction (the key is canonical), stable across runs and threads,
+    /// cheap: picks the worker that owns this flow.
+    pub fn shard_hash(&self) -> u64 {
+        let mut h = FnvHasher::default();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+impl fmt::Display for FlowKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <-> {}", self.a, self.b)
+    }
+}
+
+/// FNV-1a: deterministic (unlike `RandomState`), so a flow lands on the same worker in
+/// every run, which keeps offline output reproducible.
+#[derive(Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> Self {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        // Final avalanche so the low bits used for `% workers` are well mixed.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        s.parse::<SocketAddr>().unwrap().into()
+    }
+
+    #[test]
+    fn both_directions_share_key_and_hash() {
+        let (k1, d1) = FlowKey::from_segment(ep("198.18.0.1:5190"), ep("198.18.0.2:40000"));
+        let (k2, d2) = FlowKey::from_segment(ep("198.18.0.2:40000"), ep("198.18.0.1:5190"));
+        assert_eq!(k1, k2);
+        assert_eq!(k1.shard_hash(), k2.shard_hash());
+        assert_ne!(d1, d2);
+        assert_eq!(k1.src(d1), ep("198.18.0.1:5190"));
+        assert_eq!(k2.src(d2), ep("198.18.0.2:40000"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Synthetic traffic: pcap files of scripted TCP connections, for tests and benchmarks.

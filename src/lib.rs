@@ -1,0 +1,22 @@
+//! oftsniff: passive recognition of AOL OSCAR File Transfer (OFT2) sessions.
+//!
+//! The modules follow the data flow, one stage each:
+//! capture → decode → dispatch → reassembly → classify → session → output.
+//! (threads: capture thread | worker pool, one owner per flow | writer thread)
+
+pub mod config;
+pub mod stats;
+
+pub mod capture;
+pub mod decode;
+pub mod dispatch;
+pub mod flow;
+pub mod reassembly;
+
+pub mod classify;
+pub mod proto;
+pub mod session;
+
+pub mod output;
+
+pub mod gen;

@@ -1,0 +1,1 @@
+//! Outputs: events (human log, NDJSON), pcap writer, file carving.

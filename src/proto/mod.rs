@@ -1,0 +1,1 @@
+//! Protocol parsers (pure functions over bytes) and their emitters.

@@ -1,0 +1,114 @@
+//! TCP reassembly: per-direction in-order delivery, connection state, the flow table.
+//!
+//! The flow table owns each connection and the per-flow state of the layer above
+//! (`StreamHandler::State`), so the layer above needs no map of its own and no lock.
+
+use crate::capture::{Frame, FrameNo, Timestamp};
+use crate::flow::{Direction, Endpoint, FlowKey};
+
+/// Why a connection's record ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    Fin,
+    Rst,
+    Timeout,
+    Evicted,
+    EndOfInput,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Fin => "fin",
+            CloseReason::Rst => "rst",
+            CloseReason::Timeout => "timeout",
+            CloseReason::Evicted => "evicted",
+            CloseReason::EndOfInput => "end_of_input",
+        }
+    }
+}
+
+/// What is known of a connection when it is opened.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnMeta {
+    pub key: FlowKey,
+    /// Direction whose sender is the client (the SYN sender; when picked up midstream,
+    /// the peer of the lower-port side).
+    pub client_dir: Direction,
+    pub midstream: bool,
+    pub start: Timestamp,
+    pub first_frame: FrameNo,
+}
+
+impl ConnMeta {
+    pub fn client(&self) -> Endpoint {
+        self.key.src(self.client_dir)
+    }
+    pub fn server(&self) -> Endpoint {
+        self.key.dst(self.client_dir)
+    }
+}
+
+/// Per-direction totals, kept by the reassembler.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DirSummary {
+    pub packets: u64,
+    /// Payload bytes delivered in order.
+    pub bytes: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+}
+
+/// Totals of a connection, handed over when it closes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FlowSummary {
+    /// Indexed by `Direction::index()`.
+    pub dirs: [DirSummary; 2],
+    pub last_seen: Timestamp,
+}
+
+/// TCP header fields a consumer may want for a frame (the `--explain` ladder, phases).
+#[derive(Clone, Copy, Debug)]
+pub struct SegmentMeta {
+    pub dir: Direction,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: crate::decode::TcpFlags,
+    pub payload_len: u32,
+    pub ts: Timestamp,
+    pub frame: FrameNo,
+}
+
+/// Consumer of reassembled streams. Calls for one frame come in this order:
+/// `open` (first frame of a flow) → `segment` → any `data`/`gap` the frame made
+/// deliverable → `frame` (which takes ownership of the raw frame) → `close` if it ended
+/// the flow.
+pub trait StreamHandler {
+    /// Per-flow state of the consumer, stored inside the flow table entry.
+    type State: Default;
+
+    fn open(&mut self, st: &mut Self::State, conn: &ConnMeta);
+    fn segment(&mut self, st: &mut Self::State, conn: &ConnMeta, seg: &SegmentMeta);
+    /// In-order payload bytes of `dir`. `frame` is the frame whose arrival made them deliverable.
+    fn data(
+        &mut self,
+        st: &mut Self::State,
+        conn: &ConnMeta,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+        frame: FrameNo,
+    );
+    /// `len` bytes of `dir` will never arrive; the stream continues after them.
+    fn gap(&mut self, st: &mut Self::State, conn: &ConnMeta, dir: Direction, len: u64, ts: Timestamp);
+    /// The raw frame, after its bytes were delivered: hold it, write it, or drop it.
+    fn frame(&mut self, st: &mut Self::State, conn: &ConnMeta, frame: Frame);
+    fn close(
+        &mut self,
+        st: &mut Self::State,
+        conn: &ConnMeta,
+        summary: &FlowSummary,
+        reason: CloseReason,
+        ts: Timestamp,
+    );
+}

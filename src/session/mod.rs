@@ -1,0 +1,1 @@
+//! Transfer state machines and rendezvous correlation.

@@ -1,0 +1,49 @@
+//! Counters for everything that can be dropped, evicted or skipped. Each thread owns its
+//! own plain counters; they are summed once at exit, so the packet path has no atomics.
+
+use serde::Serialize;
+
+/// Counted by the capture thread.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct CaptureCounters {
+    /// Frames read from the NIC or file.
+    pub frames_captured: u64,
+    /// Frames the kernel dropped (PACKET_STATISTICS), 0 offline.
+    pub kernel_dropped: u64,
+    /// Frames dropped inside oftsniff because a worker queue was full (live only).
+    pub queue_dropped: u64,
+}
+
+/// Counted by each worker.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct WorkerCounters {
+    pub frames: u64,
+    pub non_tcp: u64,
+    pub undecodable: u64,
+    pub ip_fragments: u64,
+    pub flows_seen: u64,
+    pub flows_evicted: u64,
+    pub flows_timed_out: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub overlaps_differing: u64,
+    pub ooo_dropped_bytes: u64,
+    pub held_frames_dropped: u64,
+}
+
+impl WorkerCounters {
+    pub fn add(&mut self, o: &WorkerCounters) {
+        self.frames += o.frames;
+        self.non_tcp += o.non_tcp;
+        self.undecodable += o.undecodable;
+        self.ip_fragments += o.ip_fragments;
+        self.flows_seen += o.flows_seen;
+        self.flows_evicted += o.flows_evicted;
+        self.flows_timed_out += o.flows_timed_out;
+        self.gaps += o.gaps;
+        self.gap_bytes += o.gap_bytes;
+        self.overlaps_differing += o.overlaps_differing;
+        self.ooo_dropped_bytes += o.ooo_dropped_bytes;
+        self.held_frames_dropped += o.held_frames_dropped;
+    }
+}
