@@ -1,1 +1,2 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
+pub mod pcapfile;
