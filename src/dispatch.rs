@@ -1,1 +1,121 @@
-//! TODO
+//! Dispatch stage, on the capture thread: frames are sharded by a symmetric flow hash so
+//! one worker owns each connection, gathered into per-worker batches, and sent over
+//! bounded channels. Non-TCP frames are counted and dropped here, before any copy moves on.
+
+use crate::capture::{Batch, Frame, Timestamp};
+use crate::decode::hash::{shard, Shard};
+use crossbeam_channel::{Sender, TrySendError};
+
+/// What a worker receives.
+pub enum WorkItem {
+    Frames(Batch),
+    /// Packet time has advanced to here (lets idle workers expire flows while live).
+    Tick(Timestamp),
+}
+
+/// What to do when a worker's queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backpressure {
+    /// Offline: wait, so no frame is ever lost.
+    Block,
+    /// Live: never stall the capture thread; drop the batch and count it.
+    Drop,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DispatchCounters {
+    pub non_tcp: u64,
+    pub queue_dropped: u64,
+}
+
+pub struct Dispatcher {
+    workers: Vec<Sender<WorkItem>>,
+    pending: Vec<Batch>,
+    batch_frames: usize,
+    policy: Backpressure,
+    last_tick: Timestamp,
+    pub counters: DispatchCounters,
+}
+
+/// Packet-time interval between ticks.
+const TICK_NANOS: u64 = Timestamp::NANOS_PER_SEC;
+
+impl Dispatcher {
+    pub fn new(workers: Vec<Sender<WorkItem>>, batch_frames: usize, policy: Backpressure) -> Self {
+        let pending = workers.iter().map(|_| Vec::with_capacity(batch_frames)).collect();
+        Dispatcher {
+            workers,
+            pending,
+            batch_frames: batch_frames.max(1),
+            policy,
+            last_tick: Timestamp(0),
+            counters: DispatchCounters::default(),
+        }
+    }
+
+    pub fn push(&mut self, frame: Frame) {
+        let n = self.workers.len() as u64;
+        let w = match shard(frame.link, &frame.data) {
+            Shard::Tcp(h) => (h % n) as usize,
+            Shard::NotTcp => {
+                self.counters.non_tcp += 1;
+                return;
+            }
+            // Let a worker decode it fully and count why it is unusable.
+            Shard::Unknown => 0,
+        };
+        let ts = frame.ts;
+        self.pending[w].push(frame);
+        if self.pending[w].len() >= self.batch_frames {
+            self.send(w);
+        }
+        if ts.0 >= self.last_tick.0.saturating_add(TICK_NANOS) {
+            self.tick(ts);
+        }
+    }
+
+    /// Sends every partial batch: called when the source goes quiet so live frames do
+    /// not wait for a batch to fill.
+    pub fn flush(&mut self) {
+        for w in 0..self.workers.len() {
+            if !self.pending[w].is_empty() {
+                self.send(w);
+            }
+        }
+    }
+
+    /// Tells every worker that packet time reached `ts`.
+    pub fn tick(&mut self, ts: Timestamp) {
+        self.last_tick = ts;
+        for w in 0..self.workers.len() {
+            if !self.pending[w].is_empty() {
+                self.send(w);
+            }
+            // A tick is advisory: a full queue will carry newer times soon anyway.
+            let _ = self.workers[w].try_send(WorkItem::Tick(ts));
+        }
+    }
+
+    fn send(&mut self, w: usize) {
+        let batch = std::mem::replace(&mut self.pending[w], Vec::with_capacity(self.batch_frames));
+        match self.policy {
+            Backpressure::Block => {
+                // A closed channel means the worker died; its panic surfaces at join.
+                let _ = self.workers[w].send(WorkItem::Frames(batch));
+            }
+            Backpressure::Drop => match self.workers[w].try_send(WorkItem::Frames(batch)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(WorkItem::Frames(b))) => {
+                    self.counters.queue_dropped += b.len() as u64
+                }
+                Err(_) => {}
+            },
+        }
+    }
+
+    /// Flushes and hangs up, which ends the workers' loops.
+    pub fn finish(mut self) -> DispatchCounters {
+        self.flush();
+        self.counters
+    }
+}

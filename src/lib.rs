@@ -4,12 +4,15 @@
 //! capture → decode → dispatch → reassembly → classify → session → output.
 //! (threads: capture thread | worker pool, one owner per flow | writer thread)
 
+pub mod cli;
 pub mod config;
+pub mod run;
 pub mod stats;
 
 pub mod capture;
 pub mod decode;
 pub mod dispatch;
+pub mod worker;
 pub mod flow;
 pub mod reassembly;
 

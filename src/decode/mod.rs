@@ -77,3 +77,168 @@ pub enum Skip {
     /// Too short or malformed at some layer.
     Undecodable,
 }
+
+pub mod hash;
+
+use crate::capture::LinkType;
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::IpAddr;
+
+/// Length of the Linux cooked-capture headers.
+const SLL_LEN: usize = 16;
+const SLL2_LEN: usize = 20;
+/// BSD loopback: a 4-byte address family.
+const NULL_LEN: usize = 4;
+
+/// Decodes one frame down to its TCP segment.
+pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
+    let sliced = slice_link(link, data)?;
+    let net = match sliced.net {
+        Some(n) => n,
+        None if sliced.stop_err.is_some() => return Err(Skip::Undecodable),
+        None => return Err(Skip::NonTcp),
+    };
+    let (src_ip, dst_ip, payload): (IpAddr, IpAddr, _) = match &net {
+        LaxNetSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (h.source_addr().into(), h.destination_addr().into(), v4.payload())
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            let h = v6.header();
+            (h.source_addr().into(), h.destination_addr().into(), v6.payload())
+        }
+    };
+    if payload.ip_number != etherparse::IpNumber::TCP {
+        return Err(Skip::NonTcp);
+    }
+    if payload.fragmented {
+        return Err(Skip::Fragment);
+    }
+    let tcp = match sliced.transport {
+        Some(TransportSlice::Tcp(t)) => t,
+        _ => return Err(Skip::Undecodable),
+    };
+    let body = tcp.payload();
+    // The payload is a subslice of `data`; its offset lets the frame move on unborrowed.
+    let start = body.as_ptr() as usize - data.as_ptr() as usize;
+    let mut flags = 0u8;
+    for (on, bit) in [
+        (tcp.fin(), TcpFlags::FIN),
+        (tcp.syn(), TcpFlags::SYN),
+        (tcp.rst(), TcpFlags::RST),
+        (tcp.psh(), TcpFlags::PSH),
+        (tcp.ack(), TcpFlags::ACK),
+        (tcp.urg(), TcpFlags::URG),
+    ] {
+        if on {
+            flags |= bit;
+        }
+    }
+    Ok(TcpPacket {
+        src: Endpoint::new(src_ip, tcp.source_port()),
+        dst: Endpoint::new(dst_ip, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags(flags),
+        window: tcp.window_size(),
+        payload: start..start + body.len(),
+    })
+}
+
+fn slice_link(link: LinkType, data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
+    let by_type = |off: usize, proto_at: usize| -> Result<LaxSlicedPacket<'_>, Skip> {
+        let proto = data.get(proto_at..proto_at + 2).ok_or(Skip::Undecodable)?;
+        let rest = data.get(off..).ok_or(Skip::Undecodable)?;
+        let et = EtherType(u16::from_be_bytes([proto[0], proto[1]]));
+        if et != EtherType::IPV4 && et != EtherType::IPV6 && et != EtherType::VLAN_TAGGED_FRAME {
+            return Err(Skip::NonTcp);
+        }
+        Ok(LaxSlicedPacket::from_ether_type(et, rest))
+    };
+    match link {
+        LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Undecodable),
+        LinkType::LinuxSll => by_type(SLL_LEN, 14),
+        LinkType::LinuxSll2 => by_type(SLL2_LEN, 0),
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(data),
+        LinkType::Null | LinkType::Loop => from_ip(data.get(NULL_LEN..).ok_or(Skip::Undecodable)?),
+    }
+}
+
+fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) | Some(6) => LaxSlicedPacket::from_ip(data).map_err(|_| Skip::Undecodable),
+        Some(_) => Err(Skip::NonTcp),
+        None => Err(Skip::Undecodable),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(etherparse::VlanId::try_new(7).unwrap())
+            .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+            .tcp(40000, 5190, 1000, 65535)
+            .syn()
+            .ack(5);
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        v
+    }
+
+    #[test]
+    fn vlan_tagged_tcp_decodes_with_payload_range() {
+        let f = tcp_frame(b"OFT2");
+        let p = decode_tcp(LinkType::Ethernet, &f).unwrap();
+        assert_eq!(&f[p.payload.clone()], b"OFT2");
+        assert_eq!(p.src.port, 40000);
+        assert_eq!(p.dst.port, 5190);
+        assert_eq!(p.seq, 1000);
+        assert!(p.flags.syn() && p.flags.ack() && !p.flags.fin());
+    }
+
+    #[test]
+    fn sll2_and_raw_and_null_decode() {
+        let eth = tcp_frame(b"x");
+        // Strip Ethernet (14) + VLAN (4) to get the IP packet.
+        let ip = &eth[18..];
+        let mut sll2 = vec![0u8; SLL2_LEN];
+        sll2[0..2].copy_from_slice(&0x0800u16.to_be_bytes());
+        sll2.extend_from_slice(ip);
+        assert!(decode_tcp(LinkType::LinuxSll2, &sll2).is_ok());
+        let mut sll = vec![0u8; SLL_LEN];
+        sll[14..16].copy_from_slice(&0x0800u16.to_be_bytes());
+        sll.extend_from_slice(ip);
+        assert!(decode_tcp(LinkType::LinuxSll, &sll).is_ok());
+        assert!(decode_tcp(LinkType::Raw, ip).is_ok());
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(ip);
+        assert!(decode_tcp(LinkType::Null, &null).is_ok());
+    }
+
+    #[test]
+    fn udp_and_arp_are_non_tcp_and_garbage_is_undecodable() {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+            .udp(1, 2);
+        let mut v = Vec::new();
+        b.write(&mut v, b"hi").unwrap();
+        assert_eq!(decode_tcp(LinkType::Ethernet, &v).unwrap_err(), Skip::NonTcp);
+        let mut arp = vec![0u8; 42];
+        arp[12] = 0x08;
+        arp[13] = 0x06;
+        assert_eq!(decode_tcp(LinkType::Ethernet, &arp).unwrap_err(), Skip::NonTcp);
+        assert_eq!(decode_tcp(LinkType::Ethernet, &[1, 2, 3]).unwrap_err(), Skip::Undecodable);
+    }
+
+    #[test]
+    fn ipv4_fragment_is_skipped() {
+        let mut f = tcp_frame(b"abcdefgh");
+        // Set More Fragments on the IPv4 header (after Ethernet + VLAN).
+        f[18 + 6] |= 0x20;
+        assert_eq!(decode_tcp(LinkType::Ethernet, &f).unwrap_err(), Skip::Fragment);
+    }
+}

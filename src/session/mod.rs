@@ -1,1 +1,2 @@
 //! Transfer state machines and rendezvous correlation.
+pub mod handler;

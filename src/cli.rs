@@ -1,0 +1,107 @@
+//! Command-line flags, declared once here and turned into a `Config` the rest of the
+//! program takes. Conventions follow tcpdump where a flag has a tcpdump meaning.
+
+use crate::config::Limits;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// AF_PACKET TPACKET_V3 mmap ring (Linux; lowest cost per frame).
+    Ring,
+    /// pnet's datalink channel (portable).
+    Pnet,
+}
+
+/// Watch a network (or read a capture) and report AOL OSCAR file transfers (OFT2),
+/// direct or through the AIM rendezvous proxy.
+#[derive(Debug, Parser)]
+#[command(name = "oftsniff", version, about, long_about = None)]
+pub struct Args {
+    /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with = "read")]
+    pub interface: Option<String>,
+
+    /// Read frames from a pcap or pcapng file.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<PathBuf>,
+
+    /// List the interfaces that can be captured on, and exit.
+    #[arg(short = 'D', long = "list-interfaces")]
+    pub list_interfaces: bool,
+
+    /// Stop after this many frames.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Worker threads (default: available cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Write newline-delimited JSON events to PATH ('-' for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Live capture backend.
+    #[arg(long, value_enum, default_value = "ring")]
+    pub backend: BackendArg,
+
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+
+    /// Ring backend: block size in KiB.
+    #[arg(long, value_name = "KIB", default_value_t = 1024)]
+    pub ring_block_kb: u32,
+
+    /// Ring backend: number of blocks.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub ring_blocks: u32,
+
+    /// Also print a line per TCP connection as it ends.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Print no per-event lines on stdout (counters still go to stderr).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Limit: concurrent flows per worker; the longest-idle one is evicted past it.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows)]
+    pub max_flows: usize,
+
+    /// Limit: out-of-order bytes buffered per direction before the hole becomes a gap.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_ooo_bytes)]
+    pub max_ooo_bytes: usize,
+
+    /// Limit: out-of-order bytes buffered per worker, all flows together.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_reassembly_mem)]
+    pub max_reassembly_mem: usize,
+
+    /// Limit: seconds of packet time after which an idle flow expires.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
+    pub idle_timeout: u64,
+
+    /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
+    pub max_held_frames: usize,
+}
+
+impl Args {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_flows: self.max_flows.max(1),
+            max_ooo_bytes: self.max_ooo_bytes,
+            max_reassembly_mem: self.max_reassembly_mem,
+            idle_timeout_secs: self.idle_timeout.max(1),
+            max_held_frames: self.max_held_frames,
+            ..Limits::default()
+        }
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .clamp(1, 256)
+    }
+}

@@ -1,0 +1,167 @@
+//! The dispatcher's cheap look at a frame: is it TCP, and which worker owns its flow?
+//! Hand-rolled offsets rather than a full decode because it runs on the capture thread,
+//! where every nanosecond counts; the worker does the full etherparse decode.
+
+use crate::capture::LinkType;
+use crate::flow::key::FnvHasher;
+use std::hash::Hasher;
+
+/// Where a frame should go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shard {
+    /// TCP: a hash equal for both directions of the connection.
+    Tcp(u64),
+    /// IP or link traffic that is certainly not TCP: counted and dropped here.
+    NotTcp,
+    /// Could not tell (short, odd headers): the worker decodes and counts it.
+    Unknown,
+}
+
+const ETH_IPV4: u16 = 0x0800;
+const ETH_IPV6: u16 = 0x86dd;
+const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88a8;
+const IPPROTO_TCP: u8 = 6;
+
+pub fn shard(link: LinkType, d: &[u8]) -> Shard {
+    let (ethertype, off) = match link {
+        LinkType::Ethernet => {
+            let Some(mut et) = be16(d, 12) else { return Shard::Unknown };
+            let mut off = 14;
+            // Up to two VLAN tags (802.1Q, QinQ).
+            for _ in 0..2 {
+                if et == ETH_VLAN || et == ETH_QINQ {
+                    let Some(inner) = be16(d, off + 2) else { return Shard::Unknown };
+                    et = inner;
+                    off += 4;
+                }
+            }
+            (et, off)
+        }
+        LinkType::LinuxSll => match be16(d, 14) {
+            Some(et) => (et, 16),
+            None => return Shard::Unknown,
+        },
+        LinkType::LinuxSll2 => match be16(d, 0) {
+            Some(et) => (et, 20),
+            None => return Shard::Unknown,
+        },
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => return by_version(d, 0),
+        LinkType::Null | LinkType::Loop => return by_version(d, 4),
+    };
+    match ethertype {
+        ETH_IPV4 => ipv4(d, off),
+        ETH_IPV6 => ipv6(d, off),
+        ETH_VLAN | ETH_QINQ => Shard::Unknown,
+        _ => Shard::NotTcp,
+    }
+}
+
+fn by_version(d: &[u8], off: usize) -> Shard {
+    match d.get(off).map(|b| b >> 4) {
+        Some(4) => ipv4(d, off),
+        Some(6) => ipv6(d, off),
+        Some(_) => Shard::NotTcp,
+        None => Shard::Unknown,
+    }
+}
+
+fn ipv4(d: &[u8], off: usize) -> Shard {
+    let Some(h) = d.get(off..off + 20) else { return Shard::Unknown };
+    if h[9] != IPPROTO_TCP {
+        return Shard::NotTcp;
+    }
+    let ihl = (h[0] & 0x0f) as usize * 4;
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    let (src, dst) = (&h[12..16], &h[16..20]);
+    if frag & 0x3fff != 0 {
+        // A fragment: ports may be absent; the worker counts and skips it.
+        return Shard::Tcp(sym_hash(src, dst, 0, 0));
+    }
+    match (be16(d, off + ihl), be16(d, off + ihl + 2)) {
+        (Some(sp), Some(dp)) => Shard::Tcp(sym_hash(src, dst, sp, dp)),
+        _ => Shard::Unknown,
+    }
+}
+
+fn ipv6(d: &[u8], off: usize) -> Shard {
+    let Some(h) = d.get(off..off + 40) else { return Shard::Unknown };
+    let (src, dst) = (&h[8..24], &h[24..40]);
+    let mut next = h[6];
+    let mut pos = off + 40;
+    // Walk a bounded number of extension headers.
+    for _ in 0..8 {
+        match next {
+            IPPROTO_TCP => {
+                return match (be16(d, pos), be16(d, pos + 2)) {
+                    (Some(sp), Some(dp)) => Shard::Tcp(sym_hash(src, dst, sp, dp)),
+                    _ => Shard::Unknown,
+                };
+            }
+            // Hop-by-hop, routing, destination options: length in 8-octet units.
+            0 | 43 | 60 => {
+                let (Some(&n), Some(&l)) = (d.get(pos), d.get(pos + 1)) else {
+                    return Shard::Unknown;
+                };
+                next = n;
+                pos += (l as usize + 1) * 8;
+            }
+            // Fragment header: the worker counts and skips fragments.
+            44 => return Shard::Tcp(sym_hash(src, dst, 0, 0)),
+            _ => return Shard::NotTcp,
+        }
+    }
+    Shard::Unknown
+}
+
+fn sym_hash(src: &[u8], dst: &[u8], sp: u16, dp: u16) -> u64 {
+    let mut h = FnvHasher::default();
+    let (lo, hi) = if (src, sp) <= (dst, dp) { ((src, sp), (dst, dp)) } else { ((dst, dp), (src, sp)) };
+    h.write(lo.0);
+    h.write(&lo.1.to_be_bytes());
+    h.write(hi.0);
+    h.write(&hi.1.to_be_bytes());
+    h.finish()
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn frame(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16) -> Vec<u8> {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, 1, 1000)
+            .write(&mut v, b"payload")
+            .unwrap();
+        v
+    }
+
+    #[test]
+    fn both_directions_hash_alike() {
+        let a = shard(LinkType::Ethernet, &frame([198, 18, 0, 1], [198, 18, 0, 2], 4000, 5190));
+        let b = shard(LinkType::Ethernet, &frame([198, 18, 0, 2], [198, 18, 0, 1], 5190, 4000));
+        let c = shard(LinkType::Ethernet, &frame([198, 18, 0, 2], [198, 18, 0, 1], 5191, 4000));
+        assert!(matches!(a, Shard::Tcp(_)));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn udp_is_not_tcp_and_short_is_unknown() {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv6([1; 16], [2; 16], 64)
+            .udp(1, 2)
+            .write(&mut v, b"x")
+            .unwrap();
+        assert_eq!(shard(LinkType::Ethernet, &v), Shard::NotTcp);
+        assert_eq!(shard(LinkType::Ethernet, &v[..20]), Shard::Unknown);
+    }
+}

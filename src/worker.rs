@@ -1,0 +1,38 @@
+//! A worker thread: owns a shard of the flows, decodes its frames, and runs them through
+//! reassembly into the stream handler. Nothing here is shared, so nothing is locked.
+
+use crate::config::Limits;
+use crate::decode::{decode_tcp, Skip};
+use crate::dispatch::WorkItem;
+use crate::reassembly::table::FlowTable;
+use crate::reassembly::StreamHandler;
+use crate::stats::WorkerCounters;
+use crossbeam_channel::Receiver;
+
+/// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
+pub fn run<H: StreamHandler>(
+    rx: Receiver<WorkItem>,
+    mut handler: H,
+    limits: &Limits,
+) -> (H, WorkerCounters) {
+    let mut counters = WorkerCounters::default();
+    let mut table: FlowTable<H> = FlowTable::new(limits);
+    for item in rx.iter() {
+        match item {
+            WorkItem::Frames(batch) => {
+                for frame in batch {
+                    counters.frames += 1;
+                    match decode_tcp(frame.link, &frame.data) {
+                        Ok(pkt) => table.process(&mut handler, &pkt, frame, &mut counters),
+                        Err(Skip::NonTcp) => counters.non_tcp += 1,
+                        Err(Skip::Fragment) => counters.ip_fragments += 1,
+                        Err(Skip::Undecodable) => counters.undecodable += 1,
+                    }
+                }
+            }
+            WorkItem::Tick(ts) => table.advance(&mut handler, ts, &mut counters),
+        }
+    }
+    table.finish(&mut handler, &mut counters);
+    (handler, counters)
+}
