@@ -203,8 +203,10 @@ impl FlowRecord {
     pub fn new(conn: &ConnMeta, sum: &FlowSummary, reason: CloseReason, ts: Timestamp) -> Self {
         let c2s = &sum.dirs[conn.client_dir.index()];
         let s2c = &sum.dirs[conn.client_dir.reverse().index()];
+        // The flow ends at its last frame, not when the table noticed it had ended.
+        let end = if sum.last_seen.0 > 0 { sum.last_seen } else { ts };
         FlowRecord {
-            ts: ts.as_f64(),
+            ts: end.as_f64(),
             start: conn.start.as_f64(),
             client: conn.client().to_string(),
             server: conn.server().to_string(),

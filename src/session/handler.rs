@@ -1,61 +1,655 @@
-//! The worker's stream handler: reports flows, and (with the OFT session layer) follows
-//! every transfer on the connections it owns.
+//! The worker's stream handler: classifies each connection from its first bytes, runs
+//! data connections through their state machine and FLAP connections through the
+//! rendezvous reader, holds frames until a connection is recognized, and reports
+//! everything to the correlator.
 
+use super::flap::FlapConn;
+use super::framer::DataConn;
+use super::machine::{At, DataMachine, FileEnd, MachineSink};
+use super::phase::{Arrow, Phase, Role};
+use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Prediction, Report, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
+use crate::classify::{classify_direction, Classification};
 use crate::flow::Direction;
-use crate::output::event::{Event, FlowRecord};
+use crate::output::carve::{CarveFile, Carver};
+use crate::output::event::{FileRecord, FlowRecord, PhaseDetail, ProgressRecord, RendezvousRecord};
+use crate::proto::rendezvous::{IcbmEvent, RendezvousMsg, RvKind};
+use crate::proto::{probe_oft, Capability, Probe};
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
 use crossbeam_channel::Sender;
+use std::sync::Arc;
+
+/// Options the session layer takes from the command line.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// Seconds of packet time between `progress` events; 0 turns them off.
+    pub progress_secs: u64,
+    /// Keep per-frame lines for `--explain`.
+    pub explain: bool,
+    /// Hand frames of recognized connections on for pcap output.
+    pub pcap: bool,
+    /// Also hand on FLAP frames carrying rendezvous messages.
+    pub with_rendezvous: bool,
+    /// Frames held per unrecognized flow (`Limits::max_held_frames`).
+    pub max_held_frames: usize,
+    /// Bytes of a midstream connection searched for an OFT2 header.
+    pub midstream_scan_bytes: usize,
+    /// Ladder lines kept per connection for `--explain`.
+    pub max_ladder_lines: usize,
+    /// Report a `flow` event for every TCP connection.
+    pub flow_records: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            progress_secs: 5,
+            explain: false,
+            pcap: false,
+            with_rendezvous: false,
+            max_held_frames: 256,
+            midstream_scan_bytes: 256 << 10,
+            max_ladder_lines: 10_000,
+            flow_records: true,
+        }
+    }
+}
+
+/// Counted by the session layer of one worker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionCounters {
+    pub held_frames_dropped: u64,
+    pub data_conns: u64,
+    pub flap_conns: u64,
+    pub bytes_discarded: u64,
+    pub ladder_lines_dropped: u64,
+}
 
 pub struct SessionHandler {
-    events: Sender<Event>,
+    reports: Sender<Report>,
+    opts: Arc<SessionOptions>,
+    carver: Option<Arc<Carver>>,
+    worker: u64,
+    next_conn: u64,
+    pub counters: SessionCounters,
+    /// Scratch for rendezvous events of one data call.
+    icbm: Vec<IcbmEvent>,
 }
+
+enum Class {
+    Unknown,
+    Data(Box<DataConn>),
+    Flap(Box<FlapConn>),
+    Other,
+}
+
+/// Per-connection state, kept inside the flow table.
+pub struct FlowState {
+    id: ConnId,
+    class: Class,
+    /// The first bytes of each direction, while they are too few to classify.
+    prefix: [Vec<u8>; 2],
+    syn_ack: Option<At>,
+    handshake: Option<At>,
+    held: Vec<Frame>,
+    held_lost: u64,
+    /// The connection produced a phase: its frames go on.
+    recognized: bool,
+    midstream_scan_left: usize,
+    outs: Vec<Out>,
+    ladder: Vec<LadderLine>,
+    /// Phases completed by the frame being processed, for its ladder line.
+    frame_notes: Vec<&'static str>,
+    seg: Option<SegmentMeta>,
+    /// The frame being processed completed a file-transfer rendezvous message.
+    rv_frame: Option<crate::proto::Cookie>,
+    carve: Option<CarveFile>,
+    carve_primary: bool,
+}
+
+impl Default for FlowState {
+    fn default() -> Self {
+        FlowState {
+            id: ConnId(0),
+            class: Class::Unknown,
+            prefix: [Vec::new(), Vec::new()],
+            syn_ack: None,
+            handshake: None,
+            held: Vec::new(),
+            held_lost: 0,
+            recognized: false,
+            midstream_scan_left: 0,
+            outs: Vec::new(),
+            ladder: Vec::new(),
+            frame_notes: Vec::new(),
+            seg: None,
+            rv_frame: None,
+            carve: None,
+            carve_primary: true,
+        }
+    }
+}
+
+/// What the machine said during one call, turned into reports afterwards (when the
+/// connection's cookie and roles are up to date).
+enum Out {
+    Phase(Phase, Arrow, At, PhaseDetail),
+    File(Box<FileEnd>, Option<String>),
+    Progress(At, String, u64, u64, f64),
+}
+
+/// Bytes of a direction kept for classification.
+const PREFIX_MAX: usize = 16;
 
 impl SessionHandler {
-    pub fn new(events: Sender<Event>) -> Self {
-        SessionHandler { events }
+    pub fn new(
+        worker: usize,
+        reports: Sender<Report>,
+        opts: Arc<SessionOptions>,
+        carver: Option<Arc<Carver>>,
+    ) -> Self {
+        SessionHandler {
+            reports,
+            opts,
+            carver,
+            worker: worker as u64,
+            next_conn: 0,
+            counters: SessionCounters::default(),
+            icbm: Vec::new(),
+        }
     }
 
-    fn emit(&self, ev: Event) {
-        // The event thread outlives the workers; a send error means it failed and
-        // already reported why.
-        let _ = self.events.send(ev);
+    fn send(&self, r: Report) {
+        // The correlator outlives the workers; a send error means it already failed
+        // and reported why.
+        let _ = self.reports.send(r);
+    }
+
+    fn conn_ref(st: &FlowState, conn: &ConnMeta) -> ConnRef {
+        let (cookie, token, proxied) = match &st.class {
+            Class::Data(d) => (
+                d.machine.cookie,
+                d.machine.proxy.as_ref().and_then(|p| p.token),
+                d.machine.proxy.is_some(),
+            ),
+            _ => (None, None, false),
+        };
+        ConnRef {
+            id: st.id,
+            client: conn.client(),
+            server: conn.server(),
+            cookie,
+            token,
+            proxied,
+        }
+    }
+
+    /// Decides what a connection is from the first bytes of one direction (`probe`);
+    /// false while they are too few.
+    fn classify(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, probe: &[u8]) -> bool {
+        let from_client = dir == conn.client_dir;
+        let progress = self.opts.progress_secs;
+        st.class = match classify_direction(probe) {
+            Classification::NeedMore if probe.len() < PREFIX_MAX => return false,
+            Classification::Oft => {
+                Class::Data(Box::new(DataConn::new(DataMachine::new(conn.client_dir, false, progress))))
+            }
+            Classification::ProxyClient if from_client => {
+                Class::Data(Box::new(DataConn::new(DataMachine::new(conn.client_dir, true, progress))))
+            }
+            Classification::Odc => {
+                let mut m = DataMachine::new(conn.client_dir, false, progress);
+                m.direct_im = true;
+                m.modes = [super::machine::Mode::Ignore; 2];
+                let (a, b) = if from_client { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
+                st.outs.push(Out::Phase(Phase::DirectIm, Arrow(a, b), At::default(), PhaseDetail::default()));
+                Class::Data(Box::new(DataConn::new(m)))
+            }
+            Classification::Flap => {
+                self.counters.flap_conns += 1;
+                Class::Flap(Box::default())
+            }
+            _ if conn.midstream && st.midstream_scan_left > 0 => return self.scan_midstream(st, conn, probe),
+            _ => Class::Other,
+        };
+        if let Class::Data(_) = st.class {
+            self.counters.data_conns += 1;
+        }
+        st.prefix = [Vec::new(), Vec::new()];
+        true
+    }
+
+    /// A connection picked up midstream: look for an OFT2 header at this chunk's start.
+    fn scan_midstream(&mut self, st: &mut FlowState, conn: &ConnMeta, bytes: &[u8]) -> bool {
+        st.prefix = [Vec::new(), Vec::new()];
+        st.midstream_scan_left = st.midstream_scan_left.saturating_sub(bytes.len());
+        if probe_oft(bytes) == Probe::Match {
+            st.class = Class::Data(Box::new(DataConn::new(DataMachine::midstream(
+                conn.client_dir,
+                self.opts.progress_secs,
+            ))));
+            self.counters.data_conns += 1;
+            return true;
+        }
+        if st.midstream_scan_left == 0 {
+            st.class = Class::Other;
+        }
+        false
+    }
+
+    /// Turns the machine's findings into reports.
+    fn flush_outs(&mut self, st: &mut FlowState, conn: &ConnMeta) {
+        if st.outs.is_empty() {
+            return;
+        }
+        let cref = Self::conn_ref(st, conn);
+        if !st.recognized {
+            st.recognized = true;
+            if let Some(h) = st.handshake.or(st.syn_ack) {
+                let detail = PhaseDetail {
+                    client: Some(conn.client().to_string()),
+                    server: Some(conn.server().to_string()),
+                    ..PhaseDetail::default()
+                };
+                self.send(Report::Phase {
+                    conn: cref,
+                    phase: Phase::TcpHandshake,
+                    arrow: Arrow(Role::Client, Role::Server),
+                    ts: h.ts,
+                    frame: h.frame,
+                    detail,
+                });
+                note_frame(st, h.frame, "tcp_handshake");
+            }
+            if self.opts.pcap && !st.held.is_empty() {
+                let frames = std::mem::take(&mut st.held);
+                self.send(Report::Frames { conn: cref, frames });
+            }
+        }
+        let sender_dir = match &st.class {
+            Class::Data(d) => d.machine.sender,
+            _ => None,
+        };
+        for out in std::mem::take(&mut st.outs) {
+            match out {
+                Out::Phase(phase, arrow, at, detail) => {
+                    let at = if at.frame.0 == 0 { st.seg.map(|s| At { ts: s.ts, frame: s.frame }).unwrap_or(at) } else { at };
+                    st.frame_notes.push(phase.as_str());
+                    self.send(Report::Phase { conn: cref, phase, arrow, ts: at.ts, frame: at.frame, detail });
+                }
+                Out::File(end, path) => {
+                    let (sender, receiver) = match sender_dir {
+                        Some(s) => (conn.key.src(s).to_string(), conn.key.dst(s).to_string()),
+                        None => (String::new(), String::new()),
+                    };
+                    let primary = !(cref.proxied && sender_dir.is_some_and(|s| s != conn.client_dir));
+                    let file = file_record(&end, path, sender, receiver);
+                    self.send(Report::File { conn: cref, file, primary });
+                }
+                Out::Progress(at, name, bytes, size, rate) => {
+                    let progress = ProgressRecord {
+                        ts: at.ts.as_f64(),
+                        transfer: String::new(),
+                        name,
+                        bytes,
+                        size,
+                        percent: if size > 0 { bytes as f64 * 100.0 / size as f64 } else { 100.0 },
+                        rate_bps: rate,
+                    };
+                    self.send(Report::Progress { conn: cref, progress });
+                }
+            }
+        }
+    }
+
+    fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction) {
+        for ev in std::mem::take(&mut self.icbm) {
+            let IcbmEvent::Rendezvous(msg) = ev else { continue };
+            let direct_im = msg.capability == Capability::DIRECT_IM;
+            if msg.capability != Capability::SEND_FILE && !direct_im {
+                continue;
+            }
+            st.rv_frame = Some(msg.cookie);
+            let at = st.seg.map(|s| At { ts: s.ts, frame: s.frame }).unwrap_or_default();
+            let outgoing = dir == conn.client_dir;
+            let (record, prediction) = rendezvous_report(&msg, conn, at, outgoing, direct_im);
+            self.send(Report::Rendezvous { record, prediction });
+        }
     }
 }
 
-#[derive(Default)]
-pub struct FlowState {}
+fn note_frame(st: &mut FlowState, frame: FrameNo, note: &'static str) {
+    if let Some(l) = st.ladder.iter_mut().find(|l| l.frame == frame) {
+        if l.note.is_empty() {
+            l.note = note.to_string();
+        } else {
+            l.note = format!("{note}, {}", l.note);
+        }
+    }
+}
+
+fn file_record(end: &FileEnd, path: Option<String>, sender: String, receiver: String) -> FileRecord {
+    FileRecord {
+        ts: end.end.as_f64(),
+        transfer: String::new(),
+        name: end.name.clone(),
+        size: end.size,
+        bytes: end.bytes,
+        offset: end.offset,
+        checksum_expected: super::machine::hex32(end.checksum_expected),
+        checksum_seen: end.checksum_seen.map(super::machine::hex32),
+        checksum_ok: end.checksum_ok,
+        checksum_done: end.checksum_done.map(super::machine::hex32),
+        status: end.status.as_str(),
+        duration_s: end.duration_s(),
+        rate_bps: end.rate_bps(),
+        first_data_ts: end.first_data.map(|t| t.as_f64()),
+        last_data_ts: end.last_data.map(|t| t.as_f64()),
+        sha256: end.sha256.clone(),
+        path,
+        missing: end.missing.clone(),
+        sender,
+        receiver,
+    }
+}
+
+fn rendezvous_report(
+    msg: &RendezvousMsg,
+    conn: &ConnMeta,
+    at: At,
+    outgoing: bool,
+    direct_im: bool,
+) -> (RendezvousRecord, Prediction) {
+    let kind = match msg.kind {
+        RvKind::Propose => "propose",
+        RvKind::Cancel => "cancel",
+        RvKind::Accept => "accept",
+        _ => "other",
+    };
+    let file = msg.file.as_ref();
+    let record = RendezvousRecord {
+        ts: at.ts.as_f64(),
+        transfer: String::new(),
+        kind,
+        frame: at.frame.0,
+        cookie: msg.cookie.to_string(),
+        capability: msg.capability.name().unwrap_or("other").to_string(),
+        snac: format!("{}/{}", msg.snac.0, msg.snac.1),
+        flap_client: conn.client().to_string(),
+        flap_server: conn.server().to_string(),
+        screen_name: msg.screen_name.clone(),
+        request_no: msg.request_no,
+        use_proxy: msg.use_proxy,
+        ip: msg.rendezvous_ip.map(|i| i.to_string()),
+        client_ip: msg.client_ip.map(|i| i.to_string()),
+        verified_ip: msg.verified_ip.map(|i| i.to_string()),
+        port: msg.port,
+        file_name: file.map(|f| f.display_name().to_string()),
+        file_count: file.map(|f| f.count),
+        total_size: msg.total_size(),
+        cancel_reason: msg.cancel_reason,
+    };
+    let mut ips = Vec::new();
+    for ip in [msg.rendezvous_ip, msg.client_ip, msg.verified_ip].into_iter().flatten() {
+        if !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    let prediction = Prediction {
+        cookie: msg.cookie,
+        kind: msg.kind,
+        request_no: msg.request_no,
+        use_proxy: msg.use_proxy,
+        ips,
+        port: msg.port,
+        from_sender: msg.file.is_some(),
+        file_name: file.map(|f| f.display_name().to_string()),
+        outgoing,
+        screen_name: msg.screen_name.clone(),
+        direct_im,
+    };
+    (record, prediction)
+}
+
+/// Collects the machine's output for one call; file bytes go straight to the carver.
+struct Sink<'a> {
+    outs: &'a mut Vec<Out>,
+    carver: Option<&'a Carver>,
+    carve: &'a mut Option<CarveFile>,
+    primary: bool,
+}
+
+impl MachineSink for Sink<'_> {
+    fn phase(&mut self, phase: Phase, arrow: Arrow, at: At, detail: PhaseDetail) {
+        self.outs.push(Out::Phase(phase, arrow, at, detail));
+    }
+    fn file_start(&mut self, name: &[String], size: u64, offset: u64) {
+        if let (Some(c), true) = (self.carver, self.primary) {
+            *self.carve = c.start_file(name, size, offset).ok();
+        }
+    }
+    fn file_data(&mut self, offset: u64, bytes: &[u8]) {
+        if let Some(f) = self.carve.as_mut() {
+            f.write_at(offset, bytes);
+        }
+    }
+    fn file_end(&mut self, end: &FileEnd) -> Option<String> {
+        let path = self.carve.take().and_then(|f| {
+            let whole = matches!(
+                end.status,
+                super::machine::FileStatus::Complete | super::machine::FileStatus::Resumed
+            ) && end.missing.is_empty();
+            f.finish(whole).ok().map(|r| r.path.display().to_string())
+        });
+        self.outs.push(Out::File(Box::new(end.clone()), path.clone()));
+        path
+    }
+    fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64) {
+        self.outs.push(Out::Progress(at, name.to_string(), bytes, size, rate_bps));
+    }
+}
 
 impl StreamHandler for SessionHandler {
     type State = FlowState;
 
-    fn open(&mut self, _st: &mut FlowState, _conn: &ConnMeta) {}
+    fn open(&mut self, st: &mut FlowState, conn: &ConnMeta) {
+        self.next_conn += 1;
+        st.id = ConnId(self.worker << 56 | self.next_conn);
+        if conn.midstream {
+            st.midstream_scan_left = self.opts.midstream_scan_bytes;
+        }
+    }
 
-    fn segment(&mut self, _st: &mut FlowState, _conn: &ConnMeta, _seg: &SegmentMeta) {}
+    fn segment(&mut self, st: &mut FlowState, conn: &ConnMeta, seg: &SegmentMeta) {
+        st.seg = Some(*seg);
+        st.rv_frame = None;
+        let at = At { ts: seg.ts, frame: seg.frame };
+        let from_client = seg.dir == conn.client_dir;
+        if seg.flags.syn() && seg.flags.ack() && !from_client {
+            st.syn_ack = Some(at);
+        } else if st.handshake.is_none()
+            && st.syn_ack.is_some()
+            && from_client
+            && seg.flags.ack()
+            && !seg.flags.syn()
+        {
+            st.handshake = Some(at);
+        }
+    }
 
     fn data(
         &mut self,
-        _st: &mut FlowState,
-        _conn: &ConnMeta,
-        _dir: Direction,
-        _bytes: &[u8],
-        _ts: Timestamp,
-        _frame: FrameNo,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+        frame: FrameNo,
     ) {
+        let at = At { ts, frame };
+        if let Class::Unknown = st.class {
+            let d = dir.index();
+            let prior = std::mem::take(&mut st.prefix[d]);
+            let decided = if prior.is_empty() {
+                self.classify(st, conn, dir, bytes)
+            } else {
+                let mut probe = prior.clone();
+                probe.extend_from_slice(&bytes[..bytes.len().min(PREFIX_MAX)]);
+                self.classify(st, conn, dir, &probe)
+            };
+            if !decided {
+                if matches!(st.class, Class::Unknown) && !conn.midstream {
+                    // Too few bytes yet: hold them (at most a few segments' worth).
+                    let mut held = prior;
+                    held.extend_from_slice(&bytes[..bytes.len().min(PREFIX_MAX)]);
+                    st.prefix[d] = held;
+                }
+                return;
+            }
+            if !prior.is_empty() {
+                self.feed(st, conn, dir, &prior, at);
+            }
+        }
+        self.feed(st, conn, dir, bytes, at);
     }
 
-    fn gap(&mut self, _st: &mut FlowState, _conn: &ConnMeta, _dir: Direction, _len: u64, _ts: Timestamp) {}
+    fn gap(&mut self, st: &mut FlowState, _conn: &ConnMeta, dir: Direction, len: u64, _ts: Timestamp) {
+        match &mut st.class {
+            Class::Data(d) => d.gap(dir, len),
+            Class::Flap(f) => f.gap(dir),
+            Class::Unknown => {
+                // The start of this direction is gone: classification starts over.
+                st.prefix[dir.index()].clear();
+            }
+            Class::Other => {}
+        }
+    }
 
-    fn frame(&mut self, _st: &mut FlowState, _conn: &ConnMeta, _frame: Frame) {}
+    fn frame(&mut self, st: &mut FlowState, conn: &ConnMeta, frame: Frame) {
+        let seg = st.seg.take();
+        if self.opts.explain && matches!(st.class, Class::Data(_) | Class::Unknown) {
+            if let Some(s) = seg {
+                if st.ladder.len() < self.opts.max_ladder_lines {
+                    let note = std::mem::take(&mut st.frame_notes).join(", ");
+                    st.ladder.push(LadderLine {
+                        frame: s.frame,
+                        ts: s.ts,
+                        from_client: s.dir == conn.client_dir,
+                        flags: s.flags,
+                        payload_len: s.payload_len,
+                        note,
+                    });
+                } else {
+                    self.counters.ladder_lines_dropped += 1;
+                }
+            }
+        }
+        st.frame_notes.clear();
+        if !self.opts.pcap {
+            return;
+        }
+        match st.class {
+            Class::Data(_) if st.recognized => {
+                let cref = Self::conn_ref(st, conn);
+                self.send(Report::Frames { conn: cref, frames: vec![frame] });
+            }
+            Class::Data(_) | Class::Unknown => {
+                if st.held.len() < self.opts.max_held_frames {
+                    st.held.push(frame);
+                } else {
+                    st.held_lost += 1;
+                    self.counters.held_frames_dropped += 1;
+                }
+            }
+            Class::Flap(_) if self.opts.with_rendezvous => {
+                if let Some(cookie) = st.rv_frame.take() {
+                    self.send(Report::RendezvousFrame { cookie, frame });
+                }
+            }
+            _ => {
+                st.held.clear();
+            }
+        }
+    }
 
-    fn close(
-        &mut self,
-        _st: &mut FlowState,
-        conn: &ConnMeta,
-        summary: &FlowSummary,
-        reason: CloseReason,
-        ts: Timestamp,
-    ) {
-        self.emit(Event::Flow(FlowRecord::new(conn, summary, reason, ts)));
+    fn close(&mut self, st: &mut FlowState, conn: &ConnMeta, summary: &FlowSummary, reason: CloseReason, ts: Timestamp) {
+        if let Class::Data(d) = &mut st.class {
+            let mut sink = Sink {
+                outs: &mut st.outs,
+                carver: self.carver.as_deref(),
+                carve: &mut st.carve,
+                primary: st.carve_primary,
+            };
+            d.machine.on_close(ts, &mut sink);
+            self.counters.bytes_discarded += d.discarded;
+            self.flush_outs(st, conn);
+            if st.recognized {
+                let cref = Self::conn_ref(st, conn);
+                let detail = PhaseDetail {
+                    reason: Some(reason.as_str().to_string()),
+                    ..PhaseDetail::default()
+                };
+                let at = At { ts, frame: FrameNo(0) };
+                self.send(Report::Phase {
+                    conn: cref,
+                    phase: Phase::Close,
+                    arrow: Arrow(Role::Client, Role::Server),
+                    ts: at.ts,
+                    frame: FrameNo(summary_last_frame(summary)),
+                    detail,
+                });
+                let Class::Data(d) = &st.class else { unreachable!() };
+                let m = &d.machine;
+                let outcome = ConnOutcome {
+                    kind: if m.direct_im { SessionKind::DirectIm } else { SessionKind::File },
+                    start: conn.start,
+                    end: ts,
+                    sender: m.sender.map(|s| conn.key.src(s)),
+                    receiver: m.sender.map(|s| conn.key.dst(s)),
+                    proxy_creator: m.proxy.as_ref().and_then(|p| p.creator),
+                    proxy_ip: m.proxy.as_ref().and_then(|p| p.proxy_ip),
+                    screen_name: m.proxy.as_ref().and_then(|p| p.screen_name.clone()),
+                    files: m.files_done,
+                    bytes: m.bytes,
+                    frames_lost: st.held_lost,
+                };
+                if self.opts.explain {
+                    let lines = std::mem::take(&mut st.ladder);
+                    self.send(Report::Ladder { conn: cref, lines });
+                }
+                self.send(Report::Closed { conn: cref, outcome });
+            }
+        }
+        if self.opts.flow_records {
+            self.send(Report::Flow(FlowRecord::new(conn, summary, reason, ts)));
+        }
+    }
+}
+
+impl SessionHandler {
+    fn feed(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, bytes: &[u8], at: At) {
+        match &mut st.class {
+            Class::Data(d) => {
+                if st.carve.is_none() {
+                    st.carve_primary = !(d.machine.proxy.is_some()
+                        && d.machine.sender.is_some_and(|s| s != conn.client_dir));
+                }
+                let mut sink = Sink {
+                    outs: &mut st.outs,
+                    carver: self.carver.as_deref(),
+                    carve: &mut st.carve,
+                    primary: st.carve_primary,
+                };
+                d.feed(dir, bytes, at, &mut sink);
+                self.flush_outs(st, conn);
+            }
+            Class::Flap(f) => {
+                f.feed(dir, bytes, &mut self.icbm);
+                if !self.icbm.is_empty() {
+                    self.on_icbm(st, conn, dir);
+                }
+            }
+            Class::Unknown | Class::Other => {}
+        }
     }
 }

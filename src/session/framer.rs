@@ -1,0 +1,132 @@
+//! Cuts each direction of a data connection into the messages the state machine takes:
+//! proxy frames, OFT2 headers and raw file data. A direction that must wait for the
+//! other side (the sender between PROMPT and ACK) holds its bytes, up to a bound.
+
+use super::machine::{At, DataMachine, MachineSink, Mode, MAX_PENDING};
+use crate::flow::Direction;
+use crate::proto::{parse_oft_header, parse_proxy_frame, probe_oft, ParseError, Probe};
+
+pub struct DataConn {
+    pub machine: DataMachine,
+    pending: [Vec<u8>; 2],
+    /// Bytes thrown away because framing was lost or a hold overflowed.
+    pub discarded: u64,
+}
+
+impl DataConn {
+    pub fn new(machine: DataMachine) -> Self {
+        DataConn {
+            machine,
+            pending: [Vec::new(), Vec::new()],
+            discarded: 0,
+        }
+    }
+
+    /// In-order bytes of `dir`.
+    pub fn feed(&mut self, dir: Direction, bytes: &[u8], at: At, sink: &mut dyn MachineSink) {
+        let d = dir.index();
+        if self.pending[d].is_empty() {
+            // Fast path: file data goes straight from the frame to the machine.
+            let used = self.consume(dir, bytes, at, sink);
+            if used < bytes.len() {
+                self.stash(dir, &bytes[used..]);
+            }
+        } else {
+            self.stash(dir, bytes);
+        }
+        // Either direction may now be able to move: a reply unblocks the other side.
+        for _ in 0..8 {
+            let a = self.pump(dir, at, sink);
+            let b = self.pump(dir.reverse(), at, sink);
+            if !a && !b {
+                break;
+            }
+        }
+    }
+
+    pub fn gap(&mut self, dir: Direction, len: u64) {
+        let d = dir.index();
+        self.discarded += self.pending[d].len() as u64;
+        self.pending[d].clear();
+        self.machine.on_gap(dir, len);
+    }
+
+    fn stash(&mut self, dir: Direction, bytes: &[u8]) {
+        let d = dir.index();
+        if self.pending[d].len() + bytes.len() > MAX_PENDING {
+            // The other side's answer is not coming (or was not captured).
+            self.discarded += (self.pending[d].len() + bytes.len()) as u64;
+            self.pending[d].clear();
+            self.machine.modes[d] = Mode::Lost;
+            return;
+        }
+        self.pending[d].extend_from_slice(bytes);
+    }
+
+    /// Runs held bytes of `dir` through; true if any were used.
+    fn pump(&mut self, dir: Direction, at: At, sink: &mut dyn MachineSink) -> bool {
+        let d = dir.index();
+        if self.pending[d].is_empty() {
+            return false;
+        }
+        let buf = std::mem::take(&mut self.pending[d]);
+        let used = self.consume(dir, &buf, at, sink);
+        let mut buf = buf;
+        buf.drain(..used);
+        // `consume` may have stashed nothing new for this direction; keep the rest.
+        if self.pending[d].is_empty() {
+            self.pending[d] = buf;
+        } else {
+            buf.extend_from_slice(&self.pending[d]);
+            self.pending[d] = buf;
+        }
+        used > 0
+    }
+
+    /// Frames as much of `input` as the direction's mode allows; returns bytes used.
+    fn consume(&mut self, dir: Direction, input: &[u8], at: At, sink: &mut dyn MachineSink) -> usize {
+        let d = dir.index();
+        let mut pos = 0;
+        while pos < input.len() {
+            let rest = &input[pos..];
+            match self.machine.modes[d] {
+                Mode::Data { .. } => {
+                    let n = self.machine.on_data(dir, rest, at, sink);
+                    if n == 0 {
+                        break;
+                    }
+                    pos += n;
+                }
+                Mode::Headers => match parse_oft_header(rest) {
+                    Ok((h, len)) => {
+                        pos += len;
+                        self.machine.on_header(dir, h, at, sink);
+                    }
+                    Err(ParseError::Incomplete { .. }) => break,
+                    Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
+                },
+                Mode::ProxyClient | Mode::ProxyServer => match parse_proxy_frame(rest) {
+                    Ok((f, len)) => {
+                        pos += len;
+                        self.machine.on_proxy(dir, &f, at, sink);
+                    }
+                    Err(ParseError::Incomplete { .. }) => break,
+                    Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
+                },
+                Mode::Blocked => break,
+                Mode::Lost => {
+                    // Resynchronize only where a segment starts with a plausible header.
+                    if probe_oft(rest) == Probe::Match {
+                        self.machine.modes[d] = Mode::Headers;
+                    } else {
+                        self.discarded += rest.len() as u64;
+                        self.machine.unattributed[d] += rest.len() as u64;
+                        pos = input.len();
+                    }
+                }
+                Mode::Ignore => pos = input.len(),
+            }
+        }
+        pos
+    }
+}

@@ -1,0 +1,608 @@
+//! The state machine of one data connection (§3 of OFT-WIRE.md): the optional proxy
+//! negotiation, then OFT2 PROMPT / ACK / RESUME… / data / DONE, once per file.
+//!
+//! It takes whole parsed messages and raw data chunks from the framer (`session::framer`)
+//! and reports through a `MachineSink`; it never looks at bytes itself except to count,
+//! checksum and hash file data.
+
+use super::phase::{Arrow, Phase, Role};
+use crate::capture::{FrameNo, Timestamp};
+use crate::flow::Direction;
+use crate::output::event::PhaseDetail;
+use crate::proto::checksum::{checksums_match, OftChecksum};
+use crate::proto::{Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
+use sha2::{Digest, Sha256};
+use std::net::Ipv4Addr;
+
+/// Where the machine's findings go (the connection layer turns them into reports).
+pub trait MachineSink {
+    fn phase(&mut self, phase: Phase, arrow: Arrow, at: At, detail: PhaseDetail);
+    /// A file's data is about to flow: `offset` is where the first byte lands.
+    fn file_start(&mut self, name: &[String], size: u64, offset: u64);
+    fn file_data(&mut self, offset: u64, bytes: &[u8]);
+    /// Returns where the file was written, if it was.
+    fn file_end(&mut self, end: &FileEnd) -> Option<String>;
+    fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64);
+}
+
+/// When and in which frame something happened.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct At {
+    pub ts: Timestamp,
+    pub frame: FrameNo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileStatus {
+    Complete,
+    Skipped,
+    Resumed,
+    Truncated,
+    UnknownStart,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Complete => "complete",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Resumed => "resumed",
+            FileStatus::Truncated => "truncated",
+            FileStatus::UnknownStart => "unknown_start",
+        }
+    }
+}
+
+/// Everything known about a file when it ends.
+#[derive(Clone, Debug)]
+pub struct FileEnd {
+    pub name: String,
+    pub components: Vec<String>,
+    pub size: u64,
+    /// Data bytes seen on the wire.
+    pub bytes: u64,
+    pub offset: u64,
+    pub checksum_expected: u32,
+    pub checksum_seen: Option<u32>,
+    pub checksum_ok: Option<bool>,
+    pub checksum_done: Option<u32>,
+    pub status: FileStatus,
+    pub first_data: Option<Timestamp>,
+    pub last_data: Option<Timestamp>,
+    /// Time the data was asked for (ACK / RESUME_ACK), the start of the transfer proper.
+    pub requested: Option<Timestamp>,
+    pub end: Timestamp,
+    pub sha256: Option<String>,
+    /// Byte ranges `[start, end)` not seen.
+    pub missing: Vec<[u64; 2]>,
+    pub carved: bool,
+}
+
+impl FileEnd {
+    pub fn duration_s(&self) -> f64 {
+        match (self.first_data, self.last_data) {
+            (Some(f), Some(l)) if l > f => l.secs_since(f),
+            (_, Some(l)) => self.requested.map(|r| l.secs_since(r)).unwrap_or(0.0),
+            _ => 0.0,
+        }
+    }
+    /// Average rate in bits per second over the data phase (0 when it took no time).
+    pub fn rate_bps(&self) -> f64 {
+        let d = self.duration_s();
+        if d > 0.0 {
+            self.bytes as f64 * 8.0 / d
+        } else {
+            0.0
+        }
+    }
+}
+
+/// A file from its PROMPT to its DONE.
+struct FileProgress {
+    prompt: OftHeader,
+    name: String,
+    /// Bytes requested: ACK or RESUME_ACK seen.
+    requested: Option<Timestamp>,
+    offset: u64,
+    /// Next absolute file offset expected on the wire.
+    next: u64,
+    bytes: u64,
+    checksum: Option<OftChecksum>,
+    sha: Sha256,
+    first_data: Option<Timestamp>,
+    last_data: Option<Timestamp>,
+    missing: Vec<[u64; 2]>,
+    resume: Option<(u64, u32)>,
+    agreed: Option<u64>,
+    unknown_start: bool,
+    last_progress: Timestamp,
+    progress_bytes: u64,
+}
+
+/// Bound on the bytes a direction may hold while it waits for the other side.
+pub const MAX_PENDING: usize = 256 * 1024;
+/// Bound on the `missing` ranges kept per file.
+const MAX_MISSING_RANGES: usize = 256;
+
+/// Per-direction expectation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// OFT2 headers.
+    Headers,
+    /// Raw file bytes follow (sender after ACK / RESUME_ACK).
+    Data { remaining: u64 },
+    /// Nothing may come until the other direction answers (bytes are held).
+    Blocked,
+    /// Proxy client: INIT_SEND or INIT_RECV, then blocked until READY.
+    ProxyClient,
+    /// Proxy server: ACK, READY, ERROR frames.
+    ProxyServer,
+    /// Lost framing (gap, garbage): look for an OFT2 header at each chunk start.
+    Lost,
+    /// Direct IM: not followed further.
+    Ignore,
+}
+
+/// What the machine learned about the proxy session of this connection.
+#[derive(Clone, Debug, Default)]
+pub struct ProxyInfo {
+    /// True when the TCP client sent INIT_SEND (created the session).
+    pub creator: Option<bool>,
+    pub token: Option<u16>,
+    pub proxy_ip: Option<Ipv4Addr>,
+    pub screen_name: Option<String>,
+    pub ready: bool,
+}
+
+pub struct DataMachine {
+    /// Direction the TCP client sends in.
+    client_dir: Direction,
+    pub modes: [Mode; 2],
+    pub sender: Option<Direction>,
+    pub cookie: Option<Cookie>,
+    pub proxy: Option<ProxyInfo>,
+    file: Option<FileProgress>,
+    pub files_done: u64,
+    pub bytes: u64,
+    /// Bytes seen per direction before framing was found (midstream pickup).
+    pub unattributed: [u64; 2],
+    pub finished: bool,
+    pub direct_im: bool,
+    pub progress_nanos: u64,
+}
+
+impl DataMachine {
+    /// A connection whose first bytes were OFT2 (`proxied` false) or a proxy INIT.
+    pub fn new(client_dir: Direction, proxied: bool, progress_secs: u64) -> Self {
+        let modes = if proxied {
+            let mut m = [Mode::ProxyServer; 2];
+            m[client_dir.index()] = Mode::ProxyClient;
+            m
+        } else {
+            [Mode::Headers; 2]
+        };
+        DataMachine {
+            client_dir,
+            modes,
+            sender: None,
+            cookie: None,
+            proxy: proxied.then(ProxyInfo::default),
+            file: None,
+            files_done: 0,
+            bytes: 0,
+            unattributed: [0; 2],
+            finished: false,
+            direct_im: false,
+            progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
+        }
+    }
+
+    /// A connection picked up in the middle: every direction hunts for a header.
+    pub fn midstream(client_dir: Direction, progress_secs: u64) -> Self {
+        let mut m = DataMachine::new(client_dir, false, progress_secs);
+        m.modes = [Mode::Lost; 2];
+        m
+    }
+
+    fn role_of(&self, dir: Direction) -> Role {
+        if self.proxy.as_ref().is_some_and(|p| !p.ready) {
+            if dir == self.client_dir {
+                return match self.proxy.as_ref().and_then(|p| p.creator) {
+                    Some(true) => Role::Creator,
+                    Some(false) => Role::Joiner,
+                    None => Role::Client,
+                };
+            }
+            return Role::Proxy;
+        }
+        match self.sender {
+            Some(s) if s == dir => Role::Sender,
+            Some(_) => Role::Receiver,
+            None if dir == self.client_dir => Role::Client,
+            None => Role::Server,
+        }
+    }
+
+    fn arrow(&self, dir: Direction) -> Arrow {
+        Arrow(self.role_of(dir), self.role_of(dir.reverse()))
+    }
+
+    /// Receiver's role arrow once the sender is known.
+    fn learn_sender(&mut self, sender: Direction) {
+        if self.sender.is_none() {
+            self.sender = Some(sender);
+        }
+    }
+
+    fn learn_cookie(&mut self, c: Cookie) {
+        if !c.is_zero() && self.cookie.is_none() {
+            self.cookie = Some(c);
+        }
+    }
+
+    // ---- proxy ------------------------------------------------------------------
+
+    pub fn on_proxy(&mut self, dir: Direction, f: &ProxyFrame, at: At, sink: &mut dyn MachineSink) {
+        let from_client = dir == self.client_dir;
+        let proxy = self.proxy.get_or_insert_with(ProxyInfo::default);
+        let mut d = PhaseDetail::default();
+        let phase = match &f.body {
+            ProxyBody::InitSend { screen_name, cookie, .. } if from_client => {
+                proxy.creator = Some(true);
+                proxy.screen_name = Some(screen_name.clone());
+                d.screen_name = Some(screen_name.clone());
+                d.cookie = Some(cookie.to_string());
+                self.learn_cookie(*cookie);
+                self.modes[dir.index()] = Mode::Blocked;
+                Phase::ProxyInitSend
+            }
+            ProxyBody::InitRecv { screen_name, token, cookie, .. } if from_client => {
+                proxy.creator = Some(false);
+                proxy.token = Some(*token);
+                proxy.screen_name = Some(screen_name.clone());
+                d.screen_name = Some(screen_name.clone());
+                d.token = Some(*token);
+                d.cookie = Some(cookie.to_string());
+                self.learn_cookie(*cookie);
+                self.modes[dir.index()] = Mode::Blocked;
+                Phase::ProxyInitRecv
+            }
+            ProxyBody::Ack { token, ip } if !from_client => {
+                proxy.token = Some(*token);
+                proxy.proxy_ip = Some(*ip);
+                d.token = Some(*token);
+                d.proxy_ip = Some(ip.to_string());
+                Phase::ProxyAck
+            }
+            ProxyBody::Ready if !from_client => {
+                // Arrow before the roles change: the proxy told its client.
+                let arrow = self.arrow(dir);
+                if let Some(p) = self.proxy.as_mut() {
+                    p.ready = true;
+                }
+                self.modes = [Mode::Headers; 2];
+                sink.phase(Phase::ProxyReady, arrow, at, d);
+                return;
+            }
+            ProxyBody::Error { code } if !from_client => {
+                d.error_code = Some(*code);
+                Phase::ProxyError
+            }
+            // A frame in the wrong direction: the stream is not what it seemed.
+            _ => {
+                self.modes[dir.index()] = Mode::Lost;
+                return;
+            }
+        };
+        let arrow = self.arrow(dir);
+        sink.phase(phase, arrow, at, d);
+    }
+
+    // ---- OFT headers ------------------------------------------------------------
+
+    pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
+        let rdir = dir.reverse();
+        match h.kind {
+            OftType::Prompt => {
+                if self.file.is_some() {
+                    self.end_file(FileStatus::Truncated, None, at.ts, sink);
+                }
+                self.learn_sender(dir);
+                self.learn_cookie(h.cookie);
+                let mut d = file_detail(&h);
+                d.client_id = Some(h.id_str());
+                let name = h.name.display();
+                self.file = Some(FileProgress {
+                    name,
+                    prompt: h,
+                    requested: None,
+                    offset: 0,
+                    next: 0,
+                    bytes: 0,
+                    checksum: None,
+                    sha: Sha256::new(),
+                    first_data: None,
+                    last_data: None,
+                    missing: Vec::new(),
+                    resume: None,
+                    agreed: None,
+                    unknown_start: false,
+                    last_progress: at.ts,
+                    progress_bytes: 0,
+                });
+                self.modes[dir.index()] = Mode::Blocked;
+                self.modes[rdir.index()] = Mode::Headers;
+                sink.phase(Phase::Prompt, self.arrow(dir), at, d);
+            }
+            OftType::Ack | OftType::ResumeAck => {
+                self.learn_sender(rdir);
+                self.learn_cookie(h.cookie);
+                let resume_ack = h.kind == OftType::ResumeAck;
+                let offset = if resume_ack { h.bytes_received as u64 } else { 0 };
+                let mut d = PhaseDetail {
+                    cookie: Some(h.cookie.to_string()),
+                    ..PhaseDetail::default()
+                };
+                if resume_ack {
+                    d.offset = Some(offset);
+                }
+                let phase = if resume_ack { Phase::ResumeAck } else { Phase::Ack };
+                sink.phase(phase, self.arrow(dir), at, d);
+                let file = self.file.get_or_insert_with(|| FileProgress::unknown(&h, at.ts));
+                let size = file.prompt.size as u64;
+                let offset = offset.min(size);
+                file.requested = Some(at.ts);
+                file.offset = offset;
+                file.next = offset;
+                file.last_progress = at.ts;
+                file.checksum = Some(match file.resume {
+                    Some((o, prefix)) if o == offset && offset > 0 => OftChecksum::resume_from(offset, prefix),
+                    _ if offset == 0 => OftChecksum::new(),
+                    _ => OftChecksum::starting_at(offset),
+                });
+                let comps = file.prompt.name.components();
+                sink.file_start(&comps, size, offset);
+                let remaining = size - offset;
+                self.modes[rdir.index()] = if remaining > 0 { Mode::Data { remaining } } else { Mode::Blocked };
+                self.modes[dir.index()] = Mode::Headers;
+            }
+            OftType::Resume => {
+                self.learn_sender(rdir);
+                self.learn_cookie(h.cookie);
+                let offset = h.bytes_received as u64;
+                if let Some(f) = self.file.as_mut() {
+                    f.resume = Some((offset, h.recv_checksum));
+                }
+                let d = PhaseDetail {
+                    offset: Some(offset),
+                    checksum: Some(hex32(h.recv_checksum)),
+                    cookie: Some(h.cookie.to_string()),
+                    ..PhaseDetail::default()
+                };
+                self.modes[rdir.index()] = Mode::Headers;
+                sink.phase(Phase::Resume, self.arrow(dir), at, d);
+            }
+            OftType::ResumeAccept => {
+                self.learn_sender(dir);
+                let offset = h.bytes_received as u64;
+                if let Some(f) = self.file.as_mut() {
+                    f.agreed = Some(offset);
+                }
+                let d = PhaseDetail {
+                    offset: Some(offset),
+                    ..PhaseDetail::default()
+                };
+                self.modes[dir.index()] = Mode::Blocked;
+                sink.phase(Phase::ResumeAccept, self.arrow(dir), at, d);
+            }
+            OftType::Done => {
+                self.learn_sender(rdir);
+                self.learn_cookie(h.cookie);
+                let d = PhaseDetail {
+                    bytes: Some(h.bytes_received as u64),
+                    checksum: Some(hex32(h.recv_checksum)),
+                    files_left: Some(h.files_left),
+                    cookie: Some(h.cookie.to_string()),
+                    ..PhaseDetail::default()
+                };
+                sink.phase(Phase::Done, self.arrow(dir), at, d);
+                if self.file.is_none() {
+                    // Picked up after the PROMPT: the DONE names the file.
+                    let mut f = FileProgress::unknown(&h, at.ts);
+                    f.bytes = self.unattributed[rdir.index()].min(h.size as u64);
+                    self.file = Some(f);
+                }
+                let status = match self.file.as_ref() {
+                    Some(f) if f.unknown_start => FileStatus::UnknownStart,
+                    Some(f) if f.requested.is_none() => FileStatus::Skipped,
+                    _ => FileStatus::Complete,
+                };
+                self.end_file(status, Some(h.recv_checksum), at.ts, sink);
+                if h.files_left <= 1 || h.flags & crate::proto::oft::flags::DONE != 0 {
+                    self.finished = true;
+                }
+                self.modes = [Mode::Headers; 2];
+            }
+            // Get File and unknown codes: recognized, not followed.
+            _ => {}
+        }
+    }
+
+    /// Raw bytes in a `Data` direction; returns how many were file data.
+    pub fn on_data(&mut self, dir: Direction, bytes: &[u8], at: At, sink: &mut dyn MachineSink) -> usize {
+        let Mode::Data { remaining } = self.modes[dir.index()] else { return 0 };
+        let n = (remaining.min(bytes.len() as u64)) as usize;
+        let chunk = &bytes[..n];
+        let Some(f) = self.file.as_mut() else { return 0 };
+        if f.first_data.is_none() && n > 0 {
+            f.first_data = Some(at.ts);
+            let d = PhaseDetail {
+                offset: Some(f.next),
+                ..PhaseDetail::default()
+            };
+            let arrow = Arrow(Role::Sender, Role::Receiver);
+            sink.phase(Phase::DataStart, arrow, at, d);
+        }
+        let Some(f) = self.file.as_mut() else { return 0 };
+        if let Some(c) = f.checksum.as_mut() {
+            c.update(chunk);
+        }
+        f.sha.update(chunk);
+        sink.file_data(f.next, chunk);
+        f.next += n as u64;
+        f.bytes += n as u64;
+        f.last_data = Some(at.ts);
+        self.bytes += n as u64;
+        let left = remaining - n as u64;
+        if self.progress_nanos > 0 && at.ts.0 >= f.last_progress.0.saturating_add(self.progress_nanos) && left > 0 {
+            let secs = at.ts.secs_since(f.last_progress);
+            let rate = (f.bytes - f.progress_bytes) as f64 * 8.0 / secs.max(1e-9);
+            f.last_progress = at.ts;
+            f.progress_bytes = f.bytes;
+            let (name, done, size) = (f.name.clone(), f.next, f.prompt.size as u64);
+            sink.progress(at, &name, done, size, rate);
+        }
+        if left == 0 {
+            self.modes[dir.index()] = Mode::Blocked;
+            let d = PhaseDetail {
+                bytes: Some(f.bytes),
+                ..PhaseDetail::default()
+            };
+            sink.phase(Phase::DataEnd, Arrow(Role::Sender, Role::Receiver), at, d);
+        } else {
+            self.modes[dir.index()] = Mode::Data { remaining: left };
+        }
+        n
+    }
+
+    /// `len` bytes of `dir` are lost for good.
+    pub fn on_gap(&mut self, dir: Direction, len: u64) {
+        match self.modes[dir.index()] {
+            Mode::Data { remaining } => {
+                let n = len.min(remaining);
+                if let Some(f) = self.file.as_mut() {
+                    if f.missing.len() < MAX_MISSING_RANGES {
+                        f.missing.push([f.next, f.next + n]);
+                    }
+                    f.next += n;
+                    // The checksum cannot be known any more.
+                    f.checksum = None;
+                }
+                let left = remaining - n;
+                self.modes[dir.index()] = if left == 0 && n == len {
+                    Mode::Blocked
+                } else if left == 0 {
+                    Mode::Lost
+                } else {
+                    Mode::Data { remaining: left }
+                };
+            }
+            Mode::Ignore => {}
+            _ => self.modes[dir.index()] = Mode::Lost,
+        }
+    }
+
+    /// The connection ended: a file still open is truncated.
+    pub fn on_close(&mut self, ts: Timestamp, sink: &mut dyn MachineSink) {
+        if self.file.is_some() {
+            let status = if self.file.as_ref().is_some_and(|f| f.unknown_start) {
+                FileStatus::UnknownStart
+            } else {
+                FileStatus::Truncated
+            };
+            self.end_file(status, None, ts, sink);
+        }
+    }
+
+    fn end_file(&mut self, mut status: FileStatus, done_csum: Option<u32>, ts: Timestamp, sink: &mut dyn MachineSink) {
+        let Some(f) = self.file.take() else { return };
+        let size = f.prompt.size as u64;
+        let whole = f.requested.is_some() && f.next >= size && f.missing.is_empty();
+        if status == FileStatus::Complete {
+            if !whole {
+                status = FileStatus::Truncated;
+            } else if f.offset > 0 {
+                status = FileStatus::Resumed;
+            }
+        }
+        // Resumed from an offset whose prefix checksum we hold: the value covers the file.
+        let covers_file = f.offset == 0 || f.resume.is_some_and(|(o, _)| o == f.offset);
+        let checksum_seen = f.checksum.filter(|_| f.requested.is_some()).map(|c| c.value());
+        let checksum_ok = match checksum_seen {
+            Some(seen) if whole && covers_file => Some(checksums_match(seen, f.prompt.checksum)),
+            _ => None,
+        };
+        let mut missing = f.missing.clone();
+        if f.requested.is_some() && f.next < size && status != FileStatus::Skipped {
+            missing.push([f.next, size]);
+        }
+        if f.offset > 0 && f.resume.is_none_or(|(o, _)| o != f.offset) {
+            missing.insert(0, [0, f.offset]);
+        }
+        let end = FileEnd {
+            name: f.name.clone(),
+            components: f.prompt.name.components(),
+            size,
+            bytes: f.bytes,
+            offset: f.offset,
+            checksum_expected: f.prompt.checksum,
+            checksum_seen,
+            checksum_ok,
+            checksum_done: done_csum,
+            status,
+            first_data: f.first_data,
+            last_data: f.last_data,
+            requested: f.requested,
+            end: ts,
+            sha256: (status != FileStatus::Skipped).then(|| hex(&f.sha.finalize())),
+            missing,
+            carved: false,
+        };
+        sink.file_end(&end);
+        self.files_done += 1;
+    }
+}
+
+impl FileProgress {
+    /// A file first seen at a later header than its PROMPT (midstream pickup).
+    fn unknown(h: &OftHeader, ts: Timestamp) -> FileProgress {
+        FileProgress {
+            name: h.name.display(),
+            prompt: h.clone(),
+            requested: None,
+            offset: 0,
+            next: 0,
+            bytes: 0,
+            checksum: None,
+            sha: Sha256::new(),
+            first_data: None,
+            last_data: None,
+            missing: Vec::new(),
+            resume: None,
+            agreed: None,
+            unknown_start: true,
+            last_progress: ts,
+            progress_bytes: 0,
+        }
+    }
+}
+
+fn file_detail(h: &OftHeader) -> PhaseDetail {
+    PhaseDetail {
+        name: Some(h.name.display()),
+        size: Some(h.size as u64),
+        checksum: Some(hex32(h.checksum)),
+        files_total: Some(h.total_files),
+        files_left: Some(h.files_left),
+        cookie: (!h.cookie.is_zero()).then(|| h.cookie.to_string()),
+        ..PhaseDetail::default()
+    }
+}
+
+pub fn hex32(v: u32) -> String {
+    format!("0x{v:08x}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
