@@ -3,6 +3,10 @@
 //! The flow table owns each connection and the per-flow state of the layer above
 //! (`StreamHandler::State`), so the layer above needs no map of its own and no lock.
 
+pub mod stream;
+
+pub use stream::{StreamReassembler, StreamSink};
+
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::{Direction, Endpoint, FlowKey};
 
@@ -100,7 +104,14 @@ pub trait StreamHandler {
         frame: FrameNo,
     );
     /// `len` bytes of `dir` will never arrive; the stream continues after them.
-    fn gap(&mut self, st: &mut Self::State, conn: &ConnMeta, dir: Direction, len: u64, ts: Timestamp);
+    fn gap(
+        &mut self,
+        st: &mut Self::State,
+        conn: &ConnMeta,
+        dir: Direction,
+        len: u64,
+        ts: Timestamp,
+    );
     /// The raw frame, after its bytes were delivered: hold it, write it, or drop it.
     fn frame(&mut self, st: &mut Self::State, conn: &ConnMeta, frame: Frame);
     fn close(
