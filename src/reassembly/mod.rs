@@ -3,9 +3,15 @@
 //! The flow table owns each connection and the per-flow state of the layer above
 //! (`StreamHandler::State`), so the layer above needs no map of its own and no lock.
 
+pub mod conn;
 pub mod stream;
+pub mod table;
+#[cfg(test)]
+mod tests;
 
+pub use conn::Conn;
 pub use stream::{StreamReassembler, StreamSink};
+pub use table::FlowTable;
 
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::{Direction, Endpoint, FlowKey};
