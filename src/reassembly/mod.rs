@@ -93,6 +93,12 @@ pub struct SegmentMeta {
 /// `open` (first frame of a flow) → `segment` → any `data`/`gap` the frame made
 /// deliverable → `frame` (which takes ownership of the raw frame) → `close` if it ended
 /// the flow.
+///
+/// Other flows' calls may precede a frame's: expiry (`gap`/`data` flushes then `close`
+/// with `Timeout`), eviction to make room, or memory-pressure flushes (`gap`/`data`).
+/// After `close`, the flow lingers for `Limits::close_linger_secs` of packet time: its late
+/// frames (a final ACK, retransmissions after an RST) still reach `frame`, with no
+/// `segment` before them, instead of opening a new flow; a new SYN ends the linger.
 pub trait StreamHandler {
     /// Per-flow state of the consumer, stored inside the flow table entry.
     type State: Default;

@@ -28,12 +28,18 @@ pub trait StreamSink {
 /// so a flood of tiny out-of-order segments is bounded as well as a few large ones.
 pub const PIECE_OVERHEAD: usize = 64;
 
+/// No sender retransmits from further back than its largest possible window (2^30 with
+/// window scaling); a segment ending further behind is not a retransmission but a jump
+/// the stream cannot follow, and its bytes are counted as dropped.
+pub const FAR_BEHIND: i64 = 1 << 30;
+
 /// What one segment did that the caller counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Push {
     /// The segment overlapped buffered bytes with different content (first copy kept).
     pub overlap_differing: bool,
-    /// Payload bytes thrown away because they lie beyond the direction's FIN.
+    /// Payload bytes thrown away: beyond the direction's FIN, or so far behind the next
+    /// expected byte (more than `FAR_BEHIND`) that no retransmission explains them.
     pub dropped_bytes: u64,
     /// The per-direction buffer limit forced at least one hole to be given up.
     pub forced_gap: bool,
@@ -133,6 +139,10 @@ impl StreamReassembler {
         }
 
         let rel = data_seq.wrapping_sub(self.next_seq()) as i32 as i64;
+        if rel + (payload.len() as i64) < -FAR_BEHIND {
+            out.dropped_bytes = payload.len() as u64;
+            return out;
+        }
         let mut start = self.next as i64 + rel;
         let mut payload = payload;
         if start < 0 {
@@ -387,6 +397,26 @@ mod tests {
         s.push(u32::MAX - 1, false, false, b"ABC", BIG, &mut r);
         assert_eq!(r.0, vec![Ev::Data(b"ABCDEF".to_vec())]);
         assert_eq!(s.next_seq(), 4);
+    }
+
+    #[test]
+    fn far_backward_jump_is_dropped_and_counted() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(1, false, false, b"ab", BIG, &mut r);
+        let p = s.push(
+            3u32.wrapping_sub((1 << 30) + 10),
+            false,
+            false,
+            b"zzz",
+            BIG,
+            &mut r,
+        );
+        assert_eq!(p.dropped_bytes, 3);
+        // An ordinary retransmission is dropped silently.
+        assert_eq!(s.push(1, false, false, b"ab", BIG, &mut r), Push::default());
+        assert_eq!(r.0, vec![Ev::Data(b"ab".to_vec())]);
     }
 
     #[test]
