@@ -11,6 +11,9 @@ pub struct Limits {
     pub max_reassembly_mem: usize,
     /// Idle time (packet time, seconds) after which a flow expires.
     pub idle_timeout_secs: u64,
+    /// Time (packet time, seconds) a closed or fully FIN'd flow lingers so its late frames
+    /// (the final ACK, retransmissions) still reach it instead of opening a new flow.
+    pub close_linger_secs: u64,
     /// Frames held per not-yet-recognized flow so its pcap can start at the SYN.
     pub max_held_frames: usize,
     /// Bytes of a midstream direction scanned for an OFT2 header at segment starts.
@@ -28,6 +31,7 @@ impl Default for Limits {
             max_ooo_bytes: 1 << 20,
             max_reassembly_mem: 256 << 20,
             idle_timeout_secs: 120,
+            close_linger_secs: 5,
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
             batch_frames: 256,

@@ -28,6 +28,12 @@ pub struct WorkerCounters {
     pub gap_bytes: u64,
     pub overlaps_differing: u64,
     pub ooo_dropped_bytes: u64,
+    /// Segments after which a direction's out-of-order buffer was over `max_ooo_bytes`
+    /// and its oldest holes were given up as gaps.
+    pub ooo_limit_gaps: u64,
+    /// Directions whose buffered holes were given up because the worker's reassembly
+    /// memory exceeded `max_reassembly_mem`.
+    pub mem_limit_flushes: u64,
     pub held_frames_dropped: u64,
 }
 
@@ -44,6 +50,8 @@ impl WorkerCounters {
         self.gap_bytes += o.gap_bytes;
         self.overlaps_differing += o.overlaps_differing;
         self.ooo_dropped_bytes += o.ooo_dropped_bytes;
+        self.ooo_limit_gaps += o.ooo_limit_gaps;
+        self.mem_limit_flushes += o.mem_limit_flushes;
         self.held_frames_dropped += o.held_frames_dropped;
     }
 }

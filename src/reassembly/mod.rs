@@ -3,6 +3,16 @@
 //! The flow table owns each connection and the per-flow state of the layer above
 //! (`StreamHandler::State`), so the layer above needs no map of its own and no lock.
 
+pub mod conn;
+pub mod stream;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+pub use conn::Conn;
+pub use stream::{StreamReassembler, StreamSink};
+pub use table::FlowTable;
+
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::{Direction, Endpoint, FlowKey};
 
@@ -83,6 +93,12 @@ pub struct SegmentMeta {
 /// `open` (first frame of a flow) → `segment` → any `data`/`gap` the frame made
 /// deliverable → `frame` (which takes ownership of the raw frame) → `close` if it ended
 /// the flow.
+///
+/// Other flows' calls may precede a frame's: expiry (`gap`/`data` flushes then `close`
+/// with `Timeout`), eviction to make room, or memory-pressure flushes (`gap`/`data`).
+/// After `close`, the flow lingers for `Limits::close_linger_secs` of packet time: its late
+/// frames (a final ACK, retransmissions after an RST) still reach `frame`, with no
+/// `segment` before them, instead of opening a new flow; a new SYN ends the linger.
 pub trait StreamHandler {
     /// Per-flow state of the consumer, stored inside the flow table entry.
     type State: Default;
@@ -100,7 +116,14 @@ pub trait StreamHandler {
         frame: FrameNo,
     );
     /// `len` bytes of `dir` will never arrive; the stream continues after them.
-    fn gap(&mut self, st: &mut Self::State, conn: &ConnMeta, dir: Direction, len: u64, ts: Timestamp);
+    fn gap(
+        &mut self,
+        st: &mut Self::State,
+        conn: &ConnMeta,
+        dir: Direction,
+        len: u64,
+        ts: Timestamp,
+    );
     /// The raw frame, after its bytes were delivered: hold it, write it, or drop it.
     fn frame(&mut self, st: &mut Self::State, conn: &ConnMeta, frame: Frame);
     fn close(

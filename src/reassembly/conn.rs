@@ -1,0 +1,278 @@
+//! One TCP connection: who is the client, how far the handshake and teardown went, and
+//! the two directions' reassemblers.
+
+use super::stream::{Push, StreamReassembler, StreamSink};
+use super::{ConnMeta, DirSummary, FlowSummary, SegmentMeta};
+use crate::capture::{FrameNo, Timestamp};
+use crate::decode::TcpFlags;
+use crate::flow::{Direction, FlowKey};
+
+/// How far the three-way handshake has been seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handshake {
+    /// No SYN seen (midstream pickup, or the SYN was lost).
+    None,
+    SynSeen,
+    SynAckSeen,
+    Established,
+}
+
+/// Connection state as far as closing is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Teardown {
+    Open,
+    /// Both sides sent FIN; waiting for the last bytes and the final ACK.
+    BothFin,
+    /// An RST was seen.
+    Reset,
+}
+
+/// Per-connection TCP state plus both directions' streams.
+#[derive(Debug)]
+pub struct Conn {
+    pub meta: ConnMeta,
+    handshake: Handshake,
+    streams: [StreamReassembler; 2],
+    packets: [u64; 2],
+    /// Sequence number just past each direction's FIN (what the peer's ACK must reach).
+    fin_end: [Option<u32>; 2],
+    fin_acked: [bool; 2],
+    rst: bool,
+    pub last_seen: Timestamp,
+    pub last_frame: FrameNo,
+}
+
+impl Conn {
+    /// A connection whose first seen segment went in `dir` with `flags`.
+    pub fn new(
+        key: FlowKey,
+        dir: Direction,
+        flags: TcpFlags,
+        ts: Timestamp,
+        frame: FrameNo,
+    ) -> Conn {
+        let (client_dir, midstream) = if flags.syn() && !flags.ack() {
+            (dir, false)
+        } else if flags.syn() {
+            // A SYN-ACK names the server just as well as a SYN names the client.
+            (dir.reverse(), false)
+        } else {
+            (midstream_client_dir(&key), true)
+        };
+        Conn {
+            meta: ConnMeta {
+                key,
+                client_dir,
+                midstream,
+                start: ts,
+                first_frame: frame,
+            },
+            handshake: Handshake::None,
+            streams: Default::default(),
+            packets: [0; 2],
+            fin_end: [None; 2],
+            fin_acked: [false; 2],
+            rst: false,
+            last_seen: ts,
+            last_frame: frame,
+        }
+    }
+
+    pub fn handshake(&self) -> Handshake {
+        self.handshake
+    }
+
+    pub fn teardown(&self) -> Teardown {
+        if self.rst {
+            Teardown::Reset
+        } else if self.fin_end[0].is_some() && self.fin_end[1].is_some() {
+            Teardown::BothFin
+        } else {
+            Teardown::Open
+        }
+    }
+
+    /// Both FINs were sent and acknowledged and every byte before them is accounted for:
+    /// nothing more belongs to this connection.
+    pub fn fin_done(&self) -> bool {
+        self.fin_acked[0]
+            && self.fin_acked[1]
+            && self.streams[0].is_complete()
+            && self.streams[1].is_complete()
+    }
+
+    pub fn stream(&self, dir: Direction) -> &StreamReassembler {
+        &self.streams[dir.index()]
+    }
+
+    /// Accounted out-of-order bytes of both directions.
+    pub fn buffered_cost(&self) -> usize {
+        self.streams[0].buffered_cost() + self.streams[1].buffered_cost()
+    }
+
+    /// Takes one segment sent in `dir`; in-order payload goes to `sink` at once.
+    pub fn on_segment<S: StreamSink>(
+        &mut self,
+        seg: &SegmentMeta,
+        payload: &[u8],
+        max_ooo: usize,
+        sink: &mut S,
+    ) -> Push {
+        let SegmentMeta {
+            dir,
+            seq,
+            ack,
+            flags,
+            ..
+        } = *seg;
+        self.last_seen = self.last_seen.max(seg.ts);
+        self.last_frame = seg.frame;
+        let i = dir.index();
+        self.packets[i] += 1;
+        self.track_handshake(dir, flags);
+        if flags.rst() {
+            self.rst = true;
+            return Push::default();
+        }
+        if flags.ack() {
+            let peer = dir.reverse().index();
+            if let Some(end) = self.fin_end[peer] {
+                // Wrap-aware "ack >= end".
+                if ack.wrapping_sub(end) as i32 >= 0 {
+                    self.fin_acked[peer] = true;
+                }
+            }
+        }
+        let s = &mut self.streams[i];
+        let push = s.push(seq, flags.syn(), flags.fin(), payload, max_ooo, sink);
+        if flags.fin() && self.fin_end[i].is_none() && s.fin_seen() {
+            let data_seq = if flags.syn() {
+                seq.wrapping_add(1)
+            } else {
+                seq
+            };
+            self.fin_end[i] = Some(data_seq.wrapping_add(payload.len() as u32).wrapping_add(1));
+        }
+        push
+    }
+
+    fn track_handshake(&mut self, dir: Direction, flags: TcpFlags) {
+        let from_client = dir == self.meta.client_dir;
+        self.handshake = match (self.handshake, flags.syn(), flags.ack()) {
+            (Handshake::None, true, false) if from_client => Handshake::SynSeen,
+            (Handshake::None | Handshake::SynSeen, true, true) if !from_client => {
+                Handshake::SynAckSeen
+            }
+            (Handshake::SynAckSeen, false, true) if from_client => Handshake::Established,
+            (h, _, _) => h,
+        };
+    }
+
+    /// Gives up every hole of `dir` (the direction will receive nothing more).
+    pub fn flush<S: StreamSink>(&mut self, dir: Direction, sink: &mut S) {
+        self.streams[dir.index()].flush(sink);
+    }
+
+    /// Gives up buffered holes of `dir` under memory pressure; the stream goes on.
+    pub fn flush_buffered<S: StreamSink>(&mut self, dir: Direction, sink: &mut S) {
+        self.streams[dir.index()].flush_buffered(sink);
+    }
+
+    pub fn summary(&self) -> FlowSummary {
+        let dir = |i: usize| DirSummary {
+            packets: self.packets[i],
+            bytes: self.streams[i].delivered_bytes(),
+            gaps: self.streams[i].gaps(),
+            gap_bytes: self.streams[i].gap_bytes(),
+        };
+        FlowSummary {
+            dirs: [dir(0), dir(1)],
+            last_seen: self.last_seen,
+        }
+    }
+}
+
+/// Without a SYN, the lower port is taken as the server's (well-known or listening port),
+/// so the client sends from the other side. Equal ports: the key's `a` side is the client.
+fn midstream_client_dir(key: &FlowKey) -> Direction {
+    if key.a.port < key.b.port {
+        Direction::BtoA
+    } else {
+        Direction::AtoB
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::Endpoint;
+
+    struct Null;
+    impl StreamSink for Null {
+        fn data(&mut self, _: &[u8]) {}
+        fn gap(&mut self, _: u64) {}
+    }
+
+    fn key() -> FlowKey {
+        let a = Endpoint::new("198.18.0.1".parse().unwrap(), 5190);
+        let b = Endpoint::new("198.18.0.2".parse().unwrap(), 40000);
+        FlowKey::from_segment(a, b).0
+    }
+
+    const SYN: TcpFlags = TcpFlags(TcpFlags::SYN);
+    const SYNACK: TcpFlags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK);
+    const ACK: TcpFlags = TcpFlags(TcpFlags::ACK);
+    const FINACK: TcpFlags = TcpFlags(TcpFlags::FIN | TcpFlags::ACK);
+
+    fn seg(conn: &mut Conn, dir: Direction, seq: u32, ack: u32, flags: TcpFlags, p: &[u8]) {
+        let m = SegmentMeta {
+            dir,
+            seq,
+            ack,
+            flags,
+            payload_len: p.len() as u32,
+            ts: Timestamp(0),
+            frame: FrameNo(0),
+        };
+        conn.on_segment(&m, p, 1 << 20, &mut Null);
+    }
+
+    #[test]
+    fn handshake_and_fin_teardown() {
+        let (c, s) = (Direction::BtoA, Direction::AtoB);
+        let mut conn = Conn::new(key(), c, SYN, Timestamp(0), FrameNo(1));
+        assert!(!conn.meta.midstream);
+        assert_eq!(conn.meta.client_dir, c);
+        seg(&mut conn, c, 100, 0, SYN, b"");
+        seg(&mut conn, s, 500, 101, SYNACK, b"");
+        seg(&mut conn, c, 101, 501, ACK, b"");
+        assert_eq!(conn.handshake(), Handshake::Established);
+        seg(&mut conn, c, 101, 501, FINACK, b"hi");
+        assert_eq!(conn.teardown(), Teardown::Open);
+        seg(&mut conn, s, 501, 104, FINACK, b"");
+        assert_eq!(conn.teardown(), Teardown::BothFin);
+        assert!(!conn.fin_done(), "server FIN not yet acknowledged");
+        seg(&mut conn, c, 104, 502, ACK, b"");
+        assert!(conn.fin_done());
+        let sum = conn.summary();
+        assert_eq!(sum.dirs[c.index()].bytes, 2);
+        assert_eq!(sum.dirs[c.index()].packets, 3 + 1);
+        assert_eq!(sum.dirs[s.index()].packets, 2);
+    }
+
+    #[test]
+    fn midstream_client_is_peer_of_lower_port() {
+        // 198.18.0.1:5190 is the lower port, so the client is 198.18.0.2:40000.
+        let conn = Conn::new(key(), Direction::AtoB, ACK, Timestamp(0), FrameNo(1));
+        assert!(conn.meta.midstream);
+        assert_eq!(conn.meta.client().port, 40000);
+        assert_eq!(conn.meta.server().port, 5190);
+    }
+
+    #[test]
+    fn first_seen_syn_ack_names_server() {
+        let conn = Conn::new(key(), Direction::AtoB, SYNACK, Timestamp(0), FrameNo(1));
+        assert!(!conn.meta.midstream);
+        assert_eq!(conn.meta.server(), key().a);
+    }
+}

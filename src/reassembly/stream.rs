@@ -1,0 +1,667 @@
+//! One direction of a TCP connection: turns segments, in whatever order they arrive, into
+//! the sender's byte stream, delivered in order to a [`StreamSink`].
+//!
+//! Positions are kept as 64-bit offsets from the start of the stream, so the 32-bit
+//! sequence space may wrap any number of times; a segment's place is found from the
+//! signed 32-bit distance between its sequence number and the next expected one.
+//!
+//! Policies:
+//! - bytes already delivered are never delivered again (retransmissions, keep-alives and
+//!   the probe byte at `next_seq - 1` fall here and are ignored without being counted);
+//! - where segments overlap, the first copy wins; an overlap with still-buffered bytes
+//!   that differ is reported (`Push::overlap_differing`). Delivered bytes are not kept,
+//!   so an overlap with them cannot be compared;
+//! - a hole that will never be filled (buffer over its limit, or the caller gives up at
+//!   close) becomes a gap of exactly the missing length, and delivery goes on after it.
+
+use std::collections::BTreeMap;
+
+/// Receiver of one direction's reassembled stream.
+pub trait StreamSink {
+    /// The next bytes of the stream, in order.
+    fn data(&mut self, bytes: &[u8]);
+    /// `len` bytes of the stream will never arrive; `data` continues after them.
+    fn gap(&mut self, len: u64);
+}
+
+/// Accounting cost of one buffered piece beyond its bytes (allocation header, map node),
+/// so a flood of tiny out-of-order segments is bounded as well as a few large ones.
+pub const PIECE_OVERHEAD: usize = 64;
+
+/// No sender retransmits from further back than its largest possible window (2^30 with
+/// window scaling); a segment ending further behind is not a retransmission but a jump
+/// the stream cannot follow, and its bytes are counted as dropped.
+pub const FAR_BEHIND: i64 = 1 << 30;
+
+/// What one segment did that the caller counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Push {
+    /// The segment overlapped buffered bytes with different content (first copy kept).
+    pub overlap_differing: bool,
+    /// Payload bytes thrown away: beyond the direction's FIN, or so far behind the next
+    /// expected byte (more than `FAR_BEHIND`) that no retransmission explains them.
+    pub dropped_bytes: u64,
+    /// The per-direction buffer limit forced at least one hole to be given up.
+    pub forced_gap: bool,
+}
+
+/// Per-direction reassembler. A pure data structure: no clock, no flow identity.
+#[derive(Debug, Default)]
+pub struct StreamReassembler {
+    started: bool,
+    /// Sequence number of stream offset 0 (the byte after the SYN, or the first byte seen).
+    base_seq: u32,
+    /// Offset of the next byte to deliver.
+    next: u64,
+    /// Offset just past the last byte, once a FIN said where the stream ends.
+    fin_at: Option<u64>,
+    /// Out-of-order pieces by offset; never overlapping each other, all at or beyond `next`.
+    ooo: BTreeMap<u64, Vec<u8>>,
+    /// Accounted size of `ooo`: bytes plus `PIECE_OVERHEAD` per piece.
+    ooo_cost: usize,
+    delivered: u64,
+    gaps: u64,
+    gap_bytes: u64,
+}
+
+impl StreamReassembler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A start point has been fixed (by a SYN or the first segment carrying data or FIN).
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// Sequence number of the next byte to deliver (meaningful once started).
+    pub fn next_seq(&self) -> u32 {
+        self.base_seq.wrapping_add(self.next as u32)
+    }
+
+    /// Offset of the next byte to deliver, counted from the start of the stream.
+    pub fn next_offset(&self) -> u64 {
+        self.next
+    }
+
+    /// Accounted bytes held out of order (what the memory limits are measured against).
+    pub fn buffered_cost(&self) -> usize {
+        self.ooo_cost
+    }
+
+    /// The FIN has been seen and every byte before it delivered or given up as a gap.
+    pub fn is_complete(&self) -> bool {
+        self.fin_at == Some(self.next) && self.ooo.is_empty()
+    }
+
+    pub fn fin_seen(&self) -> bool {
+        self.fin_at.is_some()
+    }
+
+    /// Bytes delivered in order so far.
+    pub fn delivered_bytes(&self) -> u64 {
+        self.delivered
+    }
+    pub fn gaps(&self) -> u64 {
+        self.gaps
+    }
+    pub fn gap_bytes(&self) -> u64 {
+        self.gap_bytes
+    }
+
+    fn start_at(&mut self, seq: u32) {
+        self.started = true;
+        self.base_seq = seq;
+        self.next = 0;
+    }
+
+    /// Takes one segment of this direction. `max_ooo` bounds the accounted out-of-order
+    /// buffer; past it the oldest holes are given up as gaps until it fits again.
+    pub fn push<S: StreamSink>(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        max_ooo: usize,
+        sink: &mut S,
+    ) -> Push {
+        let mut out = Push::default();
+        // The SYN occupies one sequence number; any payload starts after it.
+        let data_seq = if syn { seq.wrapping_add(1) } else { seq };
+        if !self.started {
+            if syn || fin || !payload.is_empty() {
+                self.start_at(data_seq);
+            } else {
+                // A bare ACK fixes nothing: it may be a keep-alive one byte early.
+                return out;
+            }
+        }
+
+        let rel = data_seq.wrapping_sub(self.next_seq()) as i32 as i64;
+        if rel + (payload.len() as i64) < -FAR_BEHIND {
+            out.dropped_bytes = payload.len() as u64;
+            return out;
+        }
+        let mut start = self.next as i64 + rel;
+        let mut payload = payload;
+        if start < 0 {
+            // Before the stream's first byte (midstream pickup): those bytes are lost history.
+            let cut = (-start) as usize;
+            payload = payload.get(cut..).unwrap_or(&[]);
+            start = 0;
+        }
+        let start = start as u64;
+        let mut end = start + payload.len() as u64;
+
+        if fin && self.fin_at.is_none() && end >= self.next {
+            self.fin_at = Some(end);
+        }
+        if let Some(f) = self.fin_at {
+            if end > f {
+                let keep = f.saturating_sub(start);
+                out.dropped_bytes = end - start.max(f);
+                payload = &payload[..keep as usize];
+                end = start + keep;
+            }
+        }
+
+        out.overlap_differing = self.insert(start, end, payload, sink);
+        self.drain(sink);
+
+        if self.ooo_cost > max_ooo {
+            out.forced_gap = true;
+            while self.ooo_cost > max_ooo && self.skip_first_hole(sink) {}
+        }
+        out
+    }
+
+    /// Places `payload` (covering `[start, end)`) against the buffer: fresh bytes at `next`
+    /// are delivered straight from `payload`, later fresh bytes are copied into the buffer,
+    /// bytes already buffered are only compared. Returns whether any compared bytes differed.
+    fn insert<S: StreamSink>(
+        &mut self,
+        start: u64,
+        end: u64,
+        payload: &[u8],
+        sink: &mut S,
+    ) -> bool {
+        let mut differing = false;
+        let mut pos = start;
+        while pos < end {
+            if pos < self.next {
+                pos = self.next;
+                continue;
+            }
+            let covering = self
+                .ooo
+                .range(..=pos)
+                .next_back()
+                .map(|(&k, v)| (k, k + v.len() as u64))
+                .filter(|&(_, kend)| kend > pos);
+            if let Some((k, kend)) = covering {
+                let oend = kend.min(end);
+                let old = &self.ooo[&k][(pos - k) as usize..(oend - k) as usize];
+                let new = &payload[(pos - start) as usize..(oend - start) as usize];
+                differing |= old != new;
+                if k == self.next {
+                    // Deliver only this piece: the next one must still be compared.
+                    self.deliver_first(sink);
+                }
+                pos = oend;
+                continue;
+            }
+            let lim = self
+                .ooo
+                .range(pos..)
+                .next()
+                .map_or(end, |(&k, _)| k)
+                .min(end);
+            let piece = &payload[(pos - start) as usize..(lim - start) as usize];
+            if pos == self.next {
+                self.deliver(piece, sink);
+            } else {
+                self.ooo_cost += piece.len() + PIECE_OVERHEAD;
+                self.ooo.insert(pos, piece.to_vec());
+            }
+            pos = lim;
+        }
+        differing
+    }
+
+    fn deliver<S: StreamSink>(&mut self, bytes: &[u8], sink: &mut S) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.next += bytes.len() as u64;
+        self.delivered += bytes.len() as u64;
+        sink.data(bytes);
+    }
+
+    /// Delivers the first buffered piece if it starts at or before `next`.
+    fn deliver_first<S: StreamSink>(&mut self, sink: &mut S) -> bool {
+        let Some(entry) = self.ooo.first_entry() else {
+            return false;
+        };
+        let k = *entry.key();
+        if k > self.next {
+            return false;
+        }
+        let piece = entry.remove();
+        self.ooo_cost -= piece.len() + PIECE_OVERHEAD;
+        let skip = (self.next - k) as usize;
+        if let Some(rest) = piece.get(skip..) {
+            self.deliver(rest, sink);
+        }
+        true
+    }
+
+    /// Delivers every buffered piece now contiguous with `next`.
+    fn drain<S: StreamSink>(&mut self, sink: &mut S) {
+        while self.deliver_first(sink) {}
+    }
+
+    fn emit_gap<S: StreamSink>(&mut self, len: u64, sink: &mut S) {
+        self.next += len;
+        self.gaps += 1;
+        self.gap_bytes += len;
+        sink.gap(len);
+    }
+
+    /// Gives up the hole before the first buffered piece and delivers what follows it.
+    /// Returns false when nothing is buffered.
+    pub fn skip_first_hole<S: StreamSink>(&mut self, sink: &mut S) -> bool {
+        let Some((&k, _)) = self.ooo.first_key_value() else {
+            return false;
+        };
+        if k > self.next {
+            self.emit_gap(k - self.next, sink);
+        }
+        self.drain(sink);
+        true
+    }
+
+    /// Gives up every hole: delivers all that is buffered, with gaps between, and when the
+    /// FIN is known, a final gap for missing bytes before it. Used when the direction will
+    /// receive nothing more (close, RST, timeout, memory pressure).
+    pub fn flush<S: StreamSink>(&mut self, sink: &mut S) {
+        while self.skip_first_hole(sink) {}
+        if let Some(f) = self.fin_at {
+            if f > self.next {
+                self.emit_gap(f - self.next, sink);
+            }
+        }
+    }
+
+    /// Gives up the buffered holes without assuming the stream ended (memory pressure).
+    pub fn flush_buffered<S: StreamSink>(&mut self, sink: &mut S) {
+        while self.skip_first_hole(sink) {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Ev {
+        Data(Vec<u8>),
+        Gap(u64),
+    }
+
+    /// Records the stream, merging adjacent data so layouts compare independent of cuts.
+    #[derive(Default)]
+    struct Rec(Vec<Ev>);
+
+    impl StreamSink for Rec {
+        fn data(&mut self, bytes: &[u8]) {
+            assert!(!bytes.is_empty(), "empty data call");
+            if let Some(Ev::Data(d)) = self.0.last_mut() {
+                d.extend_from_slice(bytes);
+            } else {
+                self.0.push(Ev::Data(bytes.to_vec()));
+            }
+        }
+        fn gap(&mut self, len: u64) {
+            assert!(len > 0, "empty gap");
+            self.0.push(Ev::Gap(len));
+        }
+    }
+
+    const BIG: usize = usize::MAX;
+
+    #[test]
+    fn in_order_delivery_after_syn() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(99, true, false, b"", BIG, &mut r);
+        s.push(100, false, false, b"hello ", BIG, &mut r);
+        s.push(106, false, true, b"world", BIG, &mut r);
+        assert_eq!(r.0, vec![Ev::Data(b"hello world".to_vec())]);
+        assert!(s.is_complete());
+        assert_eq!(s.delivered_bytes(), 11);
+    }
+
+    #[test]
+    fn overlap_keeps_first_copy() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", BIG, &mut r);
+        // bytes 4..8 arrive first, then a differing copy of 2..10, then the start.
+        assert!(
+            !s.push(5, false, false, b"EFGH", BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            s.push(3, false, false, b"cdxxxxij", BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            !s.push(1, false, false, b"ab", BIG, &mut r)
+                .overlap_differing
+        );
+        assert_eq!(r.0, vec![Ev::Data(b"abcdEFGHij".to_vec())]);
+        // An identical overlapping copy is not counted.
+        let mut s = StreamReassembler::new();
+        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(5, false, false, b"EFGH", BIG, &mut r);
+        assert!(
+            !s.push(3, false, false, b"cdEFGHij", BIG, &mut r)
+                .overlap_differing
+        );
+    }
+
+    #[test]
+    fn keepalive_not_a_gap() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(1000, true, false, b"", BIG, &mut r);
+        s.push(1001, false, false, b"abc", BIG, &mut r);
+        // Keep-alives: zero or one garbage byte at next_seq - 1.
+        let p = s.push(1003, false, false, b"", BIG, &mut r);
+        let q = s.push(1003, false, false, b"\0", BIG, &mut r);
+        assert_eq!(p, Push::default());
+        assert_eq!(q, Push::default());
+        s.push(1004, false, true, b"def", BIG, &mut r);
+        s.flush(&mut r);
+        assert_eq!(r.0, vec![Ev::Data(b"abcdef".to_vec())]);
+        assert_eq!(s.gaps(), 0);
+    }
+
+    #[test]
+    fn sequence_wraps_at_2_pow_32() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(u32::MAX - 2, true, false, b"", BIG, &mut r);
+        s.push(1, false, false, b"DEF", BIG, &mut r); // after the wrap, out of order
+        s.push(u32::MAX - 1, false, false, b"ABC", BIG, &mut r);
+        assert_eq!(r.0, vec![Ev::Data(b"ABCDEF".to_vec())]);
+        assert_eq!(s.next_seq(), 4);
+    }
+
+    #[test]
+    fn far_backward_jump_is_dropped_and_counted() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(1, false, false, b"ab", BIG, &mut r);
+        let p = s.push(
+            3u32.wrapping_sub((1 << 30) + 10),
+            false,
+            false,
+            b"zzz",
+            BIG,
+            &mut r,
+        );
+        assert_eq!(p.dropped_bytes, 3);
+        // An ordinary retransmission is dropped silently.
+        assert_eq!(s.push(1, false, false, b"ab", BIG, &mut r), Push::default());
+        assert_eq!(r.0, vec![Ev::Data(b"ab".to_vec())]);
+    }
+
+    #[test]
+    fn midstream_starts_at_first_segment() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(500, false, false, b"", BIG, &mut r); // bare ACK fixes nothing
+        assert!(!s.is_started());
+        s.push(600, false, false, b"xyz", BIG, &mut r);
+        s.push(597, false, false, b"abcxyz", BIG, &mut r); // older bytes: lost history
+        assert_eq!(r.0, vec![Ev::Data(b"xyz".to_vec())]);
+    }
+
+    #[test]
+    fn ooo_limit_forces_gap() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        let limit = 2 * (10 + PIECE_OVERHEAD);
+        s.push(0, true, false, b"", limit, &mut r);
+        s.push(1, false, false, b"0123456789", limit, &mut r);
+        // hole at 10..20; three pieces buffered behind it exceed the limit.
+        assert!(
+            !s.push(21, false, false, b"bbbbbbbbbb", limit, &mut r)
+                .forced_gap
+        );
+        assert!(
+            !s.push(41, false, false, b"dddddddddd", limit, &mut r)
+                .forced_gap
+        );
+        assert!(
+            s.push(61, false, false, b"ffffffffff", limit, &mut r)
+                .forced_gap
+        );
+        assert_eq!(
+            r.0,
+            vec![
+                Ev::Data(b"0123456789".to_vec()),
+                Ev::Gap(10),
+                Ev::Data(b"bbbbbbbbbb".to_vec())
+            ]
+        );
+        assert!(s.buffered_cost() <= limit);
+        // The late hole filler is now history and ignored.
+        s.push(11, false, false, b"aaaaaaaaaa", limit, &mut r);
+        s.flush(&mut r);
+        assert_eq!(s.gaps(), 3);
+        assert_eq!(s.gap_bytes(), 30);
+        assert_eq!(s.delivered_bytes(), 40);
+    }
+
+    #[test]
+    fn data_beyond_fin_is_dropped() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(1, false, true, b"ab", BIG, &mut r);
+        let p = s.push(2, false, false, b"bcd", BIG, &mut r);
+        assert_eq!(p.dropped_bytes, 2);
+        assert_eq!(r.0, vec![Ev::Data(b"ab".to_vec())]);
+        assert!(s.is_complete());
+    }
+
+    #[test]
+    fn flush_gaps_up_to_fin() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(1, false, false, b"ab", BIG, &mut r);
+        s.push(5, false, false, b"ef", BIG, &mut r);
+        s.push(9, false, true, b"", BIG, &mut r);
+        s.flush(&mut r);
+        assert_eq!(
+            r.0,
+            vec![
+                Ev::Data(b"ab".to_vec()),
+                Ev::Gap(2),
+                Ev::Data(b"ef".to_vec()),
+                Ev::Gap(2)
+            ]
+        );
+        assert!(s.is_complete());
+        assert_eq!(s.buffered_cost(), 0);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A stream cut at random points, one segment per piece.
+        fn segments(len: usize, cuts: &[usize]) -> Vec<(usize, usize)> {
+            let mut pts: Vec<usize> = cuts.iter().map(|c| c % (len + 1)).collect();
+            pts.push(0);
+            pts.push(len);
+            pts.sort_unstable();
+            pts.dedup();
+            pts.windows(2).map(|w| (w[0], w[1])).collect()
+        }
+
+        /// Layout the reassembler must produce when the bytes in `covered` arrived:
+        /// the original with each maximal missing run replaced by one gap of its length.
+        fn expected(data: &[u8], covered: &[bool]) -> Vec<Ev> {
+            let mut r = Rec::default();
+            let mut i = 0;
+            while i < data.len() {
+                let mut j = i;
+                while j < data.len() && covered[j] == covered[i] {
+                    j += 1;
+                }
+                if covered[i] {
+                    r.data(&data[i..j]);
+                } else {
+                    r.gap((j - i) as u64);
+                }
+                i = j;
+            }
+            r.0
+        }
+
+        #[derive(Debug, Clone)]
+        struct Case {
+            data: Vec<u8>,
+            isn: u32,
+            cuts: Vec<usize>,
+            order: Vec<usize>,
+            dups: Vec<(usize, usize, usize)>,
+            drop: Vec<bool>,
+        }
+
+        fn case() -> impl Strategy<Value = Case> {
+            (
+                proptest::collection::vec(any::<u8>(), 0..3000),
+                prop_oneof![Just(u32::MAX), u32::MAX - 4000..=u32::MAX, any::<u32>()],
+                proptest::collection::vec(any::<usize>(), 0..40),
+                proptest::collection::vec(any::<usize>(), 0..80),
+                proptest::collection::vec((any::<usize>(), any::<usize>(), any::<usize>()), 0..20),
+                proptest::collection::vec(any::<bool>(), 0..40),
+            )
+                .prop_map(|(data, isn, cuts, order, dups, drop)| Case {
+                    data,
+                    isn,
+                    cuts,
+                    order,
+                    dups,
+                    drop,
+                })
+        }
+
+        /// Segments as sent: the cut pieces plus overlapping retransmits (identical bytes)
+        /// spanning random ranges, shuffled by `order`.
+        fn schedule(c: &Case, with_drops: bool) -> (Vec<(usize, usize)>, Vec<bool>) {
+            let len = c.data.len();
+            let mut segs = segments(len, &c.cuts);
+            if with_drops {
+                segs = segs
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !c.drop.get(*i).copied().unwrap_or(false))
+                    .map(|(_, s)| s)
+                    .collect();
+            }
+            let mut covered = vec![false; len];
+            for &(a, b) in &segs {
+                covered[a..b].iter_mut().for_each(|x| *x = true);
+            }
+            // Retransmits cover only bytes that were sent, so drops stay holes.
+            for &(x, y, _) in &c.dups {
+                if len == 0 {
+                    break;
+                }
+                let (a, b) = (x % len, y % len);
+                let (a, b) = (a.min(b), a.max(b) + 1);
+                if covered[a..b].iter().all(|&v| v) {
+                    segs.push((a, b));
+                }
+            }
+            // Reorder: swap by the random list (a permutation applied as swaps).
+            let n = segs.len();
+            for (i, &o) in c.order.iter().enumerate() {
+                if n > 1 {
+                    segs.swap(i % n, o % n);
+                }
+            }
+            (segs, covered)
+        }
+
+        fn run(c: &Case, segs: &[(usize, usize)], max_ooo: usize) -> (Rec, StreamReassembler) {
+            let mut s = StreamReassembler::new();
+            let mut r = Rec::default();
+            s.push(c.isn, true, false, b"", max_ooo, &mut r);
+            let base = c.isn.wrapping_add(1);
+            for &(a, b) in segs {
+                let seq = base.wrapping_add(a as u32);
+                s.push(seq, false, false, &c.data[a..b], max_ooo, &mut r);
+            }
+            // A bare FIN, never lost, marks where the stream ends.
+            let fin_seq = base.wrapping_add(c.data.len() as u32);
+            s.push(fin_seq, false, true, b"", max_ooo, &mut r);
+            s.flush(&mut r);
+            (r, s)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn reassembles_original_bytes(c in case()) {
+                let (segs, _) = schedule(&c, false);
+                let (r, s) = run(&c, &segs, BIG);
+                let want = if c.data.is_empty() { vec![] } else { vec![Ev::Data(c.data.clone())] };
+                prop_assert_eq!(r.0, want);
+                prop_assert_eq!(s.gaps(), 0);
+                prop_assert_eq!(s.buffered_cost(), 0);
+                prop_assert!(s.is_complete());
+            }
+
+            #[test]
+            fn dropped_segments_become_exact_gaps(c in case()) {
+                let (segs, covered) = schedule(&c, true);
+                let (r, s) = run(&c, &segs, BIG);
+                let want = expected(&c.data, &covered);
+                let missing = covered.iter().filter(|&&v| !v).count() as u64;
+                prop_assert_eq!(r.0, want);
+                prop_assert_eq!(s.gap_bytes(), missing);
+                prop_assert_eq!(s.delivered_bytes(), c.data.len() as u64 - missing);
+            }
+
+            #[test]
+            fn small_buffer_keeps_layout(c in case(), lim in 0usize..600) {
+                // Under a tight limit holes may widen, but every delivered byte sits at its
+                // true offset and data plus gaps add up to the whole stream.
+                let (segs, _) = schedule(&c, true);
+                let (r, s) = run(&c, &segs, lim);
+                let mut off = 0usize;
+                for ev in &r.0 {
+                    match ev {
+                        Ev::Data(d) => {
+                            prop_assert_eq!(&d[..], &c.data[off..off + d.len()]);
+                            off += d.len();
+                        }
+                        Ev::Gap(g) => off += *g as usize,
+                    }
+                }
+                prop_assert_eq!(off, c.data.len());
+                prop_assert_eq!(s.buffered_cost(), 0);
+            }
+        }
+    }
+}

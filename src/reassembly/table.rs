@@ -1,0 +1,519 @@
+//! The flow table of one worker: every TCP connection it owns, with the handler's per-flow
+//! state beside it, bounded in flows and in buffered bytes, aged in packet time.
+//!
+//! Flows live in a slab linked into two recency lists, so finding the longest-idle flow,
+//! expiring idle flows and refreshing a flow on each packet are all O(1):
+//! - `active`: open flows, most recently seen at the head. The tail is the longest idle,
+//!   the one to evict or time out first.
+//! - `linger`: flows that are over (closed, or both FINs seen), oldest at the tail. They
+//!   stay a short while so late frames (the final ACK, a retransmitted FIN or RST) reach
+//!   the same flow instead of opening a new midstream one.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use super::conn::{Conn, Teardown};
+use super::stream::StreamSink;
+use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
+use crate::capture::{Frame, FrameNo, Timestamp};
+use crate::config::Limits;
+use crate::decode::TcpPacket;
+use crate::flow::key::FnvHasher;
+use crate::flow::{Direction, FlowKey};
+use crate::stats::WorkerCounters;
+
+const NIL: u32 = u32::MAX;
+const DIRS: [Direction; 2] = [Direction::AtoB, Direction::BtoA];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListId {
+    Active,
+    Linger,
+}
+
+/// A doubly linked list threaded through the slab: head is newest, tail oldest.
+#[derive(Clone, Copy, Debug)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+impl List {
+    const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
+struct Slot<S> {
+    key: FlowKey,
+    conn: Conn,
+    app: S,
+    /// `close` was called; the slot only passes late frames on until its linger ends.
+    closed: bool,
+    list: ListId,
+    /// Table clock when last refreshed (active) or when it began to linger.
+    since: Timestamp,
+    prev: u32,
+    next: u32,
+}
+
+/// Hands one direction's bytes and gaps to the handler, counting gaps on the way.
+struct Deliver<'a, H: StreamHandler> {
+    h: &'a mut H,
+    st: &'a mut H::State,
+    meta: &'a ConnMeta,
+    dir: Direction,
+    ts: Timestamp,
+    frame: FrameNo,
+    counters: &'a mut WorkerCounters,
+}
+
+impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
+    fn data(&mut self, bytes: &[u8]) {
+        self.h
+            .data(self.st, self.meta, self.dir, bytes, self.ts, self.frame);
+    }
+    fn gap(&mut self, len: u64) {
+        self.counters.gaps += 1;
+        self.counters.gap_bytes += len;
+        self.h.gap(self.st, self.meta, self.dir, len, self.ts);
+    }
+}
+
+/// All TCP flows of one worker. Single-threaded by design: one worker owns it.
+pub struct FlowTable<H: StreamHandler> {
+    map: HashMap<FlowKey, u32, BuildHasherDefault<FnvHasher>>,
+    slots: Vec<Option<Slot<H::State>>>,
+    free: Vec<u32>,
+    active: List,
+    linger: List,
+    /// Accounted out-of-order bytes over all flows.
+    mem: usize,
+    /// Packet-time clock: the latest frame timestamp seen (never goes back).
+    now: Timestamp,
+    max_flows: usize,
+    max_ooo: usize,
+    max_mem: usize,
+    idle_ns: u64,
+    linger_ns: u64,
+}
+
+fn slot_mut<S>(slots: &mut [Option<Slot<S>>], i: u32) -> &mut Slot<S> {
+    slots[i as usize]
+        .as_mut()
+        .expect("flow table links point at occupied slots")
+}
+
+impl<H: StreamHandler> FlowTable<H> {
+    pub fn new(limits: &Limits) -> Self {
+        FlowTable {
+            map: HashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            active: List::EMPTY,
+            linger: List::EMPTY,
+            mem: 0,
+            now: Timestamp(0),
+            max_flows: limits.max_flows.max(1),
+            max_ooo: limits.max_ooo_bytes,
+            max_mem: limits.max_reassembly_mem,
+            idle_ns: limits
+                .idle_timeout_secs
+                .saturating_mul(Timestamp::NANOS_PER_SEC),
+            linger_ns: limits
+                .close_linger_secs
+                .saturating_mul(Timestamp::NANOS_PER_SEC),
+        }
+    }
+
+    /// Flows held, lingering ones included.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    /// Accounted out-of-order bytes buffered over all flows.
+    pub fn reassembly_mem(&self) -> usize {
+        self.mem
+    }
+    /// The table's packet-time clock.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Takes one TCP segment and its frame. Handler calls for it come in the order
+    /// documented on [`StreamHandler`]; expiry of other flows may come first.
+    pub fn process(
+        &mut self,
+        h: &mut H,
+        pkt: &TcpPacket,
+        frame: Frame,
+        counters: &mut WorkerCounters,
+    ) {
+        self.now = self.now.max(frame.ts);
+        self.expire(h, counters);
+
+        let (key, dir) = FlowKey::from_segment(pkt.src, pkt.dst);
+        let pure_syn = pkt.flags.syn() && !pkt.flags.ack();
+        let existing = match self.map.get(&key).copied() {
+            Some(i) => {
+                let slot = slot_mut(&mut self.slots, i);
+                let closed = slot.closed;
+                if closed && !pure_syn {
+                    h.frame(&mut slot.app, &slot.conn.meta, frame);
+                    return;
+                }
+                if pure_syn && (closed || slot.conn.teardown() != Teardown::Open) {
+                    // A new connection on the 4-tuple of one that is over.
+                    if !closed {
+                        self.close_slot(h, i, CloseReason::Fin, counters);
+                    }
+                    self.remove(i);
+                    None
+                } else {
+                    Some(i)
+                }
+            }
+            None => None,
+        };
+        let i = match existing {
+            Some(i) => {
+                self.touch(i);
+                i
+            }
+            None => self.open(h, key, dir, pkt, &frame, counters),
+        };
+
+        let payload = frame.data.get(pkt.payload.clone()).unwrap_or(&[]);
+        let seg = SegmentMeta {
+            dir,
+            seq: pkt.seq,
+            ack: pkt.ack,
+            flags: pkt.flags,
+            payload_len: payload.len() as u32,
+            ts: frame.ts,
+            frame: frame.no,
+        };
+        let max_ooo = self.max_ooo;
+        let slot = slot_mut(&mut self.slots, i);
+        let meta = slot.conn.meta;
+        h.segment(&mut slot.app, &meta, &seg);
+        let before = slot.conn.buffered_cost();
+        let push = {
+            let mut sink = Deliver {
+                h: &mut *h,
+                st: &mut slot.app,
+                meta: &meta,
+                dir,
+                ts: frame.ts,
+                frame: frame.no,
+                counters: &mut *counters,
+            };
+            slot.conn.on_segment(&seg, payload, max_ooo, &mut sink)
+        };
+        counters.overlaps_differing += push.overlap_differing as u64;
+        counters.ooo_dropped_bytes += push.dropped_bytes;
+        counters.ooo_limit_gaps += push.forced_gap as u64;
+
+        let teardown = slot.conn.teardown();
+        if teardown == Teardown::Reset {
+            // Nothing more will come: what is missing now is missing for good.
+            for d in DIRS {
+                let mut sink = Deliver {
+                    h: &mut *h,
+                    st: &mut slot.app,
+                    meta: &meta,
+                    dir: d,
+                    ts: frame.ts,
+                    frame: frame.no,
+                    counters: &mut *counters,
+                };
+                slot.conn.flush(d, &mut sink);
+            }
+        }
+        let after = slot.conn.buffered_cost();
+        self.mem = self.mem + after - before;
+        h.frame(&mut slot.app, &meta, frame);
+
+        match teardown {
+            Teardown::Open => {}
+            Teardown::Reset => {
+                let summary = slot.conn.summary();
+                h.close(&mut slot.app, &meta, &summary, CloseReason::Rst, self.now);
+                slot.closed = true;
+                self.start_linger(i);
+            }
+            Teardown::BothFin => {
+                if slot.conn.fin_done() {
+                    let summary = slot.conn.summary();
+                    h.close(&mut slot.app, &meta, &summary, CloseReason::Fin, self.now);
+                    slot.closed = true;
+                }
+                self.start_linger(i);
+            }
+        }
+
+        if self.mem > self.max_mem {
+            self.relieve_memory(h, counters);
+        }
+    }
+
+    /// End of input: closes every flow still open (`EndOfInput`, or `Fin` for flows whose
+    /// both sides had FIN'd) and empties the table, oldest flows first.
+    pub fn finish(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+        for list in [ListId::Active, ListId::Linger] {
+            loop {
+                let t = self.list(list).tail;
+                if t == NIL {
+                    break;
+                }
+                let slot = slot_mut(&mut self.slots, t);
+                if !slot.closed {
+                    let reason = if slot.conn.teardown() == Teardown::BothFin {
+                        CloseReason::Fin
+                    } else {
+                        CloseReason::EndOfInput
+                    };
+                    self.close_slot(h, t, reason, counters);
+                }
+                self.remove(t);
+            }
+        }
+    }
+
+    /// Times out idle flows and ends lingering ones, oldest first; stops at the first
+    /// that is still fresh, so a packet that expires nothing costs two comparisons.
+    fn expire(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+        let now = self.now.0;
+        loop {
+            let t = self.active.tail;
+            if t == NIL || now.saturating_sub(slot_mut(&mut self.slots, t).since.0) <= self.idle_ns
+            {
+                break;
+            }
+            self.close_slot(h, t, CloseReason::Timeout, counters);
+            counters.flows_timed_out += 1;
+            self.remove(t);
+        }
+        loop {
+            let t = self.linger.tail;
+            if t == NIL {
+                break;
+            }
+            let slot = slot_mut(&mut self.slots, t);
+            if now.saturating_sub(slot.since.0) <= self.linger_ns {
+                break;
+            }
+            if !slot.closed {
+                // Both FINs seen but the last bytes or the final ACK never came.
+                self.close_slot(h, t, CloseReason::Fin, counters);
+            }
+            self.remove(t);
+        }
+    }
+
+    fn open(
+        &mut self,
+        h: &mut H,
+        key: FlowKey,
+        dir: Direction,
+        pkt: &TcpPacket,
+        frame: &Frame,
+        counters: &mut WorkerCounters,
+    ) -> u32 {
+        if self.map.len() >= self.max_flows {
+            self.make_room(h, counters);
+        }
+        let slot = Slot {
+            key,
+            conn: Conn::new(key, dir, pkt.flags, frame.ts, frame.no),
+            app: H::State::default(),
+            closed: false,
+            list: ListId::Active,
+            since: self.now,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.map.insert(key, i);
+        self.push_head(ListId::Active, i);
+        counters.flows_seen += 1;
+        let slot = slot_mut(&mut self.slots, i);
+        h.open(&mut slot.app, &slot.conn.meta);
+        i
+    }
+
+    /// Frees one slot: a lingering flow if any (it is over anyway), else the longest-idle
+    /// open flow, which is closed as evicted.
+    fn make_room(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+        let t = self.linger.tail;
+        if t != NIL {
+            if !slot_mut(&mut self.slots, t).closed {
+                self.close_slot(h, t, CloseReason::Fin, counters);
+            }
+            self.remove(t);
+            return;
+        }
+        let t = self.active.tail;
+        if t != NIL {
+            self.close_slot(h, t, CloseReason::Evicted, counters);
+            counters.flows_evicted += 1;
+            self.remove(t);
+        }
+    }
+
+    /// Gives up every hole of both directions and calls `close`.
+    fn close_slot(
+        &mut self,
+        h: &mut H,
+        i: u32,
+        reason: CloseReason,
+        counters: &mut WorkerCounters,
+    ) {
+        let now = self.now;
+        let slot = slot_mut(&mut self.slots, i);
+        let meta = slot.conn.meta;
+        let frame = slot.conn.last_frame;
+        self.mem -= slot.conn.buffered_cost();
+        for d in DIRS {
+            let mut sink = Deliver {
+                h: &mut *h,
+                st: &mut slot.app,
+                meta: &meta,
+                dir: d,
+                ts: now,
+                frame,
+                counters: &mut *counters,
+            };
+            slot.conn.flush(d, &mut sink);
+        }
+        let summary = slot.conn.summary();
+        h.close(&mut slot.app, &meta, &summary, reason, now);
+        slot.closed = true;
+    }
+
+    /// Over the worker-wide memory limit: give up the holes of the largest buffers until
+    /// usage is back under three quarters of the limit, so the scan is paid rarely.
+    fn relieve_memory(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+        let target = self.max_mem / 4 * 3;
+        let mut big: Vec<(usize, u32, Direction)> = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Some(s) = s {
+                for d in DIRS {
+                    let c = s.conn.stream(d).buffered_cost();
+                    if c > 0 {
+                        big.push((c, i as u32, d));
+                    }
+                }
+            }
+        }
+        big.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let now = self.now;
+        for (cost, i, d) in big {
+            if self.mem <= target {
+                break;
+            }
+            let slot = slot_mut(&mut self.slots, i);
+            let meta = slot.conn.meta;
+            let mut sink = Deliver {
+                h: &mut *h,
+                st: &mut slot.app,
+                meta: &meta,
+                dir: d,
+                ts: now,
+                frame: slot.conn.last_frame,
+                counters: &mut *counters,
+            };
+            slot.conn.flush_buffered(d, &mut sink);
+            self.mem -= cost;
+            counters.mem_limit_flushes += 1;
+        }
+    }
+
+    fn touch(&mut self, i: u32) {
+        let slot = slot_mut(&mut self.slots, i);
+        if slot.list == ListId::Active {
+            slot.since = self.now;
+            if self.active.head != i {
+                self.unlink(i);
+                self.push_head(ListId::Active, i);
+            }
+        }
+    }
+
+    fn start_linger(&mut self, i: u32) {
+        let slot = slot_mut(&mut self.slots, i);
+        if slot.list == ListId::Linger {
+            return;
+        }
+        slot.since = self.now;
+        self.unlink(i);
+        slot_mut(&mut self.slots, i).list = ListId::Linger;
+        self.push_head(ListId::Linger, i);
+    }
+
+    fn remove(&mut self, i: u32) {
+        self.unlink(i);
+        if let Some(slot) = self.slots[i as usize].take() {
+            self.mem -= slot.conn.buffered_cost();
+            self.map.remove(&slot.key);
+        }
+        self.free.push(i);
+    }
+
+    fn list(&mut self, id: ListId) -> &mut List {
+        match id {
+            ListId::Active => &mut self.active,
+            ListId::Linger => &mut self.linger,
+        }
+    }
+
+    fn push_head(&mut self, id: ListId, i: u32) {
+        let head = self.list(id).head;
+        {
+            let s = slot_mut(&mut self.slots, i);
+            s.list = id;
+            s.prev = NIL;
+            s.next = head;
+        }
+        if head != NIL {
+            slot_mut(&mut self.slots, head).prev = i;
+        }
+        let l = self.list(id);
+        l.head = i;
+        if l.tail == NIL {
+            l.tail = i;
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (id, prev, next) = {
+            let s = slot_mut(&mut self.slots, i);
+            let r = (s.list, s.prev, s.next);
+            s.prev = NIL;
+            s.next = NIL;
+            r
+        };
+        if prev != NIL {
+            slot_mut(&mut self.slots, prev).next = next;
+        } else {
+            self.list(id).head = next;
+        }
+        if next != NIL {
+            slot_mut(&mut self.slots, next).prev = prev;
+        } else {
+            self.list(id).tail = prev;
+        }
+    }
+}
