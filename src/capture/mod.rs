@@ -1,5 +1,9 @@
 //! Capture stage: live (TPACKET_V3 ring or pnet) and offline (pcap/pcapng) frame sources.
 
+pub mod error;
 pub mod frame;
+pub mod offline;
 
+pub use error::{CaptureError, CaptureWarning};
 pub use frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
+pub use offline::OfflineSource;
