@@ -165,7 +165,7 @@ impl RingSource {
     /// Opens the socket, maps the ring, binds to `iface` and applies the options.
     pub fn open(iface: &str, opts: &RingOptions) -> Result<RingSource, CaptureError> {
         let page = page_size();
-        if opts.block_size == 0 || opts.block_size % page != 0 || opts.block_count == 0 {
+        if opts.block_size == 0 || !opts.block_size.is_multiple_of(page) || opts.block_count == 0 {
             return Err(CaptureError::Live {
                 iface: iface.to_string(),
                 what: "ring geometry",
@@ -460,26 +460,31 @@ pub(super) fn poll_readable(fd: &OwnedFd, timeout_ms: i32) -> io::Result<bool> {
         return Err(io::Error::last_os_error());
     }
     if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
-        let mut err: libc::c_int = 0;
-        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: err and len are valid for writes of the sizes passed.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                &mut err as *mut libc::c_int as *mut libc::c_void,
-                &mut len,
-            )
-        };
-        if rc == 0 && err != 0 {
-            return Err(io::Error::from_raw_os_error(err));
+        if let Some(e) = take_socket_error(fd) {
+            return Err(e);
         }
         if pfd.revents & libc::POLLNVAL != 0 {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
     }
     Ok(pfd.revents & libc::POLLIN != 0)
+}
+
+/// The socket's pending error (SO_ERROR), e.g. ENETDOWN once the interface goes down.
+pub(super) fn take_socket_error(fd: &impl AsRawFd) -> Option<io::Error> {
+    let mut err: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: err and len are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut err as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    (rc == 0 && err != 0).then(|| io::Error::from_raw_os_error(err))
 }
 
 fn page_size() -> usize {
