@@ -1,0 +1,107 @@
+//! `oftsniff -D`: the interfaces a capture can be started on, one per line, in the spirit
+//! of `tcpdump -D`.
+
+use std::fmt;
+
+use pnet::datalink;
+
+/// One network interface as the list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    pub index: u32,
+    pub name: String,
+    pub up: bool,
+    pub running: bool,
+    pub loopback: bool,
+    pub mac: Option<String>,
+    /// Addresses with prefix length, e.g. `198.18.0.1/24`.
+    pub addrs: Vec<String>,
+}
+
+/// Every interface of the current network namespace, ordered by kernel index.
+pub fn list_interfaces() -> Vec<InterfaceInfo> {
+    let mut list: Vec<InterfaceInfo> = datalink::interfaces()
+        .into_iter()
+        .map(|ni| InterfaceInfo {
+            index: ni.index,
+            up: ni.is_up(),
+            running: ni.is_running(),
+            loopback: ni.is_loopback(),
+            mac: ni.mac.filter(|m| !m.is_zero()).map(|m| m.to_string()),
+            addrs: ni
+                .ips
+                .iter()
+                .map(|ip| format!("{}/{}", ip.ip(), ip.prefix()))
+                .collect(),
+            name: ni.name,
+        })
+        .collect();
+    list.sort_by_key(|i| i.index);
+    list
+}
+
+impl fmt::Display for InterfaceInfo {
+    /// `2.eth0 [Up, Running] 52:54:00:12:34:56 198.18.0.1/24 fe80::1/64`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut flags = Vec::new();
+        if self.up {
+            flags.push("Up");
+        }
+        if self.running {
+            flags.push("Running");
+        }
+        if self.loopback {
+            flags.push("Loopback");
+        }
+        write!(f, "{}.{}", self.index, self.name)?;
+        if !flags.is_empty() {
+            write!(f, " [{}]", flags.join(", "))?;
+        }
+        if let Some(mac) = &self.mac {
+            write!(f, " {mac}")?;
+        }
+        for a in &self.addrs {
+            write!(f, " {a}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_listed_up_with_its_address() {
+        let list = list_interfaces();
+        let lo = list
+            .iter()
+            .find(|i| i.name == "lo")
+            .expect("every namespace has lo");
+        assert!(lo.loopback);
+        if lo.up {
+            assert!(lo.addrs.iter().any(|a| a == "127.0.0.1/8"), "{lo}");
+        }
+        assert!(
+            list.windows(2).all(|w| w[0].index < w[1].index),
+            "sorted by index"
+        );
+    }
+
+    #[test]
+    fn a_line_shows_index_name_flags_and_addresses() {
+        let i = InterfaceInfo {
+            index: 3,
+            name: "veth0".into(),
+            up: true,
+            running: false,
+            loopback: false,
+            mac: Some("02:00:00:00:00:01".into()),
+            addrs: vec!["198.18.0.1/24".into()],
+        };
+        assert_eq!(
+            i.to_string(),
+            "3.veth0 [Up] 02:00:00:00:00:01 198.18.0.1/24"
+        );
+    }
+}
