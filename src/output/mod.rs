@@ -2,3 +2,4 @@
 pub mod pcapfile;
 pub mod event;
 pub mod sink;
+pub mod carve;

@@ -143,6 +143,13 @@ impl<H: StreamHandler> FlowTable<H> {
         self.now
     }
 
+    /// Packet time reached `now` without a frame for this table (the dispatcher's
+    /// tick): expire what is due, so idle workers still end their flows.
+    pub fn advance(&mut self, h: &mut H, now: Timestamp, counters: &mut WorkerCounters) {
+        self.now = self.now.max(now);
+        self.expire(h, counters);
+    }
+
     /// Takes one TCP segment and its frame. Handler calls for it come in the order
     /// documented on [`StreamHandler`]; expiry of other flows may come first.
     pub fn process(

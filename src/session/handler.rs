@@ -425,12 +425,12 @@ impl MachineSink for Sink<'_> {
     }
     fn file_start(&mut self, name: &[String], size: u64, offset: u64) {
         if let (Some(c), true) = (self.carver, self.primary) {
-            *self.carve = c.start_file(name, size, offset).ok();
+            *self.carve = Some(c.start_file(name, size, offset));
         }
     }
     fn file_data(&mut self, offset: u64, bytes: &[u8]) {
         if let Some(f) = self.carve.as_mut() {
-            f.write_at(offset, bytes);
+            let _ = f.write_at(offset, bytes);
         }
     }
     fn file_end(&mut self, end: &FileEnd) -> Option<String> {
@@ -595,7 +595,7 @@ impl StreamHandler for SessionHandler {
                     phase: Phase::Close,
                     arrow: Arrow(Role::Client, Role::Server),
                     ts: at.ts,
-                    frame: FrameNo(summary_last_frame(summary)),
+                    frame: FrameNo(0),
                     detail,
                 });
                 let Class::Data(d) = &st.class else { unreachable!() };
