@@ -1,2 +1,11 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
+pub mod error;
+pub mod pcap_out;
 pub mod pcapfile;
+pub mod record_file;
+pub mod reorder;
+pub mod rotate;
+pub mod transfer_files;
+
+#[cfg(test)]
+mod testdir;
