@@ -259,7 +259,8 @@ impl PcapOutHandle {
 struct Writer {
     main: Option<RotatingPcap>,
     per_transfer: Option<TransferFiles>,
-    reorder: ReorderBuffer<(TransferId, FlowKey), ()>,
+    /// Tagged with whether the frame came after its transfer's end.
+    reorder: ReorderBuffer<(TransferId, FlowKey), bool>,
     /// Frames of each transfer still in the reorder buffer.
     held: HashMap<TransferId, usize>,
     last_ts: Timestamp,
@@ -296,11 +297,18 @@ impl Writer {
                 conn,
                 frames,
             } => {
-                if !frames.is_empty() {
+                // Frames sent after the transfer's end go to `-w` only.
+                let late = self
+                    .per_transfer
+                    .as_ref()
+                    .is_some_and(|pt| pt.is_ended(transfer));
+                if late {
+                    self.stats.late_frames += frames.len() as u64;
+                } else if !frames.is_empty() {
                     *self.held.entry(transfer).or_insert(0) += frames.len();
                 }
                 for f in frames {
-                    self.reorder.push((transfer, conn), (), f);
+                    self.reorder.push((transfer, conn), late, f);
                 }
                 self.release(false);
             }
@@ -321,8 +329,11 @@ impl Writer {
     }
 
     fn release(&mut self, drain: bool) {
-        while let Some(((transfer, _), (), frame)) = self.reorder.pop(drain) {
-            self.write(transfer, &frame);
+        while let Some(((transfer, _), late, frame)) = self.reorder.pop(drain) {
+            self.write(transfer, &frame, late);
+            if late {
+                continue;
+            }
             let done = match self.held.get_mut(&transfer) {
                 Some(n) if *n > 1 => {
                     *n -= 1;
@@ -336,12 +347,12 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, transfer: TransferId, frame: &Frame) {
+    fn write(&mut self, transfer: TransferId, frame: &Frame, late: bool) {
         if frame.ts < self.last_ts {
             self.stats.written_out_of_order += 1;
         }
         self.last_ts = self.last_ts.max(frame.ts);
-        if let Some(pt) = self.per_transfer.as_mut() {
+        if let (Some(pt), false) = (self.per_transfer.as_mut(), late) {
             pt.write(transfer, frame);
         }
         let Some(main) = self.main.as_mut() else {
@@ -398,7 +409,7 @@ impl Writer {
             self.stats.transfer_files = c.files_created;
             self.stats.transfer_frames_written = c.frames_written;
             self.stats.transfer_link_mismatch = c.link_mismatch;
-            self.stats.late_frames = c.late_frames;
+            self.stats.late_frames += c.late_frames;
             self.stats.transfers_evicted = c.transfers_evicted;
             self.stats.write_errors += c.write_errors;
             if self.stats.error.is_none() {
@@ -406,5 +417,51 @@ impl Writer {
             }
         }
         self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_channel_blocks_the_sender_and_counts_a_stall() {
+        let (tx, rx) = bounded(1);
+        let stalls = Arc::new(AtomicU64::new(0));
+        let s = PcapSender {
+            tx,
+            stalls: stalls.clone(),
+        };
+        s.transfer_end(TransferId(1)).unwrap();
+        assert_eq!(stalls.load(Ordering::Relaxed), 0);
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.transfer_end(TransferId(2)));
+        // The second send cannot complete until a slot frees; nothing is dropped.
+        while stalls.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        let ids: Vec<u64> = (0..2)
+            .map(|_| match rx.recv().unwrap() {
+                Envelope::Msg(WriterMsg::TransferEnd { transfer }) => transfer.0,
+                _ => panic!("unexpected message"),
+            })
+            .collect();
+        t.join().unwrap().unwrap();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(stalls.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn send_after_the_writer_is_gone_reports_it() {
+        let (tx, rx) = bounded(1);
+        drop(rx);
+        let s = PcapSender {
+            tx,
+            stalls: Arc::new(AtomicU64::new(0)),
+        };
+        assert!(matches!(
+            s.transfer_end(TransferId(1)),
+            Err(OutputError::WriterGone)
+        ));
     }
 }

@@ -215,6 +215,11 @@ impl TransferFiles {
         }
     }
 
+    /// Whether `TransferEnd` was seen (for a transfer still open or recently closed).
+    pub fn is_ended(&self, t: TransferId) -> bool {
+        self.ended.contains(&t) || self.entries.get(&t).is_some_and(|e| e.ended)
+    }
+
     pub fn close_if_done(&mut self, t: TransferId) {
         if self.entries.get(&t).is_some_and(|e| e.ended) {
             self.close(t);
