@@ -394,3 +394,28 @@ fn many_senders_through_a_tiny_channel_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn quiet_writer_gets_held_frames_to_disk_without_finish() {
+    let d = Dir::new("quiet");
+    let out = d.0.join("out.pcap");
+    let mut c = cfg_w(&out);
+    c.flush_interval = Duration::from_millis(50);
+    let h = PcapOut::open(c).unwrap();
+    h.sender()
+        .frames(TransferId(1), conn(1), vec![frame(1, 1000, 60)])
+        .unwrap();
+    // Within the packet-time window, but the writer has been idle: a kill -9 now must
+    // find the frame on disk.
+    let want = 24 + 16 + 60;
+    let mut len = 0;
+    for _ in 0..200 {
+        len = std::fs::metadata(&out).unwrap().len();
+        if len == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(len, want);
+    h.finish();
+}
