@@ -1,5 +1,15 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
-pub mod pcapfile;
-pub mod event;
-pub mod sink;
 pub mod carve;
+pub mod error;
+pub mod event;
+pub mod human;
+pub mod pcap_out;
+pub mod pcapfile;
+pub mod record_file;
+pub mod reorder;
+pub mod rotate;
+pub mod sink;
+pub mod transfer_files;
+
+#[cfg(test)]
+mod testdir;

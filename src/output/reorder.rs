@@ -1,0 +1,213 @@
+//! Bounded reordering of frames that reach the writer from several workers.
+//!
+//! Each connection (any key the caller picks) has its own FIFO queue, so its frames leave
+//! in the order they arrived — capture order — even if their timestamps step backwards.
+//! Across connections the queue whose head is oldest goes first, which merges them into
+//! timestamp order. A frame is held until one of these is true:
+//! - the newest timestamp seen is at least `window` later than the frame's (packet time);
+//! - more than `max_frames` frames or `max_bytes` bytes are held (the oldest leaves);
+//! - the caller drains the buffer (idle writer, end of run).
+//!
+//! A frame that reaches the buffer later than `window` behind the newest one (e.g. frames
+//! held by a worker until their connection was recognized) leaves at once and may land
+//! after newer frames of other connections; the writer counts those.
+
+use crate::capture::{Frame, Timestamp};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::Hash;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReorderLimits {
+    /// Packet time a frame waits for older frames of other connections.
+    pub window: Duration,
+    pub max_frames: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for ReorderLimits {
+    fn default() -> Self {
+        ReorderLimits {
+            window: Duration::from_millis(500),
+            max_frames: 65_536,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+struct Held<T> {
+    seq: u64,
+    frame: Frame,
+    tag: T,
+}
+
+pub struct ReorderBuffer<K, T> {
+    limits: ReorderLimits,
+    queues: HashMap<K, VecDeque<Held<T>>>,
+    /// One entry per non-empty queue: its head's timestamp and arrival number.
+    heads: BinaryHeap<Reverse<(Timestamp, u64, K)>>,
+    newest: Timestamp,
+    seq: u64,
+    frames: usize,
+    bytes: usize,
+}
+
+impl<K: Hash + Eq + Ord + Clone, T> ReorderBuffer<K, T> {
+    pub fn new(limits: ReorderLimits) -> Self {
+        ReorderBuffer {
+            limits,
+            queues: HashMap::new(),
+            heads: BinaryHeap::new(),
+            newest: Timestamp(0),
+            seq: 0,
+            frames: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Queues a frame of connection `key`, carrying `tag` along to the output.
+    pub fn push(&mut self, key: K, tag: T, frame: Frame) {
+        self.seq += 1;
+        self.newest = self.newest.max(frame.ts);
+        self.frames += 1;
+        self.bytes += frame.data.len();
+        let q = self.queues.entry(key.clone()).or_default();
+        if q.is_empty() {
+            self.heads.push(Reverse((frame.ts, self.seq, key)));
+        }
+        q.push_back(Held {
+            seq: self.seq,
+            frame,
+            tag,
+        });
+    }
+
+    fn over_limits(&self) -> bool {
+        self.frames > self.limits.max_frames || self.bytes > self.limits.max_bytes
+    }
+
+    /// The next frame that may leave now, or with `drain` the next one regardless.
+    pub fn pop(&mut self, drain: bool) -> Option<(K, T, Frame)> {
+        let Reverse((ts, _, _)) = self.heads.peek()?;
+        let waited = Duration::from_nanos(self.newest.0.saturating_sub(ts.0));
+        if !(drain || self.over_limits() || waited >= self.limits.window) {
+            return None;
+        }
+        let Reverse((_, _, key)) = self.heads.pop()?;
+        let q = self.queues.get_mut(&key)?;
+        let held = q.pop_front()?;
+        match q.front() {
+            Some(next) => self
+                .heads
+                .push(Reverse((next.frame.ts, next.seq, key.clone()))),
+            None => {
+                self.queues.remove(&key);
+            }
+        }
+        self.frames -= 1;
+        self.bytes -= held.frame.data.len();
+        Some((key, held.tag, held.frame))
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{FrameNo, LinkType};
+
+    fn f(no: u64, ts_ms: u64) -> Frame {
+        Frame {
+            no: FrameNo(no),
+            ts: Timestamp(ts_ms * 1_000_000),
+            orig_len: 10,
+            link: LinkType::Ethernet,
+            data: vec![0; 10],
+        }
+    }
+
+    fn drain(b: &mut ReorderBuffer<u32, ()>) -> Vec<u64> {
+        std::iter::from_fn(|| b.pop(true))
+            .map(|(_, _, fr)| fr.no.0)
+            .collect()
+    }
+
+    #[test]
+    fn interleaved_connections_merge_in_timestamp_order() {
+        let mut b = ReorderBuffer::new(ReorderLimits::default());
+        // Worker 1 sends conn 1 in a batch, then worker 2 sends conn 2 with older frames.
+        for (no, ts) in [(1, 10), (3, 30), (5, 50)] {
+            b.push(1u32, (), f(no, ts));
+        }
+        for (no, ts) in [(2, 20), (4, 40), (6, 60)] {
+            b.push(2u32, (), f(no, ts));
+        }
+        assert_eq!(drain(&mut b), [1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn connection_keeps_capture_order_when_timestamps_step_back() {
+        let mut b = ReorderBuffer::new(ReorderLimits::default());
+        b.push(1u32, (), f(1, 10));
+        b.push(1u32, (), f(2, 5)); // clock stepped back inside conn 1
+        b.push(2u32, (), f(3, 7));
+        let out = drain(&mut b);
+        let p1 = out.iter().position(|&n| n == 1).unwrap();
+        let p2 = out.iter().position(|&n| n == 2).unwrap();
+        assert!(p1 < p2, "conn 1 order lost: {out:?}");
+        assert_eq!(out, [3, 1, 2]);
+    }
+
+    #[test]
+    fn frames_wait_for_the_window_in_packet_time() {
+        let limits = ReorderLimits {
+            window: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let mut b = ReorderBuffer::new(limits);
+        b.push(1u32, (), f(1, 1000));
+        b.push(2u32, (), f(2, 1050));
+        assert!(b.pop(false).is_none(), "released before the window passed");
+        b.push(1u32, (), f(3, 1100));
+        assert_eq!(b.pop(false).map(|x| x.2.no.0), Some(1));
+        assert!(b.pop(false).is_none());
+        assert_eq!(b.len(), 2);
+    }
+
+    #[test]
+    fn frame_limit_forces_oldest_out() {
+        let limits = ReorderLimits {
+            max_frames: 2,
+            ..Default::default()
+        };
+        let mut b = ReorderBuffer::new(limits);
+        b.push(1u32, (), f(1, 3));
+        b.push(2u32, (), f(2, 1));
+        assert!(b.pop(false).is_none());
+        b.push(3u32, (), f(3, 2));
+        assert_eq!(b.pop(false).map(|x| x.2.no.0), Some(2));
+        assert!(b.pop(false).is_none());
+    }
+
+    #[test]
+    fn byte_limit_forces_oldest_out() {
+        let limits = ReorderLimits {
+            max_bytes: 15,
+            ..Default::default()
+        };
+        let mut b = ReorderBuffer::new(limits);
+        b.push(1u32, (), f(1, 3));
+        assert!(b.pop(false).is_none());
+        b.push(2u32, (), f(2, 4));
+        assert_eq!(b.pop(false).map(|x| x.2.no.0), Some(1));
+        assert!(b.is_empty() || b.pop(false).is_none());
+    }
+}

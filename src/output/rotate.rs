@@ -1,0 +1,263 @@
+//! `-w FILE` with tcpdump's `-C`/`-W` rotation.
+//!
+//! Naming follows tcpdump 4.99 (checked against its behaviour): without `-W` the files are
+//! `FILE`, `FILE1`, `FILE2`, …; with `-W N` every file carries a number, zero-padded to
+//! the width of `N-1` (`-W 3`: `FILE0`, `FILE1`, `FILE2`; `-W 11`: `FILE00` … `FILE10`),
+//! and after `N` files the numbering wraps and the oldest file is overwritten. Like tcpdump,
+//! a new file is started before writing a record once the current one is *larger* than
+//! the limit, so a file overshoots the limit by at most one record. Every file starts with
+//! its own pcap header.
+
+use super::error::OutputError;
+use super::record_file::{OpenMode, PcapFile};
+use crate::capture::{Frame, LinkType};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// `-C`/`-W` as given by the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// `-C`: size in bytes (the option counts millions of bytes).
+    pub max_bytes: u64,
+    /// `-W`: ring size; `None` means files keep counting up.
+    pub ring: Option<u32>,
+}
+
+impl Rotation {
+    /// From the command-line values; `-W` without `-C` and zero values are refused.
+    pub fn from_flags(
+        rotate_mb: Option<u64>,
+        rotate_files: Option<u32>,
+    ) -> Result<Option<Rotation>, OutputError> {
+        match (rotate_mb, rotate_files) {
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(OutputError::Config("-W needs -C (file size)".into())),
+            (Some(0), _) => Err(OutputError::Config("-C must be at least 1".into())),
+            (Some(_), Some(0)) => Err(OutputError::Config("-W must be at least 1".into())),
+            (Some(mb), ring) => Ok(Some(Rotation {
+                max_bytes: mb.saturating_mul(1_000_000),
+                ring,
+            })),
+        }
+    }
+}
+
+/// Digits needed for the largest ring index, as tcpdump pads it.
+fn ring_width(ring: Option<u32>) -> usize {
+    match ring {
+        None => 0,
+        Some(n) => {
+            let mut x = n.saturating_sub(1);
+            let mut w = 0;
+            while x > 0 {
+                w += 1;
+                x /= 10;
+            }
+            w
+        }
+    }
+}
+
+/// Name of file number `index` of a rotated `-w base`.
+pub fn rotated_name(base: &Path, index: u32, ring: Option<u32>) -> PathBuf {
+    let width = ring_width(ring);
+    if index == 0 && width == 0 {
+        return base.to_path_buf();
+    }
+    let mut s: OsString = base.as_os_str().to_owned();
+    s.push(format!("{:0width$}", index, width = width));
+    PathBuf::from(s)
+}
+
+pub struct RotatingPcap {
+    base: PathBuf,
+    rotation: Option<Rotation>,
+    link: LinkType,
+    index: u32,
+    current: Option<PcapFile>,
+    files_opened: u64,
+    /// Bytes of files already closed.
+    closed_bytes: u64,
+}
+
+impl RotatingPcap {
+    /// Creates the first file now, so an unwritable path fails before capture starts.
+    pub fn open(
+        base: &Path,
+        link: LinkType,
+        rotation: Option<Rotation>,
+    ) -> Result<RotatingPcap, OutputError> {
+        let first = rotated_name(base, 0, rotation.and_then(|r| r.ring));
+        let current = PcapFile::create(&first, link, OpenMode::Truncate)?;
+        Ok(RotatingPcap {
+            base: base.to_path_buf(),
+            rotation,
+            link,
+            index: 0,
+            current: Some(current),
+            files_opened: 1,
+            closed_bytes: 0,
+        })
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    pub fn write_frame(&mut self, f: &Frame) -> Result<u64, OutputError> {
+        if let (Some(rot), Some(cur)) = (self.rotation, self.current.as_ref()) {
+            if cur.bytes_written() > rot.max_bytes {
+                self.rotate(rot)?;
+            }
+        }
+        let cur = self.current.as_mut().ok_or(OutputError::WriterGone)?;
+        cur.write_frame(f)
+            .map_err(|e| OutputError::write(cur.path(), e))
+    }
+
+    fn rotate(&mut self, rot: Rotation) -> Result<(), OutputError> {
+        if let Some(cur) = self.current.take() {
+            self.closed_bytes += cur.bytes_written();
+            let p = cur.path().to_path_buf();
+            cur.close().map_err(|e| OutputError::write(&p, e))?;
+        }
+        self.index = match rot.ring {
+            Some(n) => (self.index + 1) % n,
+            None => self.index.saturating_add(1),
+        };
+        let name = rotated_name(&self.base, self.index, rot.ring);
+        self.current = Some(PcapFile::create(&name, self.link, OpenMode::Truncate)?);
+        self.files_opened += 1;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        match self.current.as_mut() {
+            Some(c) if c.is_dirty() => c.flush().map_err(|e| OutputError::write(c.path(), e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flushes and syncs the open file.
+    pub fn close(mut self) -> Result<(), OutputError> {
+        match self.current.take() {
+            Some(c) => {
+                let p = c.path().to_path_buf();
+                c.close().map_err(|e| OutputError::write(&p, e))
+            }
+            None => Ok(()),
+        }
+    }
+
+    pub fn files_opened(&self) -> u64 {
+        self.files_opened
+    }
+
+    /// Bytes written to all files so far, headers included.
+    pub fn bytes_written(&self) -> u64 {
+        self.closed_bytes + self.current.as_ref().map_or(0, |c| c.bytes_written())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{FrameNo, Timestamp};
+    use crate::output::testdir::TestDir;
+
+    #[test]
+    fn names_follow_tcpdump() {
+        let b = Path::new("out.pcap");
+        assert_eq!(rotated_name(b, 0, None), PathBuf::from("out.pcap"));
+        assert_eq!(rotated_name(b, 1, None), PathBuf::from("out.pcap1"));
+        assert_eq!(rotated_name(b, 12, None), PathBuf::from("out.pcap12"));
+        assert_eq!(rotated_name(b, 0, Some(1)), PathBuf::from("out.pcap"));
+        assert_eq!(rotated_name(b, 0, Some(3)), PathBuf::from("out.pcap0"));
+        assert_eq!(rotated_name(b, 2, Some(10)), PathBuf::from("out.pcap2"));
+        assert_eq!(rotated_name(b, 0, Some(11)), PathBuf::from("out.pcap00"));
+        assert_eq!(rotated_name(b, 7, Some(101)), PathBuf::from("out.pcap007"));
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        assert!(Rotation::from_flags(None, Some(3)).is_err());
+        assert!(Rotation::from_flags(Some(0), None).is_err());
+        assert!(Rotation::from_flags(Some(1), Some(0)).is_err());
+        assert_eq!(
+            Rotation::from_flags(Some(2), Some(4)).unwrap(),
+            Some(Rotation {
+                max_bytes: 2_000_000,
+                ring: Some(4)
+            })
+        );
+    }
+
+    fn frame(i: u64) -> Frame {
+        Frame {
+            no: FrameNo(i),
+            ts: Timestamp(i),
+            orig_len: 1000,
+            link: LinkType::Ethernet,
+            data: vec![i as u8; 1000],
+        }
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn size_rotation_starts_new_files_past_the_limit() {
+        let d = TestDir::new("rot");
+        let base = d.path().join("out.pcap");
+        let rot = Rotation {
+            max_bytes: 10_000,
+            ring: None,
+        };
+        let mut w = RotatingPcap::open(&base, LinkType::Ethernet, Some(rot)).unwrap();
+        for i in 0..25 {
+            w.write_frame(&frame(i)).unwrap();
+        }
+        w.close().unwrap();
+        // 1016-byte records: a file takes records until it exceeds 10 000 bytes (10 records).
+        assert_eq!(names_in(d.path()), ["out.pcap", "out.pcap1", "out.pcap2"]);
+        assert_eq!(std::fs::metadata(&base).unwrap().len(), 24 + 10 * 1016);
+        assert_eq!(
+            std::fs::metadata(d.path().join("out.pcap2")).unwrap().len(),
+            24 + 5 * 1016
+        );
+    }
+
+    #[test]
+    fn ring_wraps_and_overwrites_oldest() {
+        let d = TestDir::new("rot");
+        let base = d.path().join("out.pcap");
+        let rot = Rotation {
+            max_bytes: 10_000,
+            ring: Some(2),
+        };
+        let mut w = RotatingPcap::open(&base, LinkType::Ethernet, Some(rot)).unwrap();
+        for i in 0..35 {
+            w.write_frame(&frame(i)).unwrap();
+        }
+        assert_eq!(w.files_opened(), 4);
+        w.close().unwrap();
+        assert_eq!(names_in(d.path()), ["out.pcap0", "out.pcap1"]);
+        // Files 0,1,0,1: the last holds records 30..35, the one before 20..30.
+        assert_eq!(
+            std::fs::metadata(d.path().join("out.pcap1")).unwrap().len(),
+            24 + 5 * 1016
+        );
+        assert_eq!(
+            std::fs::metadata(d.path().join("out.pcap0")).unwrap().len(),
+            24 + 10 * 1016
+        );
+        let first_rec = std::fs::read(d.path().join("out.pcap0")).unwrap()[24 + 16];
+        assert_eq!(first_rec, 20);
+    }
+}
