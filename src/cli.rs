@@ -42,6 +42,38 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
+    /// Write every frame of every recognized transfer to this pcap file.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Rotate -w output after this many millions of bytes (like tcpdump -C).
+    #[arg(short = 'C', value_name = "MB", requires = "write")]
+    pub rotate_mb: Option<u64>,
+
+    /// With -C: keep a ring of this many files (like tcpdump -W).
+    #[arg(short = 'W', value_name = "N", requires = "rotate_mb")]
+    pub rotate_files: Option<u32>,
+
+    /// Also (or instead) write one pcap per transfer into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
+
+    /// With -w/--pcap-dir: also write the FLAP frames carrying the transfer's rendezvous.
+    #[arg(long)]
+    pub with_rendezvous: bool,
+
+    /// Carve transferred files into DIR as they stream past.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
+
+    /// Seconds of packet time between progress events of a running transfer (0: off).
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub progress: u64,
+
+    /// After the run, print a numbered packet ladder of each transfer.
+    #[arg(long)]
+    pub explain: bool,
+
     /// Live capture backend.
     #[arg(long, value_enum, default_value = "ring")]
     pub backend: BackendArg,
@@ -82,6 +114,10 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
     pub idle_timeout: u64,
 
+    /// Limit: bytes of a connection picked up midstream searched for an OFT2 header.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
+    pub midstream_scan_bytes: usize,
+
     /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
     pub max_held_frames: usize,
@@ -95,6 +131,7 @@ impl Args {
             max_reassembly_mem: self.max_reassembly_mem,
             idle_timeout_secs: self.idle_timeout.max(1),
             max_held_frames: self.max_held_frames,
+            midstream_scan_bytes: self.midstream_scan_bytes,
             ..Limits::default()
         }
     }

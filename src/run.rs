@@ -2,14 +2,21 @@
 //! line), starts the event thread and the workers, runs the capture loop on this thread,
 //! and collects every counter at the end.
 
-use crate::capture::{Batch, CaptureError, LiveOptions, LiveSource, OfflineSource};
+use crate::capture::{Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource};
 use crate::cli::{Args, BackendArg};
 use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
+use crate::flow::FlowKey;
+use crate::output::carve::Carver;
 use crate::output::event::{Event, StatsRecord};
+use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats, PcapSender};
 use crate::output::sink::EventSink;
-use crate::session::handler::SessionHandler;
+use crate::output::transfer_files::{TransferId, TransferLabel};
+use crate::session::correlate::{Correlator, CorrelatorOutput};
+use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
+use crate::session::report::Report;
 use crate::stats::{CaptureCounters, WorkerCounters};
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
+use std::time::Duration;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -48,8 +55,8 @@ impl Source {
         };
         let opts = LiveOptions {
             promisc: !args.no_promisc,
-            block_size: args.ring_block_kb.saturating_mul(1024),
-            block_count: args.ring_blocks,
+            ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
+            ring_block_count: args.ring_blocks as usize,
             ..LiveOptions::default()
         };
         let backend = match args.backend {
@@ -57,6 +64,13 @@ impl Source {
             BackendArg::Pnet => crate::capture::Backend::Pnet,
         };
         Ok(Source::Live(LiveSource::open(iface, backend, &opts)?))
+    }
+
+    fn link_type(&self) -> LinkType {
+        match self {
+            Source::Offline(o) => o.link_type(),
+            Source::Live(l) => l.link_type(),
+        }
     }
 
     fn policy(&self) -> Backpressure {
@@ -71,11 +85,26 @@ impl Source {
 pub struct Summary {
     pub stats: StatsRecord,
     pub warnings: Vec<String>,
+    pub pcap: Option<PcapOutStats>,
+    pub session: SessionCounters,
+    /// `--explain` ladders, one text block per transfer.
+    pub explained: Vec<String>,
+}
+
+fn one_line(e: impl fmt::Display) -> RunError {
+    let s = e.to_string();
+    if s.starts_with("oftsniff:") {
+        RunError(s)
+    } else {
+        RunError(format!("oftsniff: {s}"))
+    }
 }
 
 pub fn run(args: &Args) -> Result<Summary, RunError> {
     let limits = args.limits();
-    // Outputs first: an unwritable path must fail before any capture starts.
+    // The source first (a bad interface or file is the likeliest mistake), then every
+    // output: an unwritable path must fail before any capture starts.
+    let mut source = Source::open(args)?;
     let human = !args.quiet;
     let sink = EventSink::open(args.json.as_deref(), human, args.verbose).map_err(|e| {
         RunError(format!(
@@ -83,7 +112,20 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
             args.json.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
         ))
     })?;
-    let mut source = Source::open(args)?;
+    let pcap = if args.write.is_some() || args.pcap_dir.is_some() {
+        let mut cfg = PcapOutConfig::new(source.link_type());
+        cfg.write = args.write.clone();
+        cfg.rotate_mb = args.rotate_mb;
+        cfg.rotate_files = args.rotate_files;
+        cfg.pcap_dir = args.pcap_dir.clone();
+        Some(PcapOut::open(cfg).map_err(one_line)?)
+    } else {
+        None
+    };
+    let carver = match &args.extract {
+        Some(dir) => Some(Arc::new(Carver::new(dir).map_err(one_line)?)),
+        None => None,
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -93,10 +135,22 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
 
-    let (ev_tx, ev_rx) = bounded::<Event>(4096);
-    let sink_thread = thread::Builder::new()
+    let opts = Arc::new(SessionOptions {
+        progress_secs: args.progress,
+        explain: args.explain,
+        pcap: pcap.is_some(),
+        with_rendezvous: args.with_rendezvous,
+        max_held_frames: limits.max_held_frames,
+        midstream_scan_bytes: limits.midstream_scan_bytes,
+        ..SessionOptions::default()
+    });
+    let live = matches!(source, Source::Live(_));
+    let (rep_tx, rep_rx) = bounded::<Report>(4096);
+    let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
+    let explain = args.explain;
+    let event_thread = thread::Builder::new()
         .name("events".into())
-        .spawn(move || sink.run(ev_rx))
+        .spawn(move || event_loop(rep_rx, sink, pcap_sender, explain, live))
         .map_err(|e| RunError(format!("oftsniff: cannot start event thread: {e}")))?;
 
     let n = args.worker_count();
@@ -105,7 +159,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     for i in 0..n {
         let (tx, rx) = bounded::<WorkItem>(limits.queue_batches);
         senders.push(tx);
-        let handler = SessionHandler::new(ev_tx.clone());
+        let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
         let limits = limits.clone();
         let h = thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -120,14 +174,18 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let dispatched = dispatcher.finish();
 
     let mut totals = WorkerCounters::default();
+    let mut session = SessionCounters::default();
     for w in workers {
         match w.join() {
-            Ok((_handler, c)) => totals.add(&c),
+            Ok((handler, c)) => {
+                totals.add(&c);
+                session.add(&handler.counters);
+            }
             Err(_) => return Err(RunError("oftsniff: a worker thread crashed".into())),
         }
     }
     let mut warnings = Vec::new();
-    match &source {
+    match &mut source {
         Source::Live(l) => capture.kernel_dropped = l.kernel_drops(),
         Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
     }
@@ -148,17 +206,92 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         gap_bytes: totals.gap_bytes,
         overlaps_differing: totals.overlaps_differing,
         ooo_dropped_bytes: totals.ooo_dropped_bytes,
-        held_frames_dropped: totals.held_frames_dropped,
+        held_frames_dropped: session.held_frames_dropped,
     };
-    let _ = ev_tx.send(Event::Stats(stats.clone()));
-    drop(ev_tx);
-    match sink_thread.join() {
-        Ok(Ok(_)) => {}
+    let _ = rep_tx.send(Report::Stats(stats.clone()));
+    drop(rep_tx);
+    let explained = match event_thread.join() {
+        Ok(Ok(explained)) => explained,
         Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
         Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
+    };
+    let pcap = pcap.map(PcapOutHandle::finish);
+    if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
+        return Err(one_line(e));
     }
     result?;
-    Ok(Summary { stats, warnings })
+    Ok(Summary { stats, warnings, pcap, session, explained })
+}
+
+/// The event thread: correlates reports into transfers and writes events out.
+fn event_loop(
+    rx: Receiver<Report>,
+    sink: EventSink,
+    pcap: Option<PcapSender>,
+    explain: bool,
+    live: bool,
+) -> std::io::Result<Vec<String>> {
+    let mut correlator = Correlator::new(explain);
+    let mut out = Outputs { sink, pcap, error: None };
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(Report::Stats(mut s)) => {
+                correlator.finish(&mut out);
+                s.ts = correlator_now(&correlator);
+                out.event(Event::Stats(s));
+            }
+            Ok(r) => correlator.handle(r, &mut out),
+            // Live and quiet: report transfers that have ended rather than wait for
+            // traffic to move the packet clock.
+            Err(RecvTimeoutError::Timeout) => {
+                if live {
+                    correlator.flush_closed(&mut out);
+                    out.sink.flush()?;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+    }
+    correlator.finish(&mut out);
+    out.sink.flush()?;
+    Ok(std::mem::take(&mut correlator.explained))
+}
+
+fn correlator_now(c: &Correlator) -> f64 {
+    c.now()
+}
+
+struct Outputs {
+    sink: EventSink,
+    pcap: Option<PcapSender>,
+    error: Option<std::io::Error>,
+}
+
+impl CorrelatorOutput for Outputs {
+    fn event(&mut self, ev: Event) {
+        if let Err(e) = self.sink.write(&ev) {
+            self.error.get_or_insert(e);
+        }
+    }
+    fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
+        if let Some(p) = &self.pcap {
+            // A failed writer reports its own error at exit.
+            let _ = p.frames(transfer, conn, frames);
+        }
+    }
+    fn transfer_started(&mut self, transfer: TransferId, label: &TransferLabel) {
+        if let Some(p) = &self.pcap {
+            let _ = p.transfer_info(transfer, label.clone());
+        }
+    }
+    fn transfer_ended(&mut self, transfer: TransferId) {
+        if let Some(p) = &self.pcap {
+            let _ = p.transfer_end(transfer);
+        }
+    }
 }
 
 fn capture_loop(
@@ -198,7 +331,8 @@ fn capture_loop(
 }
 
 /// tcpdump-style counters for stderr.
-pub fn print_counters(s: &StatsRecord) {
+pub fn print_counters(summary: &Summary) {
+    let s = &summary.stats;
     eprintln!("{} frames captured", s.frames_captured);
     eprintln!("{} frames dropped by kernel", s.kernel_dropped);
     eprintln!("{} frames dropped by oftsniff (queues full)", s.queue_dropped);
@@ -214,4 +348,13 @@ pub fn print_counters(s: &StatsRecord) {
         "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
         s.reassembly_gaps, s.gap_bytes, s.overlaps_differing
     );
+    if let Some(p) = &summary.pcap {
+        eprintln!(
+            "{} frames written to pcap ({} bytes, {} files, {} per-transfer files), writer fell behind {} times",
+            p.frames_written, p.bytes_written, p.files, p.transfer_files, p.writer_stalls
+        );
+    }
+    if s.held_frames_dropped > 0 {
+        eprintln!("{} frames not held for pcap output (--max-held-frames)", s.held_frames_dropped);
+    }
 }

@@ -184,6 +184,16 @@ impl OfflineSource {
         Ok(added)
     }
 
+    /// Link type of the file: a pcap's header; for pcapng the first interface's, or
+    /// Ethernet before any interface block was read (pcap output then counts frames of
+    /// other link types as mismatched rather than mixing them into one file).
+    pub fn link_type(&self) -> LinkType {
+        match &self.format {
+            Format::Pcap { link, .. } => *link,
+            Format::PcapNg { ifaces, .. } => ifaces.first().and_then(|i| i.link.ok()).unwrap_or(LinkType::Ethernet),
+        }
+    }
+
     /// Warnings gathered so far (a truncated last record); print them at the end.
     pub fn warnings(&self) -> &[CaptureWarning] {
         &self.warnings

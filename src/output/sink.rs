@@ -2,7 +2,6 @@
 //! `--json` and as readable lines to stdout, in the order they arrive.
 
 use super::event::Event;
-use crossbeam_channel::Receiver;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -38,7 +37,7 @@ impl EventSink {
             j.write_all(b"\n")?;
         }
         if let Some(h) = self.human.as_mut() {
-            if let Some(line) = human_line(ev, self.verbose) {
+            if let Some(line) = super::human::line(ev, self.verbose) {
                 writeln!(h, "{line}")?;
             }
         }
@@ -55,33 +54,5 @@ impl EventSink {
         Ok(())
     }
 
-    /// Runs until every sender hung up.
-    pub fn run(mut self, rx: Receiver<Event>) -> io::Result<EventSink> {
-        for ev in rx.iter() {
-            self.write(&ev)?;
-        }
-        self.flush()?;
-        Ok(self)
-    }
 }
 
-/// The readable line for an event, if it has one.
-fn human_line(ev: &Event, verbose: bool) -> Option<String> {
-    match ev {
-        Event::Flow(f) if verbose => Some(format!(
-            "{:.6} flow  {} -> {} {}{} pkts {}/{} bytes {}/{} gaps {} ({} B)",
-            f.ts,
-            f.client,
-            f.server,
-            f.close,
-            if f.midstream { " midstream" } else { "" },
-            f.packets_c2s,
-            f.packets_s2c,
-            f.bytes_c2s,
-            f.bytes_s2c,
-            f.gaps,
-            f.gap_bytes
-        )),
-        _ => None,
-    }
-}

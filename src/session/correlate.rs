@@ -8,20 +8,17 @@
 use super::report::{ConnId, ConnRef, LadderLine, Prediction, Report, SessionKind};
 use crate::capture::Frame;
 use crate::flow::{Endpoint, FlowKey};
+use crate::capture::Timestamp;
 use crate::output::event::{Event, FileRecord, PhaseRecord, TransferRecord};
+use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::proto::rendezvous::RvKind;
 use crate::proto::Cookie;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
-/// Identity of a transfer within one run ("T1", "T2", … in output).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransferId(pub u64);
-
-impl TransferId {
-    pub fn label(self) -> String {
-        format!("T{}", self.0)
-    }
+/// How a transfer is named in output: "T1", "T2", … in the order they were first seen.
+fn label(t: TransferId) -> String {
+    format!("T{}", t.0)
 }
 
 /// Where the correlator's results go.
@@ -34,14 +31,6 @@ pub trait CorrelatorOutput {
     fn transfer_ended(&mut self, transfer: TransferId);
 }
 
-/// What a per-transfer pcap file is named after.
-#[derive(Clone, Debug)]
-pub struct TransferLabel {
-    pub start: f64,
-    pub client: Endpoint,
-    pub server: Endpoint,
-    pub first_file: Option<String>,
-}
 
 #[derive(Default)]
 struct Transfer {
@@ -204,6 +193,11 @@ impl Correlator {
         }
     }
 
+    /// Latest packet time seen in a report.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
     pub fn handle(&mut self, r: Report, out: &mut dyn CorrelatorOutput) {
         match r {
             Report::Phase { conn, phase, arrow, ts, frame, detail } => {
@@ -220,7 +214,7 @@ impl Correlator {
                 }
                 out.event(Event::Phase(PhaseRecord {
                     ts,
-                    transfer: t.label(),
+                    transfer: label(t),
                     phase: phase.as_str(),
                     dir: arrow.to_string(),
                     frame: frame.0,
@@ -231,7 +225,7 @@ impl Correlator {
             Report::File { conn, mut file, primary } => {
                 self.tick(file.ts, out);
                 let t = self.resolve(&conn, file.ts);
-                file.transfer = t.label();
+                file.transfer = label(t);
                 let tr = self.transfers.get_mut(&t).expect("live transfer");
                 let key = (file.name.clone(), file.offset);
                 if !primary {
@@ -248,13 +242,13 @@ impl Correlator {
             }
             Report::Progress { conn, mut progress } => {
                 let t = self.resolve(&conn, progress.ts);
-                progress.transfer = t.label();
+                progress.transfer = label(t);
                 out.event(Event::Progress(progress));
             }
             Report::Rendezvous { mut record, prediction } => {
                 self.tick(record.ts, out);
                 let t = self.rendezvous(&prediction, &record.flap_client, record.ts);
-                record.transfer = t.label();
+                record.transfer = label(t);
                 if self.explain {
                     let line = format!(
                         "{:>7} {:.6}  FLAP {} -> {}  SNAC {} {}{}",
@@ -339,6 +333,7 @@ impl Correlator {
                 }
             }
             Report::Flow(f) => out.event(Event::Flow(f)),
+            Report::Stats(s) => out.event(Event::Stats(s)),
         }
     }
 
@@ -349,10 +344,10 @@ impl Correlator {
         }
         tr.pcap_started = true;
         let label = TransferLabel {
-            start: tr.start,
-            client: conn.client,
-            server: conn.server,
-            first_file: tr.first_file.clone(),
+            start: Timestamp((tr.start.max(0.0) * 1e9) as u64),
+            a: conn.client,
+            b: conn.server,
+            first_name: tr.first_file.clone(),
         };
         out.transfer_started(t, &label);
     }
@@ -487,7 +482,7 @@ impl Correlator {
         let duration = (tr.end - tr.start).max(0.0);
         let rec = TransferRecord {
             ts: tr.end,
-            transfer: t.label(),
+            transfer: label(t),
             kind: tr.kind.unwrap_or(SessionKind::File).as_str(),
             start: tr.start,
             sender: tr.sender.map(|e| e.to_string()),
@@ -509,7 +504,7 @@ impl Correlator {
         if explain {
             let mut text = format!(
                 "== {} {} {} -> {}\n",
-                t.label(),
+                label(t),
                 rec.kind,
                 rec.sender.as_deref().unwrap_or("?"),
                 rec.receiver.as_deref().unwrap_or("?")

@@ -65,6 +65,16 @@ pub struct SessionCounters {
     pub ladder_lines_dropped: u64,
 }
 
+impl SessionCounters {
+    pub fn add(&mut self, o: &SessionCounters) {
+        self.held_frames_dropped += o.held_frames_dropped;
+        self.data_conns += o.data_conns;
+        self.flap_conns += o.flap_conns;
+        self.bytes_discarded += o.bytes_discarded;
+        self.ladder_lines_dropped += o.ladder_lines_dropped;
+    }
+}
+
 pub struct SessionHandler {
     reports: Sender<Report>,
     opts: Arc<SessionOptions>,

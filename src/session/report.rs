@@ -108,6 +108,8 @@ pub enum Report {
     /// `--explain` ladder lines of one connection.
     Ladder { conn: ConnRef, lines: Vec<LadderLine> },
     Flow(FlowRecord),
+    /// End of the run's counters (sent by the main thread, after the workers).
+    Stats(crate::output::event::StatsRecord),
 }
 
 /// One frame of a recognized connection, for `--explain`.

@@ -1,0 +1,220 @@
+//! One readable line per event for the terminal: time of day (UTC), transfer id, what
+//! happened, then key=value details, aligned so a person can follow a LAN and grep it.
+
+use super::event::{Event, PhaseDetail};
+use std::fmt::Write;
+
+/// `HH:MM:SS.micro` of a Unix time in seconds.
+pub fn time_of_day(ts: f64) -> String {
+    let micros = (ts.max(0.0) * 1e6).round() as u64;
+    let secs = micros / 1_000_000;
+    let day = secs % 86_400;
+    format!("{:02}:{:02}:{:02}.{:06}", day / 3600, day / 60 % 60, day % 60, micros % 1_000_000)
+}
+
+/// Bits per second as a person reads it.
+pub fn rate(bps: f64) -> String {
+    if bps >= 1e9 {
+        format!("{:.2} Gbit/s", bps / 1e9)
+    } else if bps >= 1e6 {
+        format!("{:.2} Mbit/s", bps / 1e6)
+    } else if bps >= 1e3 {
+        format!("{:.1} kbit/s", bps / 1e3)
+    } else {
+        format!("{bps:.0} bit/s")
+    }
+}
+
+fn detail(d: &PhaseDetail) -> String {
+    let mut s = String::new();
+    let mut kv = |k: &str, v: String| {
+        let _ = write!(s, " {k}={v}");
+    };
+    if let Some(v) = &d.name {
+        kv("name", format!("{v:?}"));
+    }
+    if let Some(v) = d.size {
+        kv("size", v.to_string());
+    }
+    if let (Some(t), Some(l)) = (d.files_total, d.files_left) {
+        kv("file", format!("{}/{}", t.saturating_sub(l) + 1, t));
+    }
+    if let Some(v) = d.offset {
+        kv("offset", v.to_string());
+    }
+    if let Some(v) = d.bytes {
+        kv("bytes", v.to_string());
+    }
+    if let Some(v) = &d.checksum {
+        kv("checksum", v.clone());
+    }
+    if let Some(v) = &d.screen_name {
+        kv("sn", format!("{v:?}"));
+    }
+    if let Some(v) = d.token {
+        kv("token", v.to_string());
+    }
+    if let Some(v) = &d.proxy_ip {
+        kv("proxy_ip", v.clone());
+    }
+    if let Some(v) = d.error_code {
+        kv("error", format!("0x{v:04x}"));
+    }
+    if let Some(v) = &d.cookie {
+        kv("cookie", v.clone());
+    }
+    if let (Some(c), Some(sv)) = (&d.client, &d.server) {
+        kv("conn", format!("{c}->{sv}"));
+    }
+    if let Some(v) = &d.client_id {
+        kv("client", format!("{v:?}"));
+    }
+    if let Some(v) = &d.reason {
+        kv("reason", v.clone());
+    }
+    s
+}
+
+/// The line for an event; flows only when `verbose`.
+pub fn line(ev: &Event, verbose: bool) -> Option<String> {
+    let t = time_of_day(ev.ts());
+    Some(match ev {
+        Event::Phase(p) => format!("{t} {:<4} {:<15} {:<17}{}", p.transfer, p.phase, p.dir, detail(&p.detail)),
+        Event::File(f) => {
+            let check = match f.checksum_ok {
+                Some(true) => format!("checksum {} ok", f.checksum_seen.as_deref().unwrap_or("?")),
+                Some(false) => format!(
+                    "checksum MISMATCH seen {} announced {}",
+                    f.checksum_seen.as_deref().unwrap_or("?"),
+                    f.checksum_expected
+                ),
+                None => "checksum n/a".to_string(),
+            };
+            let mut s = format!(
+                "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} in {:.3}s ({}) {}",
+                f.transfer,
+                "file",
+                f.status,
+                f.name,
+                f.bytes,
+                f.size,
+                f.duration_s,
+                rate(f.rate_bps),
+                check
+            );
+            if let Some(p) = &f.path {
+                let _ = write!(s, " saved={p:?}");
+            }
+            if !f.missing.is_empty() {
+                let _ = write!(s, " missing={}", f.missing.len());
+            }
+            s
+        }
+        Event::Progress(p) => format!(
+            "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} ({:.1}%) {}",
+            p.transfer,
+            "progress",
+            "",
+            p.name,
+            p.bytes,
+            p.size,
+            p.percent,
+            rate(p.rate_bps)
+        ),
+        Event::Rendezvous(r) => {
+            let mut s = format!(
+                "{t} {:<4} {:<15} {:<17} snac={} flap={}->{} cookie={}",
+                r.transfer,
+                format!("rv_{}", r.kind),
+                r.capability,
+                r.snac,
+                r.flap_client,
+                r.flap_server,
+                r.cookie
+            );
+            if let Some(v) = &r.screen_name {
+                let _ = write!(s, " sn={v:?}");
+            }
+            if let Some(v) = r.request_no {
+                let _ = write!(s, " request={v}");
+            }
+            if r.use_proxy {
+                let _ = write!(s, " proxy={} token={}", r.ip.as_deref().unwrap_or("?"), r.port.unwrap_or(0));
+            } else if let Some(p) = r.port {
+                let ip = r.verified_ip.as_deref().or(r.client_ip.as_deref()).or(r.ip.as_deref()).unwrap_or("?");
+                let _ = write!(s, " peer={ip}:{p}");
+            }
+            if let Some(v) = &r.file_name {
+                let _ = write!(s, " file={v:?}");
+            }
+            if let Some(v) = r.total_size {
+                let _ = write!(s, " size={v}");
+            }
+            if let Some(v) = r.cancel_reason {
+                let _ = write!(s, " reason={v}");
+            }
+            s
+        }
+        Event::Transfer(x) => {
+            let mut s = format!(
+                "{t} {:<4} {:<15} {:<17} {} -> {}",
+                x.transfer,
+                "transfer",
+                x.kind,
+                x.sender.as_deref().unwrap_or("?"),
+                x.receiver.as_deref().unwrap_or("?")
+            );
+            if let Some(p) = &x.proxy {
+                let _ = write!(s, " via proxy {p}");
+                if let Some(c) = x.proxy_creator {
+                    let _ = write!(s, " (created by {c})");
+                }
+            }
+            if x.sender_name.is_some() || x.receiver_name.is_some() {
+                let _ = write!(
+                    s,
+                    " names {:?} -> {:?}",
+                    x.sender_name.as_deref().unwrap_or("?"),
+                    x.receiver_name.as_deref().unwrap_or("?")
+                );
+            }
+            let _ = write!(s, " files={} bytes={} {}", x.files, x.bytes, rate(x.rate_bps));
+            if x.cancelled {
+                s.push_str(" CANCELLED");
+            }
+            s
+        }
+        Event::Flow(f) if verbose => format!(
+            "{t} {:<4} {:<15} {:<17} {} -> {}{} pkts={}/{} bytes={}/{} gaps={} ({} B)",
+            "-",
+            "flow",
+            f.close,
+            f.client,
+            f.server,
+            if f.midstream { " midstream" } else { "" },
+            f.packets_c2s,
+            f.packets_s2c,
+            f.bytes_c2s,
+            f.bytes_s2c,
+            f.gaps,
+            f.gap_bytes
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_of_day_is_utc_with_micros() {
+        assert_eq!(time_of_day(1_129_814_412.000_123), "13:20:12.000123");
+    }
+
+    #[test]
+    fn rates_scale() {
+        assert_eq!(rate(352.0), "352 bit/s");
+        assert_eq!(rate(2_500_000.0), "2.50 Mbit/s");
+    }
+}
