@@ -1,5 +1,6 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
 pub mod carve;
+pub mod carve_name;
 pub mod error;
 pub mod event;
 pub mod human;
