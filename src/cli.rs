@@ -19,7 +19,12 @@ pub enum BackendArg {
 #[command(name = "oftsniff", version, about, long_about = None)]
 pub struct Args {
     /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with = "read")]
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
     pub interface: Option<String>,
 
     /// Read frames from a pcap or pcapng file.
@@ -138,7 +143,11 @@ impl Args {
 
     pub fn worker_count(&self) -> usize {
         self.workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            })
             .clamp(1, 256)
     }
 }

@@ -42,7 +42,10 @@ const TICK_NANOS: u64 = Timestamp::NANOS_PER_SEC;
 
 impl Dispatcher {
     pub fn new(workers: Vec<Sender<WorkItem>>, batch_frames: usize, policy: Backpressure) -> Self {
-        let pending = workers.iter().map(|_| Vec::with_capacity(batch_frames)).collect();
+        let pending = workers
+            .iter()
+            .map(|_| Vec::with_capacity(batch_frames))
+            .collect();
         Dispatcher {
             workers,
             pending,

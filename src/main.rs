@@ -6,7 +6,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_interfaces {
         // Numbered like `tcpdump -D`.
-        for (i, iface) in oftsniff::capture::interfaces::list_interfaces().iter().enumerate() {
+        for (i, iface) in oftsniff::capture::interfaces::list_interfaces()
+            .iter()
+            .enumerate()
+        {
             println!("{}.{iface}", i + 1);
         }
         return ExitCode::SUCCESS;

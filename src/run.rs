@@ -2,7 +2,9 @@
 //! line), starts the event thread and the workers, runs the capture loop on this thread,
 //! and collects every counter at the end.
 
-use crate::capture::{Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource};
+use crate::capture::{
+    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource,
+};
 use crate::cli::{Args, BackendArg};
 use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
 use crate::flow::FlowKey;
@@ -16,11 +18,11 @@ use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
 use crate::session::report::Report;
 use crate::stats::{CaptureCounters, WorkerCounters};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
-use std::time::Duration;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 /// A failure the user must hear about: one line, exit code 2.
 #[derive(Debug)]
@@ -50,7 +52,8 @@ impl Source {
         }
         let Some(iface) = &args.interface else {
             return Err(RunError(
-                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help".into(),
+                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
+                    .into(),
             ));
         };
         let opts = LiveOptions {
@@ -109,7 +112,10 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let sink = EventSink::open(args.json.as_deref(), human, args.verbose).map_err(|e| {
         RunError(format!(
             "oftsniff: cannot write {}: {e}",
-            args.json.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            args.json
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ))
     })?;
     let pcap = if args.write.is_some() || args.pcap_dir.is_some() {
@@ -170,7 +176,14 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
 
     let mut dispatcher = Dispatcher::new(senders, limits.batch_frames, source.policy());
     let mut capture = CaptureCounters::default();
-    let result = capture_loop(&mut source, &mut dispatcher, &mut capture, args.count, &stop, limits.batch_frames);
+    let result = capture_loop(
+        &mut source,
+        &mut dispatcher,
+        &mut capture,
+        args.count,
+        &stop,
+        limits.batch_frames,
+    );
     let dispatched = dispatcher.finish();
 
     let mut totals = WorkerCounters::default();
@@ -220,7 +233,13 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         return Err(one_line(e));
     }
     result?;
-    Ok(Summary { stats, warnings, pcap, session, explained })
+    Ok(Summary {
+        stats,
+        warnings,
+        pcap,
+        session,
+        explained,
+    })
 }
 
 /// The event thread: correlates reports into transfers and writes events out.
@@ -232,7 +251,11 @@ fn event_loop(
     live: bool,
 ) -> std::io::Result<Vec<String>> {
     let mut correlator = Correlator::new(explain);
-    let mut out = Outputs { sink, pcap, error: None };
+    let mut out = Outputs {
+        sink,
+        pcap,
+        error: None,
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(Report::Stats(mut s)) => {
@@ -306,7 +329,8 @@ fn capture_loop(
     let limit = count.unwrap_or(u64::MAX);
     while !stop.load(Ordering::Relaxed) && counters.frames_captured < limit {
         batch.clear();
-        let want = batch_frames.min((limit - counters.frames_captured).min(usize::MAX as u64) as usize);
+        let want =
+            batch_frames.min((limit - counters.frames_captured).min(usize::MAX as u64) as usize);
         let got = match source {
             Source::Offline(o) => {
                 let got = o.next_batch(&mut batch, want)?;
@@ -335,10 +359,16 @@ pub fn print_counters(summary: &Summary) {
     let s = &summary.stats;
     eprintln!("{} frames captured", s.frames_captured);
     eprintln!("{} frames dropped by kernel", s.kernel_dropped);
-    eprintln!("{} frames dropped by oftsniff (queues full)", s.queue_dropped);
+    eprintln!(
+        "{} frames dropped by oftsniff (queues full)",
+        s.queue_dropped
+    );
     eprintln!("{} non-TCP frames skipped", s.non_tcp);
     if s.undecodable + s.ip_fragments > 0 {
-        eprintln!("{} undecodable frames, {} IP fragments skipped", s.undecodable, s.ip_fragments);
+        eprintln!(
+            "{} undecodable frames, {} IP fragments skipped",
+            s.undecodable, s.ip_fragments
+        );
     }
     eprintln!(
         "{} flows seen, {} evicted, {} timed out",
@@ -355,6 +385,9 @@ pub fn print_counters(summary: &Summary) {
         );
     }
     if s.held_frames_dropped > 0 {
-        eprintln!("{} frames not held for pcap output (--max-held-frames)", s.held_frames_dropped);
+        eprintln!(
+            "{} frames not held for pcap output (--max-held-frames)",
+            s.held_frames_dropped
+        );
     }
 }

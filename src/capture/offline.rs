@@ -190,7 +190,10 @@ impl OfflineSource {
     pub fn link_type(&self) -> LinkType {
         match &self.format {
             Format::Pcap { link, .. } => *link,
-            Format::PcapNg { ifaces, .. } => ifaces.first().and_then(|i| i.link.ok()).unwrap_or(LinkType::Ethernet),
+            Format::PcapNg { ifaces, .. } => ifaces
+                .first()
+                .and_then(|i| i.link.ok())
+                .unwrap_or(LinkType::Ethernet),
         }
     }
 

@@ -26,12 +26,16 @@ const IPPROTO_TCP: u8 = 6;
 pub fn shard(link: LinkType, d: &[u8]) -> Shard {
     let (ethertype, off) = match link {
         LinkType::Ethernet => {
-            let Some(mut et) = be16(d, 12) else { return Shard::Unknown };
+            let Some(mut et) = be16(d, 12) else {
+                return Shard::Unknown;
+            };
             let mut off = 14;
             // Up to two VLAN tags (802.1Q, QinQ).
             for _ in 0..2 {
                 if et == ETH_VLAN || et == ETH_QINQ {
-                    let Some(inner) = be16(d, off + 2) else { return Shard::Unknown };
+                    let Some(inner) = be16(d, off + 2) else {
+                        return Shard::Unknown;
+                    };
                     et = inner;
                     off += 4;
                 }
@@ -67,7 +71,9 @@ fn by_version(d: &[u8], off: usize) -> Shard {
 }
 
 fn ipv4(d: &[u8], off: usize) -> Shard {
-    let Some(h) = d.get(off..off + 20) else { return Shard::Unknown };
+    let Some(h) = d.get(off..off + 20) else {
+        return Shard::Unknown;
+    };
     if h[9] != IPPROTO_TCP {
         return Shard::NotTcp;
     }
@@ -85,7 +91,9 @@ fn ipv4(d: &[u8], off: usize) -> Shard {
 }
 
 fn ipv6(d: &[u8], off: usize) -> Shard {
-    let Some(h) = d.get(off..off + 40) else { return Shard::Unknown };
+    let Some(h) = d.get(off..off + 40) else {
+        return Shard::Unknown;
+    };
     let (src, dst) = (&h[8..24], &h[24..40]);
     let mut next = h[6];
     let mut pos = off + 40;
@@ -116,7 +124,11 @@ fn ipv6(d: &[u8], off: usize) -> Shard {
 
 fn sym_hash(src: &[u8], dst: &[u8], sp: u16, dp: u16) -> u64 {
     let mut h = FnvHasher::default();
-    let (lo, hi) = if (src, sp) <= (dst, dp) { ((src, sp), (dst, dp)) } else { ((dst, dp), (src, sp)) };
+    let (lo, hi) = if (src, sp) <= (dst, dp) {
+        ((src, sp), (dst, dp))
+    } else {
+        ((dst, dp), (src, sp))
+    };
     h.write(lo.0);
     h.write(&lo.1.to_be_bytes());
     h.write(hi.0);
@@ -145,9 +157,18 @@ mod tests {
 
     #[test]
     fn both_directions_hash_alike() {
-        let a = shard(LinkType::Ethernet, &frame([198, 18, 0, 1], [198, 18, 0, 2], 4000, 5190));
-        let b = shard(LinkType::Ethernet, &frame([198, 18, 0, 2], [198, 18, 0, 1], 5190, 4000));
-        let c = shard(LinkType::Ethernet, &frame([198, 18, 0, 2], [198, 18, 0, 1], 5191, 4000));
+        let a = shard(
+            LinkType::Ethernet,
+            &frame([198, 18, 0, 1], [198, 18, 0, 2], 4000, 5190),
+        );
+        let b = shard(
+            LinkType::Ethernet,
+            &frame([198, 18, 0, 2], [198, 18, 0, 1], 5190, 4000),
+        );
+        let c = shard(
+            LinkType::Ethernet,
+            &frame([198, 18, 0, 2], [198, 18, 0, 1], 5191, 4000),
+        );
         assert!(matches!(a, Shard::Tcp(_)));
         assert_eq!(a, b);
         assert_ne!(a, c);

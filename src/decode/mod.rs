@@ -101,11 +101,19 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
     let (src_ip, dst_ip, payload): (IpAddr, IpAddr, _) = match &net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            (h.source_addr().into(), h.destination_addr().into(), v4.payload())
+            (
+                h.source_addr().into(),
+                h.destination_addr().into(),
+                v4.payload(),
+            )
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            (h.source_addr().into(), h.destination_addr().into(), v6.payload())
+            (
+                h.source_addr().into(),
+                h.destination_addr().into(),
+                v6.payload(),
+            )
         }
     };
     if payload.ip_number != etherparse::IpNumber::TCP {
@@ -226,12 +234,21 @@ mod tests {
             .udp(1, 2);
         let mut v = Vec::new();
         b.write(&mut v, b"hi").unwrap();
-        assert_eq!(decode_tcp(LinkType::Ethernet, &v).unwrap_err(), Skip::NonTcp);
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &v).unwrap_err(),
+            Skip::NonTcp
+        );
         let mut arp = vec![0u8; 42];
         arp[12] = 0x08;
         arp[13] = 0x06;
-        assert_eq!(decode_tcp(LinkType::Ethernet, &arp).unwrap_err(), Skip::NonTcp);
-        assert_eq!(decode_tcp(LinkType::Ethernet, &[1, 2, 3]).unwrap_err(), Skip::Undecodable);
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &arp).unwrap_err(),
+            Skip::NonTcp
+        );
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &[1, 2, 3]).unwrap_err(),
+            Skip::Undecodable
+        );
     }
 
     #[test]
@@ -239,6 +256,9 @@ mod tests {
         let mut f = tcp_frame(b"abcdefgh");
         // Set More Fragments on the IPv4 header (after Ethernet + VLAN).
         f[18 + 6] |= 0x20;
-        assert_eq!(decode_tcp(LinkType::Ethernet, &f).unwrap_err(), Skip::Fragment);
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &f).unwrap_err(),
+            Skip::Fragment
+        );
     }
 }

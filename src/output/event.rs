@@ -204,7 +204,11 @@ impl FlowRecord {
         let c2s = &sum.dirs[conn.client_dir.index()];
         let s2c = &sum.dirs[conn.client_dir.reverse().index()];
         // The flow ends at its last frame, not when the table noticed it had ended.
-        let end = if sum.last_seen.0 > 0 { sum.last_seen } else { ts };
+        let end = if sum.last_seen.0 > 0 {
+            sum.last_seen
+        } else {
+            ts
+        };
         FlowRecord {
             ts: end.as_f64(),
             start: conn.start.as_f64(),

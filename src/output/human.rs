@@ -9,7 +9,13 @@ pub fn time_of_day(ts: f64) -> String {
     let micros = (ts.max(0.0) * 1e6).round() as u64;
     let secs = micros / 1_000_000;
     let day = secs % 86_400;
-    format!("{:02}:{:02}:{:02}.{:06}", day / 3600, day / 60 % 60, day % 60, micros % 1_000_000)
+    format!(
+        "{:02}:{:02}:{:02}.{:06}",
+        day / 3600,
+        day / 60 % 60,
+        day % 60,
+        micros % 1_000_000
+    )
 }
 
 /// Bits per second as a person reads it.
@@ -79,7 +85,13 @@ fn detail(d: &PhaseDetail) -> String {
 pub fn line(ev: &Event, verbose: bool) -> Option<String> {
     let t = time_of_day(ev.ts());
     Some(match ev {
-        Event::Phase(p) => format!("{t} {:<4} {:<15} {:<17}{}", p.transfer, p.phase, p.dir, detail(&p.detail)),
+        Event::Phase(p) => format!(
+            "{t} {:<4} {:<15} {:<17}{}",
+            p.transfer,
+            p.phase,
+            p.dir,
+            detail(&p.detail)
+        ),
         Event::File(f) => {
             let check = match f.checksum_ok {
                 Some(true) => format!("checksum {} ok", f.checksum_seen.as_deref().unwrap_or("?")),
@@ -139,9 +151,19 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
                 let _ = write!(s, " request={v}");
             }
             if r.use_proxy {
-                let _ = write!(s, " proxy={} token={}", r.ip.as_deref().unwrap_or("?"), r.port.unwrap_or(0));
+                let _ = write!(
+                    s,
+                    " proxy={} token={}",
+                    r.ip.as_deref().unwrap_or("?"),
+                    r.port.unwrap_or(0)
+                );
             } else if let Some(p) = r.port {
-                let ip = r.verified_ip.as_deref().or(r.client_ip.as_deref()).or(r.ip.as_deref()).unwrap_or("?");
+                let ip = r
+                    .verified_ip
+                    .as_deref()
+                    .or(r.client_ip.as_deref())
+                    .or(r.ip.as_deref())
+                    .unwrap_or("?");
                 let _ = write!(s, " peer={ip}:{p}");
             }
             if let Some(v) = &r.file_name {
@@ -178,7 +200,13 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
                     x.receiver_name.as_deref().unwrap_or("?")
                 );
             }
-            let _ = write!(s, " files={} bytes={} {}", x.files, x.bytes, rate(x.rate_bps));
+            let _ = write!(
+                s,
+                " files={} bytes={} {}",
+                x.files,
+                x.bytes,
+                rate(x.rate_bps)
+            );
             if x.cancelled {
                 s.push_str(" CANCELLED");
             }

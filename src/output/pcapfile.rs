@@ -68,7 +68,8 @@ mod tests {
     #[test]
     fn header_and_record_layout() {
         let mut w = PcapFileWriter::new(Vec::new(), LinkType::Ethernet).unwrap();
-        w.write_record(Timestamp::from_parts(5, 7), 100, &[1, 2, 3]).unwrap();
+        w.write_record(Timestamp::from_parts(5, 7), 100, &[1, 2, 3])
+            .unwrap();
         let v = w.into_inner();
         assert_eq!(v.len(), 24 + 16 + 3);
         assert_eq!(&v[0..4], &MAGIC_NANOS.to_le_bytes());

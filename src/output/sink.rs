@@ -20,7 +20,10 @@ impl EventSink {
         let json: Option<Box<dyn Write + Send>> = match json {
             None => None,
             Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
-            Some(p) => Some(Box::new(BufWriter::with_capacity(1 << 16, File::create(p)?))),
+            Some(p) => Some(Box::new(BufWriter::with_capacity(
+                1 << 16,
+                File::create(p)?,
+            ))),
         };
         // With `--json -` stdout carries NDJSON only, so tools can pipe it.
         let human: Option<Box<dyn Write + Send>> = if human && !json_to_stdout {
@@ -28,7 +31,11 @@ impl EventSink {
         } else {
             None
         };
-        Ok(EventSink { json, human, verbose })
+        Ok(EventSink {
+            json,
+            human,
+            verbose,
+        })
     }
 
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
@@ -53,6 +60,4 @@ impl EventSink {
         }
         Ok(())
     }
-
 }
-

@@ -7,8 +7,8 @@
 
 use super::report::{ConnId, ConnRef, LadderLine, Prediction, Report, SessionKind};
 use crate::capture::Frame;
-use crate::flow::{Endpoint, FlowKey};
 use crate::capture::Timestamp;
+use crate::flow::{Endpoint, FlowKey};
 use crate::output::event::{Event, FileRecord, PhaseRecord, TransferRecord};
 use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::proto::rendezvous::RvKind;
@@ -30,7 +30,6 @@ pub trait CorrelatorOutput {
     fn transfer_started(&mut self, transfer: TransferId, label: &TransferLabel);
     fn transfer_ended(&mut self, transfer: TransferId);
 }
-
 
 #[derive(Default)]
 struct Transfer {
@@ -55,11 +54,22 @@ struct Transfer {
     /// Proposer of each PROPOSE seen: (flap client ip, proposer is the file sender).
     proposers: Vec<(IpAddr, bool)>,
     first_file: Option<String>,
+    /// First and last file-data byte over all files.
+    data_span: Option<(f64, f64)>,
     ladder: Vec<(String, LadderLine)>,
     rendezvous_lines: Vec<String>,
     pcap_started: bool,
     closed_at: Option<f64>,
     ended: bool,
+}
+
+impl Transfer {
+    fn add_span(&mut self, f: &FileRecord) {
+        if let (Some(a), Some(b)) = (f.first_data_ts, f.last_data_ts) {
+            let (lo, hi) = self.data_span.unwrap_or((a, b));
+            self.data_span = Some((lo.min(a), hi.max(b)));
+        }
+    }
 }
 
 /// Seconds of packet time a transfer waits after its last connection closed before it
@@ -100,7 +110,14 @@ impl Correlator {
     fn new_transfer(&mut self, start: f64) -> TransferId {
         self.next += 1;
         let id = TransferId(self.next);
-        self.transfers.insert(id, Transfer { start, end: start, ..Transfer::default() });
+        self.transfers.insert(
+            id,
+            Transfer {
+                start,
+                end: start,
+                ..Transfer::default()
+            },
+        );
         id
     }
 
@@ -125,7 +142,11 @@ impl Correlator {
             .cookie
             .and_then(|c| self.by_cookie.get(&c).copied())
             .or_else(|| conn.token.and_then(|k| self.by_token.get(&k).copied()))
-            .or_else(|| (!conn.proxied).then(|| self.by_endpoint.get(&conn.server).copied()).flatten())
+            .or_else(|| {
+                (!conn.proxied)
+                    .then(|| self.by_endpoint.get(&conn.server).copied())
+                    .flatten()
+            })
             .map(|t| self.live(t))
             .filter(|t| self.transfers.get(t).is_some_and(|tr| !tr.ended));
         let t = match found {
@@ -162,7 +183,9 @@ impl Correlator {
     /// Folds the later-created transfer into the earlier one.
     fn merge(&mut self, a: TransferId, b: TransferId) {
         let (keep, gone) = if a < b { (a, b) } else { (b, a) };
-        let Some(g) = self.transfers.remove(&gone) else { return };
+        let Some(g) = self.transfers.remove(&gone) else {
+            return;
+        };
         self.merged.insert(gone, keep);
         let k = self.transfers.get_mut(&keep).expect("kept transfer");
         k.cookie = k.cookie.or(g.cookie);
@@ -185,6 +208,10 @@ impl Correlator {
         k.frames_lost += g.frames_lost;
         k.proposers.extend(g.proposers);
         k.first_file = k.first_file.take().or(g.first_file);
+        k.data_span = match (k.data_span, g.data_span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
         k.ladder.extend(g.ladder);
         k.rendezvous_lines.extend(g.rendezvous_lines);
         k.pcap_started |= g.pcap_started;
@@ -200,7 +227,14 @@ impl Correlator {
 
     pub fn handle(&mut self, r: Report, out: &mut dyn CorrelatorOutput) {
         match r {
-            Report::Phase { conn, phase, arrow, ts, frame, detail } => {
+            Report::Phase {
+                conn,
+                phase,
+                arrow,
+                ts,
+                frame,
+                detail,
+            } => {
                 let ts = ts.as_f64();
                 self.tick(ts, out);
                 let t = self.resolve(&conn, ts);
@@ -222,7 +256,11 @@ impl Correlator {
                     detail,
                 }));
             }
-            Report::File { conn, mut file, primary } => {
+            Report::File {
+                conn,
+                mut file,
+                primary,
+            } => {
                 self.tick(file.ts, out);
                 let t = self.resolve(&conn, file.ts);
                 file.transfer = label(t);
@@ -238,6 +276,7 @@ impl Correlator {
                 tr.file_keys.push(key);
                 tr.files += 1;
                 tr.bytes += file.bytes;
+                tr.add_span(&file);
                 out.event(Event::File(file));
             }
             Report::Progress { conn, mut progress } => {
@@ -245,7 +284,10 @@ impl Correlator {
                 progress.transfer = label(t);
                 out.event(Event::Progress(progress));
             }
-            Report::Rendezvous { mut record, prediction } => {
+            Report::Rendezvous {
+                mut record,
+                prediction,
+            } => {
                 self.tick(record.ts, out);
                 let t = self.rendezvous(&prediction, &record.flap_client, record.ts);
                 record.transfer = label(t);
@@ -258,7 +300,11 @@ impl Correlator {
                         record.flap_server,
                         record.snac,
                         record.kind,
-                        record.file_name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default()
+                        record
+                            .file_name
+                            .as_deref()
+                            .map(|n| format!(" \"{n}\""))
+                            .unwrap_or_default()
                     );
                     if let Some(tr) = self.transfers.get_mut(&t) {
                         tr.rendezvous_lines.push(line);
@@ -283,7 +329,11 @@ impl Correlator {
                         let client_is_receiver = outcome.receiver == Some(conn.client);
                         if client_is_sender || client_is_receiver {
                             let creator_is_sender = creator == client_is_sender;
-                            tr.proxy_creator.get_or_insert(if creator_is_sender { "sender" } else { "receiver" });
+                            tr.proxy_creator.get_or_insert(if creator_is_sender {
+                                "sender"
+                            } else {
+                                "receiver"
+                            });
                             if let Some(sn) = outcome.screen_name.clone() {
                                 if client_is_sender {
                                     tr.sender_name.get_or_insert(sn);
@@ -316,10 +366,18 @@ impl Correlator {
             Report::RendezvousFrame { cookie, frame } => {
                 if let Some(&t) = self.by_cookie.get(&cookie) {
                     let t = self.live(t);
-                    if let Some(conn) = self.transfers.get(&t).and_then(|tr| tr.legs.first().copied()) {
+                    if let Some(conn) = self
+                        .transfers
+                        .get(&t)
+                        .and_then(|tr| tr.legs.first().copied())
+                    {
                         self.start_pcap(t, &conn, out);
                     }
-                    let key = FlowKey::from_segment(Endpoint::new(IpAddr::from([0, 0, 0, 0]), 0), Endpoint::new(IpAddr::from([0, 0, 0, 0]), 0)).0;
+                    let key = FlowKey::from_segment(
+                        Endpoint::new(IpAddr::from([0, 0, 0, 0]), 0),
+                        Endpoint::new(IpAddr::from([0, 0, 0, 0]), 0),
+                    )
+                    .0;
                     out.frames(t, key, vec![frame]);
                 }
             }
@@ -328,7 +386,8 @@ impl Correlator {
                     let t = self.live(t);
                     if let Some(tr) = self.transfers.get_mut(&t) {
                         let label = conn.label();
-                        tr.ladder.extend(lines.into_iter().map(|l| (label.clone(), l)));
+                        tr.ladder
+                            .extend(lines.into_iter().map(|l| (label.clone(), l)));
                     }
                 }
             }
@@ -338,7 +397,9 @@ impl Correlator {
     }
 
     fn start_pcap(&mut self, t: TransferId, conn: &ConnRef, out: &mut dyn CorrelatorOutput) {
-        let Some(tr) = self.transfers.get_mut(&t) else { return };
+        let Some(tr) = self.transfers.get_mut(&t) else {
+            return;
+        };
         if tr.pcap_started {
             return;
         }
@@ -363,7 +424,10 @@ impl Correlator {
                     p.ips.iter().find_map(|ip| {
                         let ep = Endpoint::new(IpAddr::V4(*ip), port);
                         self.transfers.iter().find_map(|(id, tr)| {
-                            (tr.cookie.is_none() && !tr.ended && tr.legs.iter().any(|l| l.server == ep)).then_some(*id)
+                            (tr.cookie.is_none()
+                                && !tr.ended
+                                && tr.legs.iter().any(|l| l.server == ep))
+                            .then_some(*id)
                         })
                     })
                 });
@@ -380,17 +444,25 @@ impl Correlator {
         if tr.first_file.is_none() {
             tr.first_file = p.file_name.clone();
         }
-        let flap_ip = flap_client.parse::<std::net::SocketAddr>().ok().map(|a| a.ip());
+        let flap_ip = flap_client
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|a| a.ip());
         match p.kind {
             RvKind::Propose => {
                 // The proposer of a PROPOSE carrying file data (0x2711) is the file sender;
                 // a follow-up without it (redirect, stage-2 proxy) comes from the receiver.
-                let proposer_is_sender = p.from_sender || (p.request_no.unwrap_or(1) == 1 && !p.direct_im);
+                let proposer_is_sender =
+                    p.from_sender || (p.request_no.unwrap_or(1) == 1 && !p.direct_im);
                 if let Some(ip) = flap_ip {
                     tr.proposers.push((ip, proposer_is_sender));
                 }
                 // 4/6 names the recipient; 4/7 names the proposer.
-                let names_sender = if p.outgoing { !proposer_is_sender } else { proposer_is_sender };
+                let names_sender = if p.outgoing {
+                    !proposer_is_sender
+                } else {
+                    proposer_is_sender
+                };
                 if let Some(sn) = p.screen_name.clone() {
                     if names_sender {
                         tr.sender_name.get_or_insert(sn);
@@ -403,7 +475,8 @@ impl Correlator {
                         self.by_token.insert(port, t);
                     } else {
                         for ip in &p.ips {
-                            self.by_endpoint.insert(Endpoint::new(IpAddr::V4(*ip), port), t);
+                            self.by_endpoint
+                                .insert(Endpoint::new(IpAddr::V4(*ip), port), t);
                         }
                     }
                 }
@@ -411,7 +484,11 @@ impl Correlator {
             RvKind::Accept => {
                 // Usually the receiver accepts the sender's proposal.
                 let accepter_is_sender = tr.proposers.last().is_some_and(|(_, s)| !s);
-                let names_sender = if p.outgoing { !accepter_is_sender } else { accepter_is_sender };
+                let names_sender = if p.outgoing {
+                    !accepter_is_sender
+                } else {
+                    accepter_is_sender
+                };
                 if let Some(sn) = p.screen_name.clone() {
                     if names_sender {
                         tr.sender_name.get_or_insert(sn);
@@ -453,8 +530,12 @@ impl Correlator {
 
     /// Reports transfers all of whose connections closed, regardless of linger.
     pub fn flush_closed(&mut self, out: &mut dyn CorrelatorOutput) {
-        let due: Vec<TransferId> =
-            self.transfers.iter().filter(|(_, tr)| !tr.ended && tr.closed_at.is_some()).map(|(id, _)| *id).collect();
+        let due: Vec<TransferId> = self
+            .transfers
+            .iter()
+            .filter(|(_, tr)| !tr.ended && tr.closed_at.is_some())
+            .map(|(id, _)| *id)
+            .collect();
         for t in due {
             self.end_transfer(t, out);
         }
@@ -462,7 +543,9 @@ impl Correlator {
 
     fn end_transfer(&mut self, t: TransferId, out: &mut dyn CorrelatorOutput) {
         let explain = self.explain;
-        let Some(tr) = self.transfers.get_mut(&t) else { return };
+        let Some(tr) = self.transfers.get_mut(&t) else {
+            return;
+        };
         if tr.ended {
             return;
         }
@@ -474,12 +557,14 @@ impl Correlator {
                 tr.file_keys.push(key);
                 tr.files += 1;
                 tr.bytes += f.bytes;
+                tr.add_span(&f);
                 out.event(Event::File(f));
             }
         }
         // Direct transfers: the FLAP proposer's address names the sender when the data
         // connection did not say.
-        let duration = (tr.end - tr.start).max(0.0);
+        // The rate is over the time data moved, not the whole negotiation.
+        let duration = tr.data_span.map(|(a, b)| b - a).unwrap_or(0.0).max(0.0);
         let rec = TransferRecord {
             ts: tr.end,
             transfer: label(t),
@@ -496,7 +581,11 @@ impl Correlator {
             files: tr.files,
             bytes: tr.bytes,
             duration_s: duration,
-            rate_bps: if duration > 0.0 { tr.bytes as f64 * 8.0 / duration } else { 0.0 },
+            rate_bps: if duration > 0.0 {
+                tr.bytes as f64 * 8.0 / duration
+            } else {
+                0.0
+            },
             legs: tr.legs.iter().map(|l| l.label()).collect(),
             cancelled: tr.cancelled,
             frames_lost: tr.frames_lost,
@@ -516,7 +605,11 @@ impl Correlator {
             tr.ladder.sort_by_key(|(_, l)| l.frame);
             for (conn, l) in &tr.ladder {
                 let (c, s) = conn.split_once('-').unwrap_or((conn, ""));
-                let arrow = if l.from_client { format!("{c} -> {s}") } else { format!("{s} <- {c}") };
+                let arrow = if l.from_client {
+                    format!("{c} -> {s}")
+                } else {
+                    format!("{s} <- {c}")
+                };
                 text.push_str(&format!(
                     "{:>7} {:.6}  {}  [{}] len {}  {}\n",
                     l.frame.0,

@@ -84,7 +84,13 @@ impl DataConn {
     }
 
     /// Frames as much of `input` as the direction's mode allows; returns bytes used.
-    fn consume(&mut self, dir: Direction, input: &[u8], at: At, sink: &mut dyn MachineSink) -> usize {
+    fn consume(
+        &mut self,
+        dir: Direction,
+        input: &[u8],
+        at: At,
+        sink: &mut dyn MachineSink,
+    ) -> usize {
         let d = dir.index();
         let mut pos = 0;
         while pos < input.len() {

@@ -115,6 +115,9 @@ pub struct FlowState {
     rv_frame: Option<crate::proto::Cookie>,
     carve: Option<CarveFile>,
     carve_primary: bool,
+    /// Last frame of the connection, and the direction that first sent FIN or RST.
+    last: At,
+    closer: Option<Direction>,
 }
 
 impl Default for FlowState {
@@ -136,6 +139,8 @@ impl Default for FlowState {
             rv_frame: None,
             carve: None,
             carve_primary: true,
+            last: At::default(),
+            closer: None,
         }
     }
 }
@@ -143,7 +148,7 @@ impl Default for FlowState {
 /// What the machine said during one call, turned into reports afterwards (when the
 /// connection's cookie and roles are up to date).
 enum Out {
-    Phase(Phase, Arrow, At, PhaseDetail),
+    Phase(Phase, Arrow, At, Box<PhaseDetail>),
     File(Box<FileEnd>, Option<String>),
     Progress(At, String, u64, u64, f64),
 }
@@ -196,30 +201,49 @@ impl SessionHandler {
 
     /// Decides what a connection is from the first bytes of one direction (`probe`);
     /// false while they are too few.
-    fn classify(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, probe: &[u8]) -> bool {
+    fn classify(
+        &mut self,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        dir: Direction,
+        probe: &[u8],
+    ) -> bool {
         let from_client = dir == conn.client_dir;
         let progress = self.opts.progress_secs;
         st.class = match classify_direction(probe) {
             Classification::NeedMore if probe.len() < PREFIX_MAX => return false,
-            Classification::Oft => {
-                Class::Data(Box::new(DataConn::new(DataMachine::new(conn.client_dir, false, progress))))
-            }
-            Classification::ProxyClient if from_client => {
-                Class::Data(Box::new(DataConn::new(DataMachine::new(conn.client_dir, true, progress))))
-            }
+            Classification::Oft => Class::Data(Box::new(DataConn::new(DataMachine::new(
+                conn.client_dir,
+                false,
+                progress,
+            )))),
+            Classification::ProxyClient if from_client => Class::Data(Box::new(DataConn::new(
+                DataMachine::new(conn.client_dir, true, progress),
+            ))),
             Classification::Odc => {
                 let mut m = DataMachine::new(conn.client_dir, false, progress);
                 m.direct_im = true;
                 m.modes = [super::machine::Mode::Ignore; 2];
-                let (a, b) = if from_client { (Role::Client, Role::Server) } else { (Role::Server, Role::Client) };
-                st.outs.push(Out::Phase(Phase::DirectIm, Arrow(a, b), At::default(), PhaseDetail::default()));
+                let (a, b) = if from_client {
+                    (Role::Client, Role::Server)
+                } else {
+                    (Role::Server, Role::Client)
+                };
+                st.outs.push(Out::Phase(
+                    Phase::DirectIm,
+                    Arrow(a, b),
+                    At::default(),
+                    Box::default(),
+                ));
                 Class::Data(Box::new(DataConn::new(m)))
             }
             Classification::Flap => {
                 self.counters.flap_conns += 1;
                 Class::Flap(Box::default())
             }
-            _ if conn.midstream && st.midstream_scan_left > 0 => return self.scan_midstream(st, conn, probe),
+            _ if conn.midstream && st.midstream_scan_left > 0 => {
+                return self.scan_midstream(st, conn, probe)
+            }
             _ => Class::Other,
         };
         if let Class::Data(_) = st.class {
@@ -283,18 +307,39 @@ impl SessionHandler {
         for out in std::mem::take(&mut st.outs) {
             match out {
                 Out::Phase(phase, arrow, at, detail) => {
-                    let at = if at.frame.0 == 0 { st.seg.map(|s| At { ts: s.ts, frame: s.frame }).unwrap_or(at) } else { at };
+                    let at = if at.frame.0 == 0 {
+                        st.seg
+                            .map(|s| At {
+                                ts: s.ts,
+                                frame: s.frame,
+                            })
+                            .unwrap_or(at)
+                    } else {
+                        at
+                    };
                     st.frame_notes.push(phase.as_str());
-                    self.send(Report::Phase { conn: cref, phase, arrow, ts: at.ts, frame: at.frame, detail });
+                    self.send(Report::Phase {
+                        conn: cref,
+                        phase,
+                        arrow,
+                        ts: at.ts,
+                        frame: at.frame,
+                        detail: *detail,
+                    });
                 }
                 Out::File(end, path) => {
                     let (sender, receiver) = match sender_dir {
                         Some(s) => (conn.key.src(s).to_string(), conn.key.dst(s).to_string()),
                         None => (String::new(), String::new()),
                     };
-                    let primary = !(cref.proxied && sender_dir.is_some_and(|s| s != conn.client_dir));
+                    let primary =
+                        !(cref.proxied && sender_dir.is_some_and(|s| s != conn.client_dir));
                     let file = file_record(&end, path, sender, receiver);
-                    self.send(Report::File { conn: cref, file, primary });
+                    self.send(Report::File {
+                        conn: cref,
+                        file,
+                        primary,
+                    });
                 }
                 Out::Progress(at, name, bytes, size, rate) => {
                     let progress = ProgressRecord {
@@ -303,10 +348,17 @@ impl SessionHandler {
                         name,
                         bytes,
                         size,
-                        percent: if size > 0 { bytes as f64 * 100.0 / size as f64 } else { 100.0 },
+                        percent: if size > 0 {
+                            bytes as f64 * 100.0 / size as f64
+                        } else {
+                            100.0
+                        },
                         rate_bps: rate,
                     };
-                    self.send(Report::Progress { conn: cref, progress });
+                    self.send(Report::Progress {
+                        conn: cref,
+                        progress,
+                    });
                 }
             }
         }
@@ -314,15 +366,35 @@ impl SessionHandler {
 
     fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction) {
         for ev in std::mem::take(&mut self.icbm) {
-            let IcbmEvent::Rendezvous(msg) = ev else { continue };
+            let IcbmEvent::Rendezvous(msg) = ev else {
+                continue;
+            };
             let direct_im = msg.capability == Capability::DIRECT_IM;
             if msg.capability != Capability::SEND_FILE && !direct_im {
                 continue;
             }
             st.rv_frame = Some(msg.cookie);
-            let at = st.seg.map(|s| At { ts: s.ts, frame: s.frame }).unwrap_or_default();
-            let outgoing = dir == conn.client_dir;
-            let (record, prediction) = rendezvous_report(&msg, conn, at, outgoing, direct_im);
+            let at = st
+                .seg
+                .map(|s| At {
+                    ts: s.ts,
+                    frame: s.frame,
+                })
+                .unwrap_or_default();
+            // SNAC 4/6 goes from an OSCAR client to the server, whichever side of the
+            // TCP connection looked like the client when it was picked up midstream.
+            let outgoing = match msg.snac.1 {
+                6 => true,
+                7 => false,
+                _ => dir == conn.client_dir,
+            };
+            let (flap_client, flap_server) = if outgoing {
+                (conn.key.src(dir), conn.key.dst(dir))
+            } else {
+                (conn.key.dst(dir), conn.key.src(dir))
+            };
+            let (record, prediction) =
+                rendezvous_report(&msg, (flap_client, flap_server), at, outgoing, direct_im);
             self.send(Report::Rendezvous { record, prediction });
         }
     }
@@ -338,7 +410,12 @@ fn note_frame(st: &mut FlowState, frame: FrameNo, note: &'static str) {
     }
 }
 
-fn file_record(end: &FileEnd, path: Option<String>, sender: String, receiver: String) -> FileRecord {
+fn file_record(
+    end: &FileEnd,
+    path: Option<String>,
+    sender: String,
+    receiver: String,
+) -> FileRecord {
     FileRecord {
         ts: end.end.as_f64(),
         transfer: String::new(),
@@ -365,7 +442,7 @@ fn file_record(end: &FileEnd, path: Option<String>, sender: String, receiver: St
 
 fn rendezvous_report(
     msg: &RendezvousMsg,
-    conn: &ConnMeta,
+    flap: (crate::flow::Endpoint, crate::flow::Endpoint),
     at: At,
     outgoing: bool,
     direct_im: bool,
@@ -385,8 +462,8 @@ fn rendezvous_report(
         cookie: msg.cookie.to_string(),
         capability: msg.capability.name().unwrap_or("other").to_string(),
         snac: format!("{}/{}", msg.snac.0, msg.snac.1),
-        flap_client: conn.client().to_string(),
-        flap_server: conn.server().to_string(),
+        flap_client: flap.0.to_string(),
+        flap_server: flap.1.to_string(),
         screen_name: msg.screen_name.clone(),
         request_no: msg.request_no,
         use_proxy: msg.use_proxy,
@@ -400,7 +477,10 @@ fn rendezvous_report(
         cancel_reason: msg.cancel_reason,
     };
     let mut ips = Vec::new();
-    for ip in [msg.rendezvous_ip, msg.client_ip, msg.verified_ip].into_iter().flatten() {
+    for ip in [msg.rendezvous_ip, msg.client_ip, msg.verified_ip]
+        .into_iter()
+        .flatten()
+    {
         if !ips.contains(&ip) {
             ips.push(ip);
         }
@@ -431,7 +511,8 @@ struct Sink<'a> {
 
 impl MachineSink for Sink<'_> {
     fn phase(&mut self, phase: Phase, arrow: Arrow, at: At, detail: PhaseDetail) {
-        self.outs.push(Out::Phase(phase, arrow, at, detail));
+        self.outs
+            .push(Out::Phase(phase, arrow, at, Box::new(detail)));
     }
     fn file_start(&mut self, name: &[String], size: u64, offset: u64) {
         if let (Some(c), true) = (self.carver, self.primary) {
@@ -451,11 +532,13 @@ impl MachineSink for Sink<'_> {
             ) && end.missing.is_empty();
             f.finish(whole).ok().map(|r| r.path.display().to_string())
         });
-        self.outs.push(Out::File(Box::new(end.clone()), path.clone()));
+        self.outs
+            .push(Out::File(Box::new(end.clone()), path.clone()));
         path
     }
     fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64) {
-        self.outs.push(Out::Progress(at, name.to_string(), bytes, size, rate_bps));
+        self.outs
+            .push(Out::Progress(at, name.to_string(), bytes, size, rate_bps));
     }
 }
 
@@ -473,7 +556,14 @@ impl StreamHandler for SessionHandler {
     fn segment(&mut self, st: &mut FlowState, conn: &ConnMeta, seg: &SegmentMeta) {
         st.seg = Some(*seg);
         st.rv_frame = None;
-        let at = At { ts: seg.ts, frame: seg.frame };
+        let at = At {
+            ts: seg.ts,
+            frame: seg.frame,
+        };
+        st.last = at;
+        if st.closer.is_none() && (seg.flags.fin() || seg.flags.rst()) {
+            st.closer = Some(seg.dir);
+        }
         let from_client = seg.dir == conn.client_dir;
         if seg.flags.syn() && seg.flags.ack() && !from_client {
             st.syn_ack = Some(at);
@@ -523,7 +613,14 @@ impl StreamHandler for SessionHandler {
         self.feed(st, conn, dir, bytes, at);
     }
 
-    fn gap(&mut self, st: &mut FlowState, _conn: &ConnMeta, dir: Direction, len: u64, _ts: Timestamp) {
+    fn gap(
+        &mut self,
+        st: &mut FlowState,
+        _conn: &ConnMeta,
+        dir: Direction,
+        len: u64,
+        _ts: Timestamp,
+    ) {
         match &mut st.class {
             Class::Data(d) => d.gap(dir, len),
             Class::Flap(f) => f.gap(dir),
@@ -561,7 +658,10 @@ impl StreamHandler for SessionHandler {
         match st.class {
             Class::Data(_) if st.recognized => {
                 let cref = Self::conn_ref(st, conn);
-                self.send(Report::Frames { conn: cref, frames: vec![frame] });
+                self.send(Report::Frames {
+                    conn: cref,
+                    frames: vec![frame],
+                });
             }
             Class::Data(_) | Class::Unknown => {
                 if st.held.len() < self.opts.max_held_frames {
@@ -582,7 +682,14 @@ impl StreamHandler for SessionHandler {
         }
     }
 
-    fn close(&mut self, st: &mut FlowState, conn: &ConnMeta, summary: &FlowSummary, reason: CloseReason, ts: Timestamp) {
+    fn close(
+        &mut self,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        summary: &FlowSummary,
+        reason: CloseReason,
+        ts: Timestamp,
+    ) {
         if let Class::Data(d) = &mut st.class {
             let mut sink = Sink {
                 outs: &mut st.outs,
@@ -599,19 +706,34 @@ impl StreamHandler for SessionHandler {
                     reason: Some(reason.as_str().to_string()),
                     ..PhaseDetail::default()
                 };
-                let at = At { ts, frame: FrameNo(0) };
+                let Class::Data(d) = &st.class else {
+                    unreachable!()
+                };
+                // Timeouts and end of input happen after the last frame, not at it.
+                let at = match reason {
+                    CloseReason::Fin | CloseReason::Rst => st.last,
+                    _ => At {
+                        ts,
+                        frame: st.last.frame,
+                    },
+                };
+                let closer = st.closer.unwrap_or(conn.client_dir);
+                let arrow = d.machine.arrow(closer);
                 self.send(Report::Phase {
                     conn: cref,
                     phase: Phase::Close,
-                    arrow: Arrow(Role::Client, Role::Server),
+                    arrow,
                     ts: at.ts,
-                    frame: FrameNo(0),
+                    frame: at.frame,
                     detail,
                 });
-                let Class::Data(d) = &st.class else { unreachable!() };
                 let m = &d.machine;
                 let outcome = ConnOutcome {
-                    kind: if m.direct_im { SessionKind::DirectIm } else { SessionKind::File },
+                    kind: if m.direct_im {
+                        SessionKind::DirectIm
+                    } else {
+                        SessionKind::File
+                    },
                     start: conn.start,
                     end: ts,
                     sender: m.sender.map(|s| conn.key.src(s)),
@@ -627,7 +749,10 @@ impl StreamHandler for SessionHandler {
                     let lines = std::mem::take(&mut st.ladder);
                     self.send(Report::Ladder { conn: cref, lines });
                 }
-                self.send(Report::Closed { conn: cref, outcome });
+                self.send(Report::Closed {
+                    conn: cref,
+                    outcome,
+                });
             }
         }
         if self.opts.flow_records {

@@ -223,7 +223,8 @@ impl DataMachine {
         }
     }
 
-    fn arrow(&self, dir: Direction) -> Arrow {
+    /// Who sent in `dir` to whom, as far as the roles are known.
+    pub fn arrow(&self, dir: Direction) -> Arrow {
         Arrow(self.role_of(dir), self.role_of(dir.reverse()))
     }
 
@@ -247,7 +248,11 @@ impl DataMachine {
         let proxy = self.proxy.get_or_insert_with(ProxyInfo::default);
         let mut d = PhaseDetail::default();
         let phase = match &f.body {
-            ProxyBody::InitSend { screen_name, cookie, .. } if from_client => {
+            ProxyBody::InitSend {
+                screen_name,
+                cookie,
+                ..
+            } if from_client => {
                 proxy.creator = Some(true);
                 proxy.screen_name = Some(screen_name.clone());
                 d.screen_name = Some(screen_name.clone());
@@ -256,7 +261,12 @@ impl DataMachine {
                 self.modes[dir.index()] = Mode::Blocked;
                 Phase::ProxyInitSend
             }
-            ProxyBody::InitRecv { screen_name, token, cookie, .. } if from_client => {
+            ProxyBody::InitRecv {
+                screen_name,
+                token,
+                cookie,
+                ..
+            } if from_client => {
                 proxy.creator = Some(false);
                 proxy.token = Some(*token);
                 proxy.screen_name = Some(screen_name.clone());
@@ -338,7 +348,11 @@ impl DataMachine {
                 self.learn_sender(rdir);
                 self.learn_cookie(h.cookie);
                 let resume_ack = h.kind == OftType::ResumeAck;
-                let offset = if resume_ack { h.bytes_received as u64 } else { 0 };
+                let offset = if resume_ack {
+                    h.bytes_received as u64
+                } else {
+                    0
+                };
                 let mut d = PhaseDetail {
                     cookie: Some(h.cookie.to_string()),
                     ..PhaseDetail::default()
@@ -346,9 +360,15 @@ impl DataMachine {
                 if resume_ack {
                     d.offset = Some(offset);
                 }
-                let phase = if resume_ack { Phase::ResumeAck } else { Phase::Ack };
+                let phase = if resume_ack {
+                    Phase::ResumeAck
+                } else {
+                    Phase::Ack
+                };
                 sink.phase(phase, self.arrow(dir), at, d);
-                let file = self.file.get_or_insert_with(|| FileProgress::unknown(&h, at.ts));
+                let file = self
+                    .file
+                    .get_or_insert_with(|| FileProgress::unknown(&h, at.ts));
                 let size = file.prompt.size as u64;
                 let offset = offset.min(size);
                 file.requested = Some(at.ts);
@@ -356,14 +376,20 @@ impl DataMachine {
                 file.next = offset;
                 file.last_progress = at.ts;
                 file.checksum = Some(match file.resume {
-                    Some((o, prefix)) if o == offset && offset > 0 => OftChecksum::resume_from(offset, prefix),
+                    Some((o, prefix)) if o == offset && offset > 0 => {
+                        OftChecksum::resume_from(offset, prefix)
+                    }
                     _ if offset == 0 => OftChecksum::new(),
                     _ => OftChecksum::starting_at(offset),
                 });
                 let comps = file.prompt.name.components();
                 sink.file_start(&comps, size, offset);
                 let remaining = size - offset;
-                self.modes[rdir.index()] = if remaining > 0 { Mode::Data { remaining } } else { Mode::Blocked };
+                self.modes[rdir.index()] = if remaining > 0 {
+                    Mode::Data { remaining }
+                } else {
+                    Mode::Blocked
+                };
                 self.modes[dir.index()] = Mode::Headers;
             }
             OftType::Resume => {
@@ -429,11 +455,21 @@ impl DataMachine {
     }
 
     /// Raw bytes in a `Data` direction; returns how many were file data.
-    pub fn on_data(&mut self, dir: Direction, bytes: &[u8], at: At, sink: &mut dyn MachineSink) -> usize {
-        let Mode::Data { remaining } = self.modes[dir.index()] else { return 0 };
+    pub fn on_data(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        at: At,
+        sink: &mut dyn MachineSink,
+    ) -> usize {
+        let Mode::Data { remaining } = self.modes[dir.index()] else {
+            return 0;
+        };
         let n = (remaining.min(bytes.len() as u64)) as usize;
         let chunk = &bytes[..n];
-        let Some(f) = self.file.as_mut() else { return 0 };
+        let Some(f) = self.file.as_mut() else {
+            return 0;
+        };
         if f.first_data.is_none() && n > 0 {
             f.first_data = Some(at.ts);
             let d = PhaseDetail {
@@ -443,7 +479,9 @@ impl DataMachine {
             let arrow = Arrow(Role::Sender, Role::Receiver);
             sink.phase(Phase::DataStart, arrow, at, d);
         }
-        let Some(f) = self.file.as_mut() else { return 0 };
+        let Some(f) = self.file.as_mut() else {
+            return 0;
+        };
         if let Some(c) = f.checksum.as_mut() {
             c.update(chunk);
         }
@@ -454,7 +492,10 @@ impl DataMachine {
         f.last_data = Some(at.ts);
         self.bytes += n as u64;
         let left = remaining - n as u64;
-        if self.progress_nanos > 0 && at.ts.0 >= f.last_progress.0.saturating_add(self.progress_nanos) && left > 0 {
+        if self.progress_nanos > 0
+            && at.ts.0 >= f.last_progress.0.saturating_add(self.progress_nanos)
+            && left > 0
+        {
             let secs = at.ts.secs_since(f.last_progress);
             let rate = (f.bytes - f.progress_bytes) as f64 * 8.0 / secs.max(1e-9);
             f.last_progress = at.ts;
@@ -514,7 +555,13 @@ impl DataMachine {
         }
     }
 
-    fn end_file(&mut self, mut status: FileStatus, done_csum: Option<u32>, ts: Timestamp, sink: &mut dyn MachineSink) {
+    fn end_file(
+        &mut self,
+        mut status: FileStatus,
+        done_csum: Option<u32>,
+        ts: Timestamp,
+        sink: &mut dyn MachineSink,
+    ) {
         let Some(f) = self.file.take() else { return };
         let size = f.prompt.size as u64;
         let whole = f.requested.is_some() && f.next >= size && f.missing.is_empty();
@@ -527,7 +574,10 @@ impl DataMachine {
         }
         // Resumed from an offset whose prefix checksum we hold: the value covers the file.
         let covers_file = f.offset == 0 || f.resume.is_some_and(|(o, _)| o == f.offset);
-        let checksum_seen = f.checksum.filter(|_| f.requested.is_some()).map(|c| c.value());
+        let checksum_seen = f
+            .checksum
+            .filter(|_| f.requested.is_some())
+            .map(|c| c.value());
         let checksum_ok = match checksum_seen {
             Some(seen) if whole && covers_file => Some(checksums_match(seen, f.prompt.checksum)),
             _ => None,

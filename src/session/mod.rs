@@ -1,8 +1,8 @@
 //! Transfer state machines and rendezvous correlation.
-pub mod handler;
 pub mod correlate;
 pub mod flap;
 pub mod framer;
+pub mod handler;
 pub mod machine;
 pub mod phase;
 pub mod report;

@@ -97,16 +97,38 @@ pub enum Report {
     },
     /// `primary` is false for a proxied receiver's leg, which repeats what the sender's
     /// leg reports; the correlator keeps it only when the sender's leg was not seen.
-    File { conn: ConnRef, file: FileRecord, primary: bool },
-    Progress { conn: ConnRef, progress: ProgressRecord },
-    Rendezvous { record: RendezvousRecord, prediction: Prediction },
-    Closed { conn: ConnRef, outcome: ConnOutcome },
+    File {
+        conn: ConnRef,
+        file: FileRecord,
+        primary: bool,
+    },
+    Progress {
+        conn: ConnRef,
+        progress: ProgressRecord,
+    },
+    Rendezvous {
+        record: RendezvousRecord,
+        prediction: Prediction,
+    },
+    Closed {
+        conn: ConnRef,
+        outcome: ConnOutcome,
+    },
     /// Raw frames of a recognized connection, for pcap output.
-    Frames { conn: ConnRef, frames: Vec<crate::capture::Frame> },
+    Frames {
+        conn: ConnRef,
+        frames: Vec<crate::capture::Frame>,
+    },
     /// A FLAP frame that carried a file-transfer rendezvous (`--with-rendezvous`).
-    RendezvousFrame { cookie: Cookie, frame: crate::capture::Frame },
+    RendezvousFrame {
+        cookie: Cookie,
+        frame: crate::capture::Frame,
+    },
     /// `--explain` ladder lines of one connection.
-    Ladder { conn: ConnRef, lines: Vec<LadderLine> },
+    Ladder {
+        conn: ConnRef,
+        lines: Vec<LadderLine>,
+    },
     Flow(FlowRecord),
     /// End of the run's counters (sent by the main thread, after the workers).
     Stats(crate::output::event::StatsRecord),
