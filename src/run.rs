@@ -148,10 +148,12 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         with_rendezvous: args.with_rendezvous,
         max_held_frames: limits.max_held_frames,
         midstream_scan_bytes: limits.midstream_scan_bytes,
+        // Flow records only where they can be seen.
+        flow_records: args.json.is_some() || args.verbose,
         ..SessionOptions::default()
     });
     let live = matches!(source, Source::Live(_));
-    let (rep_tx, rep_rx) = bounded::<Report>(4096);
+    let (rep_tx, rep_rx) = bounded::<Vec<Report>>(256);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let explain = args.explain;
     let event_thread = thread::Builder::new()
@@ -221,7 +223,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         ooo_dropped_bytes: totals.ooo_dropped_bytes,
         held_frames_dropped: session.held_frames_dropped,
     };
-    let _ = rep_tx.send(Report::Stats(stats.clone()));
+    let _ = rep_tx.send(vec![Report::Stats(stats.clone())]);
     drop(rep_tx);
     let explained = match event_thread.join() {
         Ok(Ok(explained)) => explained,
@@ -244,7 +246,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
 
 /// The event thread: correlates reports into transfers and writes events out.
 fn event_loop(
-    rx: Receiver<Report>,
+    rx: Receiver<Vec<Report>>,
     sink: EventSink,
     pcap: Option<PcapSender>,
     explain: bool,
@@ -258,12 +260,18 @@ fn event_loop(
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(Report::Stats(mut s)) => {
-                correlator.finish(&mut out);
-                s.ts = correlator_now(&correlator);
-                out.event(Event::Stats(s));
+            Ok(batch) => {
+                for r in batch {
+                    match r {
+                        Report::Stats(mut s) => {
+                            correlator.finish(&mut out);
+                            s.ts = correlator.now();
+                            out.event(Event::Stats(s));
+                        }
+                        r => correlator.handle(r, &mut out),
+                    }
+                }
             }
-            Ok(r) => correlator.handle(r, &mut out),
             // Live and quiet: report transfers that have ended rather than wait for
             // traffic to move the packet clock.
             Err(RecvTimeoutError::Timeout) => {
@@ -281,10 +289,6 @@ fn event_loop(
     correlator.finish(&mut out);
     out.sink.flush()?;
     Ok(std::mem::take(&mut correlator.explained))
-}
-
-fn correlator_now(c: &Correlator) -> f64 {
-    c.now()
 }
 
 struct Outputs {

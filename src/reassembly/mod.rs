@@ -134,4 +134,6 @@ pub trait StreamHandler {
         reason: CloseReason,
         ts: Timestamp,
     );
+    /// The worker finished a batch of frames: a good moment to hand on what was gathered.
+    fn batch_end(&mut self) {}
 }

@@ -76,7 +76,10 @@ impl SessionCounters {
 }
 
 pub struct SessionHandler {
-    reports: Sender<Report>,
+    reports: Sender<Vec<Report>>,
+    /// Reports gathered during one batch of frames, sent together: one channel
+    /// operation (and at most one wake-up of the event thread) per batch.
+    pending: Vec<Report>,
     opts: Arc<SessionOptions>,
     carver: Option<Arc<Carver>>,
     worker: u64,
@@ -159,12 +162,13 @@ const PREFIX_MAX: usize = 16;
 impl SessionHandler {
     pub fn new(
         worker: usize,
-        reports: Sender<Report>,
+        reports: Sender<Vec<Report>>,
         opts: Arc<SessionOptions>,
         carver: Option<Arc<Carver>>,
     ) -> Self {
         SessionHandler {
             reports,
+            pending: Vec::new(),
             opts,
             carver,
             worker: worker as u64,
@@ -174,10 +178,17 @@ impl SessionHandler {
         }
     }
 
-    fn send(&self, r: Report) {
-        // The correlator outlives the workers; a send error means it already failed
-        // and reported why.
-        let _ = self.reports.send(r);
+    fn send(&mut self, r: Report) {
+        self.pending.push(r);
+    }
+
+    /// Hands the gathered reports to the correlator.
+    pub fn flush_reports(&mut self) {
+        if !self.pending.is_empty() {
+            // The correlator outlives the workers; a send error means it already failed
+            // and reported why.
+            let _ = self.reports.send(std::mem::take(&mut self.pending));
+        }
     }
 
     fn conn_ref(st: &FlowState, conn: &ConnMeta) -> ConnRef {
@@ -544,6 +555,10 @@ impl MachineSink for Sink<'_> {
 
 impl StreamHandler for SessionHandler {
     type State = FlowState;
+
+    fn batch_end(&mut self) {
+        self.flush_reports();
+    }
 
     fn open(&mut self, st: &mut FlowState, conn: &ConnMeta) {
         self.next_conn += 1;
