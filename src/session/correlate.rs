@@ -65,12 +65,22 @@ struct Transfer {
 
 impl Transfer {
     fn add_span(&mut self, f: &FileRecord) {
-        if let (Some(a), Some(b)) = (f.first_data_ts, f.last_data_ts) {
+        // The file's duration (which falls back to ACK-to-last-byte for one-segment files).
+        if let Some(b) = f.last_data_ts {
+            let a = b - f.duration_s;
             let (lo, hi) = self.data_span.unwrap_or((a, b));
             self.data_span = Some((lo.min(a), hi.max(b)));
         }
     }
 }
+
+/// Seconds of packet time an ended transfer is remembered (late legs, duplicates).
+const FORGET_SECS: f64 = 60.0;
+/// Seconds of packet time after which a transfer with no open connection (a rendezvous
+/// that led nowhere) is reported as ended.
+const IDLE_SECS: f64 = 600.0;
+/// Transfers followed at once; past it the longest idle are ended early (counted).
+const MAX_TRANSFERS: usize = 65_536;
 
 /// Seconds of packet time a transfer waits after its last connection closed before it
 /// is reported, so legs reported late by another worker still join it.
@@ -89,6 +99,9 @@ pub struct Correlator {
     /// Ladders of finished transfers, printed at exit.
     pub explained: Vec<String>,
     now: f64,
+    last_sweep: f64,
+    /// Transfers ended early because `MAX_TRANSFERS` were open.
+    pub transfers_evicted: u64,
 }
 
 impl Correlator {
@@ -104,6 +117,8 @@ impl Correlator {
             explain,
             explained: Vec::new(),
             now: 0.0,
+            last_sweep: 0.0,
+            transfers_evicted: 0,
         }
     }
 
@@ -168,8 +183,18 @@ impl Correlator {
         if c.is_zero() {
             return;
         }
+        let ended = |s: &Self, id: TransferId| s.transfers.get(&id).is_none_or(|tr| tr.ended);
         match self.by_cookie.get(&c).map(|&o| self.live(o)) {
-            Some(other) if other != t => self.merge(t, other),
+            Some(other) if other != t && !ended(self, other) && !ended(self, t) => {
+                self.merge(t, other)
+            }
+            // The cookie's earlier transfer is over: a new one reuses the cookie.
+            Some(other) if other != t && ended(self, other) => {
+                self.by_cookie.insert(c, t);
+                if let Some(tr) = self.transfers.get_mut(&t) {
+                    tr.cookie.get_or_insert(c);
+                }
+            }
             Some(_) => {}
             None => {
                 self.by_cookie.insert(c, t);
@@ -508,15 +533,54 @@ impl Correlator {
         if now > self.now {
             self.now = now;
         }
-        let due: Vec<TransferId> = self
-            .transfers
-            .iter()
-            .filter(|(_, tr)| !tr.ended && tr.closed_at.is_some_and(|c| self.now - c > LINGER_SECS))
-            .map(|(id, _)| *id)
-            .collect();
+        // A sweep walks every transfer: once per second of packet time is plenty.
+        if self.now < self.last_sweep + 1.0 {
+            return;
+        }
+        self.last_sweep = self.now;
+        let now = self.now;
+        let mut due = Vec::new();
+        let mut gone = Vec::new();
+        for (id, tr) in &self.transfers {
+            if tr.ended {
+                if now - tr.end > FORGET_SECS {
+                    gone.push(*id);
+                }
+            } else if tr.closed_at.is_some_and(|c| now - c > LINGER_SECS)
+                || (tr.open.is_empty() && now - tr.end > IDLE_SECS)
+            {
+                due.push(*id);
+            }
+        }
+        // Past the cap, the transfers idle longest end first.
+        if self.transfers.len() > MAX_TRANSFERS {
+            let mut by_age: Vec<(f64, TransferId)> = self
+                .transfers
+                .iter()
+                .filter(|(_, tr)| !tr.ended)
+                .map(|(id, tr)| (tr.end, *id))
+                .collect();
+            by_age.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let excess = self.transfers.len() - MAX_TRANSFERS;
+            due.extend(by_age.into_iter().take(excess).map(|(_, id)| id));
+            self.transfers_evicted += excess as u64;
+        }
         for t in due {
             self.end_transfer(t, out);
         }
+        for t in gone {
+            self.forget(t);
+        }
+    }
+
+    /// Drops an ended transfer and every index entry that leads to it.
+    fn forget(&mut self, t: TransferId) {
+        self.transfers.remove(&t);
+        self.conns.retain(|_, v| *v != t);
+        self.by_cookie.retain(|_, v| *v != t);
+        self.by_endpoint.retain(|_, v| *v != t);
+        self.by_token.retain(|_, v| *v != t);
+        self.merged.retain(|_, v| *v != t);
     }
 
     /// Reports every transfer not yet reported (end of input, or a wall-clock flush
