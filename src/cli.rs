@@ -83,6 +83,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "ring")]
     pub backend: BackendArg,
 
+    /// Live: capture threads, joined in a PACKET_FANOUT (hash) group when more than one.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub capture_threads: usize,
+
     /// Do not put the interface into promiscuous mode.
     #[arg(long)]
     pub no_promisc: bool,

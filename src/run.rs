@@ -19,7 +19,7 @@ use crate::session::report::Report;
 use crate::stats::{CaptureCounters, WorkerCounters};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -46,9 +46,11 @@ enum Source {
 }
 
 impl Source {
-    fn open(args: &Args) -> Result<Source, RunError> {
+    /// The frame sources: one file, or one live socket per capture thread (joined in a
+    /// PACKET_FANOUT hash group when there are several).
+    fn open(args: &Args) -> Result<Vec<Source>, RunError> {
         if let Some(path) = &args.read {
-            return Ok(Source::Offline(OfflineSource::open(path)?));
+            return Ok(vec![Source::Offline(OfflineSource::open(path)?)]);
         }
         let Some(iface) = &args.interface else {
             return Err(RunError(
@@ -56,17 +58,22 @@ impl Source {
                     .into(),
             ));
         };
+        let threads = args.capture_threads.clamp(1, 64);
         let opts = LiveOptions {
             promisc: !args.no_promisc,
             ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
             ring_block_count: args.ring_blocks as usize,
+            // Fanout groups are per network namespace; the pid keeps two instances apart.
+            fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
             ..LiveOptions::default()
         };
         let backend = match args.backend {
             BackendArg::Ring => crate::capture::Backend::Ring,
             BackendArg::Pnet => crate::capture::Backend::Pnet,
         };
-        Ok(Source::Live(LiveSource::open(iface, backend, &opts)?))
+        (0..threads)
+            .map(|_| Ok(Source::Live(LiveSource::open(iface, backend, &opts)?)))
+            .collect()
     }
 
     fn link_type(&self) -> LinkType {
@@ -107,7 +114,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let limits = args.limits();
     // The source first (a bad interface or file is the likeliest mistake), then every
     // output: an unwritable path must fail before any capture starts.
-    let mut source = Source::open(args)?;
+    let sources = Source::open(args)?;
     let human = !args.quiet;
     let sink = EventSink::open(args.json.as_deref(), human, args.verbose).map_err(|e| {
         RunError(format!(
@@ -119,7 +126,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         ))
     })?;
     let pcap = if args.write.is_some() || args.pcap_dir.is_some() {
-        let mut cfg = PcapOutConfig::new(source.link_type());
+        let mut cfg = PcapOutConfig::new(sources[0].link_type());
         cfg.write = args.write.clone();
         cfg.rotate_mb = args.rotate_mb;
         cfg.rotate_files = args.rotate_files;
@@ -152,7 +159,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         flow_records: args.json.is_some() || args.verbose,
         ..SessionOptions::default()
     });
-    let live = matches!(source, Source::Live(_));
+    let live = matches!(sources[0], Source::Live(_));
     let (rep_tx, rep_rx) = bounded::<Vec<Report>>(256);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let explain = args.explain;
@@ -176,17 +183,45 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         workers.push(h);
     }
 
-    let mut dispatcher = Dispatcher::new(senders, limits.batch_frames, source.policy());
+    let shared = Arc::new(CaptureShared {
+        renumber: sources.len() > 1,
+        next_frame: AtomicU64::new(1),
+        captured: AtomicU64::new(0),
+        limit: args.count.unwrap_or(u64::MAX),
+        stop: stop.clone(),
+    });
+    let mut capture_threads = Vec::with_capacity(sources.len());
+    for (i, source) in sources.into_iter().enumerate() {
+        let dispatcher = Dispatcher::new(senders.clone(), limits.batch_frames, source.policy());
+        let shared = shared.clone();
+        let batch = limits.batch_frames;
+        let h = thread::Builder::new()
+            .name(format!("capture-{i}"))
+            .spawn(move || capture_thread(source, dispatcher, &shared, batch))
+            .map_err(|e| RunError(format!("oftsniff: cannot start capture thread: {e}")))?;
+        capture_threads.push(h);
+    }
+    // The workers end when every dispatcher (the only senders) has hung up.
+    drop(senders);
     let mut capture = CaptureCounters::default();
-    let result = capture_loop(
-        &mut source,
-        &mut dispatcher,
-        &mut capture,
-        args.count,
-        &stop,
-        limits.batch_frames,
-    );
-    let dispatched = dispatcher.finish();
+    let mut dispatched = crate::dispatch::DispatchCounters::default();
+    let mut warnings = Vec::new();
+    let mut result = Ok(());
+    for h in capture_threads {
+        match h.join() {
+            Ok(done) => {
+                capture.frames_captured += done.counters.frames_captured;
+                capture.kernel_dropped += done.counters.kernel_dropped;
+                dispatched.non_tcp += done.dispatched.non_tcp;
+                dispatched.queue_dropped += done.dispatched.queue_dropped;
+                warnings.extend(done.warnings);
+                if let (Ok(()), Err(e)) = (&result, done.result) {
+                    result = Err(e);
+                }
+            }
+            Err(_) => return Err(RunError("oftsniff: a capture thread crashed".into())),
+        }
+    }
 
     let mut totals = WorkerCounters::default();
     let mut session = SessionCounters::default();
@@ -198,11 +233,6 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
             }
             Err(_) => return Err(RunError("oftsniff: a worker thread crashed".into())),
         }
-    }
-    let mut warnings = Vec::new();
-    match &mut source {
-        Source::Live(l) => capture.kernel_dropped = l.kernel_drops(),
-        Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
     }
     capture.queue_dropped = dispatched.queue_dropped;
 
@@ -321,20 +351,71 @@ impl CorrelatorOutput for Outputs {
     }
 }
 
+/// What the capture threads share.
+struct CaptureShared {
+    /// Several threads: number frames from one counter so numbers stay unique.
+    renumber: bool,
+    next_frame: AtomicU64,
+    captured: AtomicU64,
+    /// `-c`: frames to capture over all threads.
+    limit: u64,
+    stop: Arc<AtomicBool>,
+}
+
+/// What one capture thread leaves behind.
+struct CaptureDone {
+    counters: CaptureCounters,
+    dispatched: crate::dispatch::DispatchCounters,
+    warnings: Vec<String>,
+    result: Result<(), RunError>,
+}
+
+/// A capture thread: reads batches, hands them to the dispatcher, does nothing else.
+fn capture_thread(
+    mut source: Source,
+    mut dispatcher: Dispatcher,
+    shared: &CaptureShared,
+    batch_frames: usize,
+) -> CaptureDone {
+    let mut counters = CaptureCounters::default();
+    let result = capture_loop(
+        &mut source,
+        &mut dispatcher,
+        &mut counters,
+        shared,
+        batch_frames,
+    );
+    let dispatched = dispatcher.finish();
+    let mut warnings = Vec::new();
+    match &mut source {
+        Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
+        Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
+    }
+    CaptureDone {
+        counters,
+        dispatched,
+        warnings,
+        result,
+    }
+}
+
 fn capture_loop(
     source: &mut Source,
     dispatcher: &mut Dispatcher,
     counters: &mut CaptureCounters,
-    count: Option<u64>,
-    stop: &AtomicBool,
+    shared: &CaptureShared,
     batch_frames: usize,
 ) -> Result<(), RunError> {
     let mut batch: Batch = Vec::with_capacity(batch_frames);
-    let limit = count.unwrap_or(u64::MAX);
-    while !stop.load(Ordering::Relaxed) && counters.frames_captured < limit {
+    let stop = &*shared.stop;
+    while !stop.load(Ordering::Relaxed) {
+        let taken = shared.captured.load(Ordering::Relaxed);
+        if taken >= shared.limit {
+            stop.store(true, Ordering::SeqCst);
+            break;
+        }
         batch.clear();
-        let want =
-            batch_frames.min((limit - counters.frames_captured).min(usize::MAX as u64) as usize);
+        let want = batch_frames.min((shared.limit - taken).min(usize::MAX as u64) as usize);
         let got = match source {
             Source::Offline(o) => {
                 let got = o.next_batch(&mut batch, want)?;
@@ -349,6 +430,16 @@ fn capture_loop(
             // The source went quiet: do not let frames wait for a batch to fill.
             dispatcher.flush();
             continue;
+        }
+        // Claim frames against `-c` (other capture threads claim too).
+        let before = shared.captured.fetch_add(got as u64, Ordering::Relaxed);
+        let keep = (shared.limit.saturating_sub(before)).min(got as u64) as usize;
+        batch.truncate(keep);
+        if shared.renumber {
+            let first = shared.next_frame.fetch_add(keep as u64, Ordering::Relaxed);
+            for (i, f) in batch.iter_mut().enumerate() {
+                f.no = crate::capture::FrameNo(first + i as u64);
+            }
         }
         for frame in batch.drain(..) {
             counters.frames_captured += 1;
