@@ -17,14 +17,23 @@
 
 pub mod checksum;
 pub mod cookie;
+pub mod flap;
+pub mod odc;
 pub mod oft;
 pub mod proxy;
+pub mod rendezvous;
+pub(crate) mod tlv;
 
 pub use checksum::{checksums_match, OftChecksum};
 pub use cookie::{Capability, Cookie};
+pub use flap::{parse_flap, parse_snac, probe_flap, resync, FlapFrame, SnacHeader};
 pub use oft::{parse_oft_header, probe_oft, FileName, NameEncoding, OftHeader, OftType};
 pub use proxy::{
     parse_proxy_frame, probe_proxy_client, probe_proxy_server, ProxyBody, ProxyCommand, ProxyFrame,
+};
+pub use rendezvous::{
+    parse_flap_icbm, parse_icbm, ClientError, HostAck, IcbmEvent, RendezvousMsg, RvKind,
+    ServiceData,
 };
 
 use std::fmt;
