@@ -12,14 +12,16 @@ pub mod stats;
 pub mod capture;
 pub mod decode;
 pub mod dispatch;
-pub mod worker;
 pub mod flow;
 pub mod reassembly;
+pub mod worker;
 
 pub mod classify;
 pub mod proto;
 pub mod session;
 
 pub mod output;
+
+pub mod peer;
 
 pub mod gen;
