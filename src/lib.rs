@@ -12,9 +12,9 @@ pub mod stats;
 pub mod capture;
 pub mod decode;
 pub mod dispatch;
+pub mod worker;
 pub mod flow;
 pub mod reassembly;
-pub mod worker;
 
 pub mod classify;
 pub mod proto;
