@@ -23,7 +23,7 @@ pub fn create(
     timeout: Duration,
     log: &Log,
 ) -> Result<Created> {
-    let s = net::connect(proxy, timeout).context(format_args!("proxy {proxy}"))?;
+    let s = net::connect_server(proxy, timeout).context(format_args!("proxy {proxy}"))?;
     let mut conn = FrameReader::new(s);
     conn.write_all(&ProxyFrame::init_send(screen_name, cookie, Capability::SEND_FILE).emit())?;
     log.step(format_args!(
@@ -52,7 +52,7 @@ pub fn join(
     timeout: Duration,
     log: &Log,
 ) -> Result<FrameReader> {
-    let s = net::connect(proxy, timeout).context(format_args!("proxy {proxy}"))?;
+    let s = net::connect_server(proxy, timeout).context(format_args!("proxy {proxy}"))?;
     let mut conn = FrameReader::new(s);
     conn.write_all(
         &ProxyFrame::init_recv(screen_name, token, cookie, Capability::SEND_FILE).emit(),

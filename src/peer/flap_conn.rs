@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// Something the server delivered.
 #[derive(Clone, Debug)]
 pub enum Incoming {
-    Icbm(IcbmEvent),
+    Icbm(Box<IcbmEvent>),
     /// The server closed the connection (or it failed).
     Closed(String),
 }
@@ -25,6 +25,19 @@ struct Writer {
     stream: TcpStream,
     seq: u16,
     request_id: u32,
+}
+
+impl Incoming {
+    /// The rendezvous message, if this is one.
+    pub fn rendezvous(&self) -> Option<&RendezvousMsg> {
+        match self {
+            Incoming::Icbm(ev) => match &**ev {
+                IcbmEvent::Rendezvous(m) => Some(m),
+                _ => None,
+            },
+            Incoming::Closed(_) => None,
+        }
+    }
 }
 
 /// A signed-on client.
@@ -43,7 +56,7 @@ impl FlapClient {
         timeout: Duration,
         log: &Log,
     ) -> Result<FlapClient> {
-        let s = net::connect(bos, timeout).context(format_args!("BOS {bos}"))?;
+        let s = net::connect_server(bos, timeout).context(format_args!("BOS {bos}"))?;
         let local_ip = match s.local_addr()?.ip() {
             IpAddr::V4(v4) => v4,
             IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
@@ -107,15 +120,15 @@ impl FlapClient {
         let frame = msg.emit_flap(w.seq, w.request_id);
         w.seq = w.seq.wrapping_add(1);
         w.request_id = w.request_id.wrapping_add(1);
-        use std::io::Write;
-        w.stream.write_all(&frame).context("BOS send")?;
         self.log.step(format_args!(
-            "FLAP: sent {} to {} cookie {}{}",
+            "FLAP: sending {} to {} cookie {}{}",
             msg.kind.name().to_uppercase(),
             msg.screen_name.as_deref().unwrap_or("?"),
             msg.cookie,
             describe(msg)
         ));
+        use std::io::Write;
+        w.stream.write_all(&frame).context("BOS send")?;
         Ok(())
     }
 
@@ -176,7 +189,7 @@ impl FlapClient {
 fn decode(f: &OwnedFlap) -> Option<Incoming> {
     match f.channel {
         channel::SNAC => match parse_icbm(&f.data) {
-            Ok(Some(ev)) => Some(Incoming::Icbm(ev)),
+            Ok(Some(ev)) => Some(Incoming::Icbm(Box::new(ev))),
             Ok(None) => None,
             Err(e) => Some(Incoming::Closed(format!(
                 "undecodable SNAC from server: {e}"
@@ -188,22 +201,23 @@ fn decode(f: &OwnedFlap) -> Option<Incoming> {
 }
 
 fn log_incoming(log: &Log, ev: &Incoming) {
-    match ev {
-        Incoming::Icbm(IcbmEvent::Rendezvous(m)) => log.step(format_args!(
+    let icbm = match ev {
+        Incoming::Icbm(icbm) => &**icbm,
+        Incoming::Closed(why) => return log.step(format_args!("FLAP: closed ({why})")),
+    };
+    match icbm {
+        IcbmEvent::Rendezvous(m) => log.step(format_args!(
             "FLAP: got {} from {} cookie {}{}",
             m.kind.name().to_uppercase(),
             m.screen_name.as_deref().unwrap_or("?"),
             m.cookie,
             describe(m)
         )),
-        Incoming::Icbm(IcbmEvent::HostAck(a)) => {
-            log.step(format_args!("FLAP: host ack for cookie {}", a.cookie))
-        }
-        Incoming::Icbm(IcbmEvent::ClientError(e)) => log.step(format_args!(
+        IcbmEvent::HostAck(a) => log.step(format_args!("FLAP: host ack for cookie {}", a.cookie)),
+        IcbmEvent::ClientError(e) => log.step(format_args!(
             "FLAP: client error from {} cookie {} reason {} code {:?}",
             e.screen_name, e.cookie, e.reason, e.code
         )),
-        Incoming::Closed(why) => log.step(format_args!("FLAP: closed ({why})")),
     }
 }
 

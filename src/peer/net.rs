@@ -18,6 +18,20 @@ pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
     Ok(s)
 }
 
+/// [`connect`] to a server that may still be starting: a refused connection is retried until
+/// `timeout` has passed (as a client retries its login server), other errors are returned.
+pub fn connect_server(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match connect(addr, timeout) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Read/write timeouts, and no Nagle delay: each protocol header goes out in one segment.
 pub fn prepare(s: &TcpStream, timeout: Duration) -> io::Result<()> {
     s.set_read_timeout(Some(timeout))?;

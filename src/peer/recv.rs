@@ -8,7 +8,7 @@ use super::net::{self, FrameReader};
 use super::oft_recv::{self, FileStatus, RecvOptions};
 use super::rv::normalize;
 use super::{PeerError, Result};
-use crate::proto::{Capability, Cookie, IcbmEvent, RendezvousMsg, RvKind};
+use crate::proto::{Capability, Cookie, RendezvousMsg, RvKind};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
@@ -32,15 +32,14 @@ pub fn run(args: &RecvArgs, log: &Log) -> Result<Vec<FileStatus>> {
         .map_err(|e| PeerError(format!("{}: {e}", args.opts.out.display())))?;
     let flap = FlapClient::sign_on(args.bos, &args.screen_name, args.timeout, log)?;
     let deadline = Instant::now() + args.timeout;
-    let offer = flap.wait_for(deadline, |ev| match ev {
-        Incoming::Icbm(IcbmEvent::Rendezvous(m))
-            if m.kind == RvKind::Propose
-                && m.capability == Capability::SEND_FILE
-                && from_ok(args.from.as_deref(), m) =>
-        {
-            Some(Ok(m.clone()))
-        }
-        _ => None,
+    let offer = flap.wait_for(deadline, |ev| {
+        ev.rendezvous()
+            .filter(|m| {
+                m.kind == RvKind::Propose
+                    && m.capability == Capability::SEND_FILE
+                    && from_ok(args.from.as_deref(), m)
+            })
+            .map(|m| Ok(m.clone()))
     })?;
     let sender = offer
         .screen_name

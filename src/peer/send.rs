@@ -9,7 +9,7 @@ use super::log::Log;
 use super::net::{self, Accepted, FrameReader};
 use super::oft_send::{self, SendOptions, SendOutcome};
 use super::{random_cookie, PeerError, Result, OSCAR_PORT};
-use crate::proto::{Capability, Cookie, IcbmEvent, RendezvousMsg, RvKind, ServiceData};
+use crate::proto::{Capability, Cookie, RendezvousMsg, RvKind, ServiceData};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -129,17 +129,22 @@ fn direct(
     m.port_check = Some(!bound.port());
     flap.send(&m)?;
     let deadline = Instant::now() + args.timeout;
-    let got = net::accept_or(&listener, deadline, || match flap.try_recv() {
-        Some(Incoming::Icbm(IcbmEvent::Rendezvous(r))) if r.cookie == cookie => match r.kind {
-            RvKind::Propose if r.use_proxy => Ok(Some(r)),
-            RvKind::Cancel => Err(PeerError(format!(
-                "receiver cancelled (reason {:?})",
-                r.cancel_reason
-            ))),
+    let got = net::accept_or(&listener, deadline, || {
+        let ev = flap.try_recv();
+        if let Some(Incoming::Closed(why)) = &ev {
+            return Err(PeerError(format!("BOS connection closed: {why}")));
+        }
+        match ev.as_ref().and_then(Incoming::rendezvous) {
+            Some(r) if r.cookie == cookie => match r.kind {
+                RvKind::Propose if r.use_proxy => Ok(Some(r.clone())),
+                RvKind::Cancel => Err(PeerError(format!(
+                    "receiver cancelled (reason {:?})",
+                    r.cancel_reason
+                ))),
+                _ => Ok(None),
+            },
             _ => Ok(None),
-        },
-        Some(Incoming::Closed(why)) => Err(PeerError(format!("BOS connection closed: {why}"))),
-        _ => Ok(None),
+        }
     })?;
     match got {
         Accepted::Conn(s, peer) => {
