@@ -15,6 +15,16 @@ pub struct Created {
     pub proxy_ip: Ipv4Addr,
 }
 
+/// The creator's INIT_SEND for a file transfer.
+pub fn init_send(screen_name: &str, cookie: Cookie) -> ProxyFrame {
+    ProxyFrame::init_send(screen_name, cookie, Capability::SEND_FILE)
+}
+
+/// The joiner's INIT_RECV for a file transfer.
+pub fn init_recv(screen_name: &str, token: u16, cookie: Cookie) -> ProxyFrame {
+    ProxyFrame::init_recv(screen_name, token, cookie, Capability::SEND_FILE)
+}
+
 /// Connects to the proxy and creates a session: INIT_SEND, then the proxy's ACK.
 pub fn create(
     proxy: SocketAddr,
@@ -25,7 +35,7 @@ pub fn create(
 ) -> Result<Created> {
     let s = net::connect_server(proxy, timeout).context(format_args!("proxy {proxy}"))?;
     let mut conn = FrameReader::new(s);
-    conn.write_all(&ProxyFrame::init_send(screen_name, cookie, Capability::SEND_FILE).emit())?;
+    conn.write_all(&init_send(screen_name, cookie).emit())?;
     log.step(format_args!(
         "proxy {proxy}: INIT_SEND as {screen_name} cookie {cookie}"
     ));
@@ -54,9 +64,7 @@ pub fn join(
 ) -> Result<FrameReader> {
     let s = net::connect_server(proxy, timeout).context(format_args!("proxy {proxy}"))?;
     let mut conn = FrameReader::new(s);
-    conn.write_all(
-        &ProxyFrame::init_recv(screen_name, token, cookie, Capability::SEND_FILE).emit(),
-    )?;
+    conn.write_all(&init_recv(screen_name, token, cookie).emit())?;
     log.step(format_args!(
         "proxy {proxy}: INIT_RECV as {screen_name} token {token:#06x} cookie {cookie}"
     ));

@@ -10,7 +10,7 @@ use super::rv::{self, OwnedFlap};
 use super::{random_u16, PeerError, Result, DEFAULT_TIMEOUT};
 use crate::proto::flap::{channel, FlapFrame};
 use crate::proto::rendezvous::{CHANNEL_RENDEZVOUS, SUBTYPE_TO_HOST};
-use crate::proto::{parse_icbm, ClientError, HostAck, IcbmEvent, RvKind};
+use crate::proto::{parse_icbm, ClientError, HostAck, IcbmEvent, RendezvousMsg, RvKind};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -167,13 +167,7 @@ fn relay_loop(
                         .expect("client lock")
                         .send_snac(&ack.emit_snac(0));
                 }
-                let mut out = msg.clone().to_client(sn);
-                out.host_ack_requested = false;
-                out.warning_level = 0;
-                out.user_info = user_info();
-                if out.kind == RvKind::Propose {
-                    out.verified_ip = Some(peer_ip);
-                }
+                let out = as_delivered(msg, sn, peer_ip, user_info());
                 log.step(format_args!(
                     "relay {} {sn} -> {to} cookie {}{}",
                     out.kind.name().to_uppercase(),
@@ -201,6 +195,25 @@ fn relay_loop(
             _ => {}
         }
     }
+}
+
+/// A client's SNAC(4,6) message turned into the SNAC(4,7) its recipient gets: the sender's
+/// screen name, warning level 0 and `user_info` in front, no host-ack request, and on a
+/// PROPOSE the server-verified IP 0x0004 (the rest of the block is kept as sent).
+pub fn as_delivered(
+    msg: RendezvousMsg,
+    sender: &str,
+    sender_ip: Ipv4Addr,
+    user_info: Vec<(u16, Vec<u8>)>,
+) -> RendezvousMsg {
+    let mut out = msg.to_client(sender);
+    out.host_ack_requested = false;
+    out.warning_level = 0;
+    out.user_info = user_info;
+    if out.kind == RvKind::Propose {
+        out.verified_ip = Some(sender_ip);
+    }
+    out
 }
 
 /// The user-info block the server puts in front of a 4/7: user class and online-since.

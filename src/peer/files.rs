@@ -15,6 +15,8 @@ pub struct OutFile {
     pub size: u32,
     /// OFT checksum of the whole file (§2).
     pub checksum: u32,
+    /// Modification time, Unix seconds (0 when unknown).
+    pub mod_time: u32,
 }
 
 /// Everything the sender announces: the PROPOSE's service data and one PROMPT per file.
@@ -62,9 +64,15 @@ pub fn plan(paths: &[PathBuf], folder: Option<&str>, utf16: bool) -> Result<Offe
         } else {
             FileName::utf8(&joined)
         };
-        let len = std::fs::metadata(&path)
-            .map_err(|e| PeerError(format!("{}: {e}", path.display())))?
-            .len();
+        let meta =
+            std::fs::metadata(&path).map_err(|e| PeerError(format!("{}: {e}", path.display())))?;
+        let len = meta.len();
+        let mod_time = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u32::try_from(d.as_secs()).ok())
+            .unwrap_or(0);
         let size = u32::try_from(len)
             .map_err(|_| PeerError(format!("{}: larger than 4 GiB", path.display())))?;
         let checksum = checksum_prefix(&path, u64::from(size))
@@ -75,6 +83,7 @@ pub fn plan(paths: &[PathBuf], folder: Option<&str>, utf16: bool) -> Result<Offe
             name,
             size,
             checksum,
+            mod_time,
         });
     }
     let total_size =

@@ -30,6 +30,9 @@ pub mod recv;
 pub mod rv;
 pub mod send;
 
+#[cfg(test)]
+mod wire_tests;
+
 use std::fmt;
 use std::io;
 use std::time::Duration;

@@ -40,17 +40,8 @@ pub fn send_files(
     let mut skipped = 0;
     for (i, f) in offer.files.iter().enumerate() {
         let files_left = total - i as u16;
-        // WinAIM/Pidgin leave the cookie out of the first PROMPT; later ones carry it.
-        let prompt_cookie = if i == 0 { Cookie::ZERO } else { cookie };
-        let prompt = OftHeader::prompt(
-            prompt_cookie,
-            f.name.clone(),
-            f.size,
-            f.checksum,
-            total,
-            files_left,
-            offer.total_size,
-        );
+        let prompt = prompt_for(offer, i, cookie);
+        let prompt_cookie = prompt.cookie;
         conn.write_all(&prompt.emit())?;
         log.step(format_args!(
             "PROMPT {:?} size {} checksum {:#010x} files_left {files_left}/{total} cookie {}",
@@ -119,6 +110,24 @@ pub fn send_files(
     net::finish(conn.stream());
     log.step("all files done; closing");
     Ok(SendOutcome::Completed { sent, skipped })
+}
+
+/// The PROMPT for file `i` of `offer`. WinAIM and Pidgin leave the cookie out of the first
+/// PROMPT; later ones carry it (Miranda). The modification time is the file's (Kopete, joscar).
+pub fn prompt_for(offer: &Offer, i: usize, cookie: Cookie) -> OftHeader {
+    let f = &offer.files[i];
+    let total = offer.files.len().min(usize::from(u16::MAX)) as u16;
+    let mut h = OftHeader::prompt(
+        if i == 0 { Cookie::ZERO } else { cookie },
+        f.name.clone(),
+        f.size,
+        f.checksum,
+        total,
+        total.saturating_sub(i as u16),
+        offer.total_size,
+    );
+    h.mod_time = f.mod_time;
+    h
 }
 
 /// Reads the receiver's next header and checks it carries the real cookie (Pidgin and joscar

@@ -7,6 +7,7 @@ use super::log::Log;
 use super::net::{self, FrameReader};
 use super::oft_recv::{self, FileStatus, RecvOptions};
 use super::rv::normalize;
+use super::send::proxied;
 use super::{PeerError, Result};
 use crate::proto::{Capability, Cookie, RendezvousMsg, RvKind};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -141,10 +142,11 @@ fn stage2(
     log.step("not connecting directly: creating a proxy session (stage 2)");
     let mut created = ars::create(proxy, &args.screen_name, offer.cookie, args.timeout, log)?;
     let request_no = offer.request_no.unwrap_or(1).saturating_add(1);
-    let mut m = RendezvousMsg::propose(offer.cookie, Capability::SEND_FILE, request_no)
-        .to_host(sender)
-        .via_proxy(created.proxy_ip, created.token);
-    m.client_ip = Some(created.proxy_ip);
+    let mut m = proxied(
+        RendezvousMsg::propose(offer.cookie, Capability::SEND_FILE, request_no).to_host(sender),
+        created.proxy_ip,
+        created.token,
+    );
     m.host_ack_requested = true;
     flap.send(&m)?;
     ars::wait_ready(&mut created.conn, log)?;

@@ -61,7 +61,7 @@ pub fn run(args: &SendArgs, log: &Log) -> Result<SendOutcome> {
 }
 
 /// The request-1 PROPOSE with the file's service data; connection TLVs are added per case.
-fn proposal(offer: &Offer, cookie: Cookie, to: &str, utf16: bool) -> RendezvousMsg {
+pub fn proposal(offer: &Offer, cookie: Cookie, to: &str, utf16: bool) -> RendezvousMsg {
     let mut m = RendezvousMsg::propose(cookie, Capability::SEND_FILE, 1).to_host(to);
     m.host_check = true;
     m.host_ack_requested = true;
@@ -81,6 +81,14 @@ fn proposal(offer: &Offer, cookie: Cookie, to: &str, utf16: bool) -> RendezvousM
     m
 }
 
+/// A proposal pointing at a proxy session: 0x0002 = proxy IP, 0x0005 = token, their
+/// complements, 0x0010 — and, as libpurple does (Appendix B), the proxy IP in 0x0003 too.
+pub fn proxied(base: RendezvousMsg, proxy_ip: Ipv4Addr, token: u16) -> RendezvousMsg {
+    let mut m = base.via_proxy(proxy_ip, token);
+    m.client_ip = Some(proxy_ip);
+    m
+}
+
 /// Stage 1: create the proxy session, propose it, wait for READY.
 fn stage1(
     args: &SendArgs,
@@ -91,10 +99,7 @@ fn stage1(
     log: &Log,
 ) -> Result<FrameReader> {
     let mut created = ars::create(proxy, &args.screen_name, cookie, args.timeout, log)?;
-    let mut m = base.via_proxy(created.proxy_ip, created.token);
-    // libpurple puts the proxy IP in 0x0003 as well (Appendix B).
-    m.client_ip = Some(created.proxy_ip);
-    flap.send(&m)?;
+    flap.send(&proxied(base, created.proxy_ip, created.token))?;
     ars::wait_ready(&mut created.conn, log)?;
     // Both parties of a proxied transfer send an ACCEPT after READY (Appendix B).
     flap.send(&RendezvousMsg::accept(cookie, Capability::SEND_FILE).to_host(&args.to))?;
