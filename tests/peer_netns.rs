@@ -359,3 +359,27 @@ fn abort_through_the_proxy_is_passed_on_as_a_reset() {
         "the proxy did not pass the reset on"
     );
 }
+
+#[test]
+fn redirect_makes_the_sender_connect_to_the_receiver() {
+    root_only!("redirect_makes_the_sender_connect_to_the_receiver");
+    let lan = Lan::up("redirect");
+    let f = lan.file("reversed.bin", 400_000);
+    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--redirect", "0.0.0.0:5190"]);
+    assert_ok(&send, &recv);
+    assert_same(&f, &lan.out().join("reversed.bin"));
+    assert!(send.stderr.contains("receiver redirects"));
+    assert!(recv.stderr.contains("sender connected from"));
+    assert!(recv.stderr.contains("req 2"), "redirect is not request 2");
+}
+
+#[test]
+fn decline_cancels_the_offer_and_the_sender_gives_up() {
+    root_only!("decline_cancels_the_offer_and_the_sender_gives_up");
+    let lan = Lan::up("decline");
+    let f = lan.file("unwanted.bin", 1_000);
+    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--decline"]);
+    assert!(recv.success(), "declining is a success for the receiver");
+    assert!(!send.success(), "the sender must fail on a CANCEL");
+    assert!(send.stderr.contains("receiver cancelled"));
+}

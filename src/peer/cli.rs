@@ -113,6 +113,13 @@ pub enum Role {
         /// Port of the proxy a proxied PROPOSE names (its 0x0005 is a token, not a port).
         #[arg(long, default_value_t = DEFAULT_ARS_PORT, value_name = "PORT")]
         ars_port: u16,
+        /// Do not connect: listen at IP:PORT (0.0.0.0 = our BOS-side address, port 0 = any)
+        /// and redirect the sender there (request 2, the "reverse" connection).
+        #[arg(long, value_name = "IP:PORT", conflicts_with_all = ["proxy", "decline"])]
+        redirect: Option<SocketAddr>,
+        /// Decline the offer with a CANCEL (reason 1) and exit.
+        #[arg(long, conflicts_with = "proxy")]
+        decline: bool,
     },
 }
 
@@ -184,6 +191,8 @@ pub fn run(cli: Cli) -> Result<()> {
             resume_from,
             proxy,
             ars_port,
+            redirect,
+            decline,
         } => {
             let log = Log::new(format!("recv {sn}"));
             let args = RecvArgs {
@@ -197,6 +206,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 },
                 proxy,
                 ars_port,
+                redirect,
+                decline,
                 timeout,
             };
             let done = recv::run(&args, &log)?;

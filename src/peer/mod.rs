@@ -23,6 +23,7 @@ pub mod files;
 pub mod flap_conn;
 pub mod log;
 pub mod net;
+pub mod offers;
 pub mod oft_recv;
 pub mod oft_send;
 pub mod proxy_server;

@@ -5,12 +5,12 @@ use super::ars;
 use super::flap_conn::{FlapClient, Incoming};
 use super::log::Log;
 use super::net::{self, FrameReader};
+use super::offers::{self, proxied};
 use super::oft_recv::{self, FileStatus, RecvOptions};
 use super::rv::normalize;
-use super::send::proxied;
 use super::{PeerError, Result};
 use crate::proto::{Capability, Cookie, RendezvousMsg, RvKind};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 /// Everything `oftpeer recv` takes.
@@ -25,6 +25,10 @@ pub struct RecvArgs {
     pub proxy: Option<SocketAddr>,
     /// Port of the proxy named in a proxied proposal.
     pub ars_port: u16,
+    /// Do not connect: listen here and send a redirect (request 2); port 0 picks one.
+    pub redirect: Option<SocketAddr>,
+    /// Answer the PROPOSE with a CANCEL (reason 1, declined) and stop.
+    pub decline: bool,
     pub timeout: Duration,
 }
 
@@ -49,10 +53,20 @@ pub fn run(args: &RecvArgs, log: &Log) -> Result<Vec<FileStatus>> {
     let cookie = offer.cookie;
     let conn = if offer.use_proxy {
         join_senders_proxy(args, &flap, &offer, &sender, log)?
+    } else if args.decline {
+        flap.send(
+            &RendezvousMsg::cancel(cookie, Capability::SEND_FILE, CANCEL_DECLINED).to_host(&sender),
+        )?;
+        log.step("declined the offer (CANCEL, reason 1)");
+        std::thread::sleep(Duration::from_millis(100));
+        flap.close();
+        return Ok(Vec::new());
     } else if let Some(proxy) = args.proxy {
         stage2(args, &flap, &offer, &sender, proxy, log)?
+    } else if let Some(listen) = args.redirect {
+        redirect(args, &flap, &offer, &sender, listen, log)?
     } else {
-        let c = connect_direct(args, &offer, log)?;
+        let c = offers::connect_to_offer(&offer, args.timeout, "sender", log)?;
         accept(&flap, cookie, &sender)?;
         c
     };
@@ -74,32 +88,50 @@ fn accept(flap: &FlapClient, cookie: Cookie, sender: &str) -> Result<()> {
     flap.send(&RendezvousMsg::accept(cookie, Capability::SEND_FILE).to_host(sender))
 }
 
-/// Direct offer: try the server-verified IP, then the proposer's own, then 0x0002.
-fn connect_direct(args: &RecvArgs, offer: &RendezvousMsg, log: &Log) -> Result<FrameReader> {
-    let port = offer
-        .port
-        .ok_or_else(|| PeerError("direct PROPOSE without a port (0x0005)".into()))?;
-    let mut tried: Vec<Ipv4Addr> = Vec::new();
-    for ip in [offer.verified_ip, offer.client_ip, offer.rendezvous_ip]
-        .into_iter()
-        .flatten()
-    {
-        if tried.contains(&ip) {
-            continue;
+/// Cancel reason "user cancelled / declined" (§3.8).
+pub const CANCEL_DECLINED: u16 = 1;
+
+/// Redirect (§3.3): listen ourselves and propose that with the next request number and the
+/// same cookie; the sender connects and sends the PROMPT as the TCP initiator.
+fn redirect(
+    args: &RecvArgs,
+    flap: &FlapClient,
+    offer: &RendezvousMsg,
+    sender: &str,
+    listen: SocketAddr,
+    log: &Log,
+) -> Result<FrameReader> {
+    let want = match listen {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            SocketAddr::V4(SocketAddrV4::new(flap.local_ip(), a.port()))
         }
-        tried.push(ip);
-        let addr = SocketAddr::V4(SocketAddrV4::new(ip, port));
-        match net::connect(addr, Duration::from_secs(5).min(args.timeout)) {
-            Ok(s) => {
-                log.step(format_args!("connected to the sender at {addr}"));
-                return Ok(FrameReader::new(s));
-            }
-            Err(e) => log.step(format_args!("connect {addr} failed: {e}")),
+        other => other,
+    };
+    let listener = net::listen(want).map_err(|e| PeerError(format!("listen on {want}: {e}")))?;
+    let bound = listener.local_addr()?;
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(ip) => ip,
+        std::net::IpAddr::V6(_) => flap.local_ip(),
+    };
+    log.step(format_args!(
+        "not connecting: redirecting the sender to {bound}"
+    ));
+    let request_no = offer.request_no.unwrap_or(1).saturating_add(1);
+    let mut m = offers::listening(
+        RendezvousMsg::propose(offer.cookie, Capability::SEND_FILE, request_no).to_host(sender),
+        ip,
+        bound.port(),
+    );
+    m.host_ack_requested = true;
+    flap.send(&m)?;
+    let deadline = Instant::now() + args.timeout;
+    match net::accept_or(&listener, deadline, || Ok(None::<std::convert::Infallible>))? {
+        net::Accepted::Conn(s, peer) => {
+            log.step(format_args!("sender connected from {peer}"));
+            Ok(FrameReader::new(s))
         }
+        net::Accepted::Other(never) => match never {},
     }
-    Err(PeerError(format!(
-        "could not reach the sender on port {port} at {tried:?}"
-    )))
 }
 
 /// Stage 1 (or any proxied proposal): join the session named by 0x0002/0x0005.

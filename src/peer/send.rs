@@ -8,7 +8,7 @@ use super::flap_conn::{FlapClient, Incoming};
 use super::log::Log;
 use super::net::{self, Accepted, FrameReader};
 use super::oft_send::{self, SendOptions, SendOutcome};
-use super::{random_cookie, PeerError, Result, OSCAR_PORT};
+use super::{offers, random_cookie, PeerError, Result, OSCAR_PORT};
 use crate::proto::{Capability, Cookie, RendezvousMsg, RvKind, ServiceData};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
@@ -81,14 +81,6 @@ pub fn proposal(offer: &Offer, cookie: Cookie, to: &str, utf16: bool) -> Rendezv
     m
 }
 
-/// A proposal pointing at a proxy session: 0x0002 = proxy IP, 0x0005 = token, their
-/// complements, 0x0010 — and, as libpurple does (Appendix B), the proxy IP in 0x0003 too.
-pub fn proxied(base: RendezvousMsg, proxy_ip: Ipv4Addr, token: u16) -> RendezvousMsg {
-    let mut m = base.via_proxy(proxy_ip, token);
-    m.client_ip = Some(proxy_ip);
-    m
-}
-
 /// Stage 1: create the proxy session, propose it, wait for READY.
 fn stage1(
     args: &SendArgs,
@@ -99,15 +91,15 @@ fn stage1(
     log: &Log,
 ) -> Result<FrameReader> {
     let mut created = ars::create(proxy, &args.screen_name, cookie, args.timeout, log)?;
-    flap.send(&proxied(base, created.proxy_ip, created.token))?;
+    flap.send(&offers::proxied(base, created.proxy_ip, created.token))?;
     ars::wait_ready(&mut created.conn, log)?;
     // Both parties of a proxied transfer send an ACCEPT after READY (Appendix B).
     flap.send(&RendezvousMsg::accept(cookie, Capability::SEND_FILE).to_host(&args.to))?;
     Ok(created.conn)
 }
 
-/// Direct: listen, propose, then either the receiver connects or it proposes its own proxy
-/// session (stage 2), which we join.
+/// Direct: listen, propose, then the receiver connects, redirects (its own listener, request 2:
+/// we connect), or proposes its own proxy session (stage 2: we join).
 fn direct(
     args: &SendArgs,
     flap: &FlapClient,
@@ -126,10 +118,7 @@ fn direct(
         _ => flap.local_ip(),
     };
     log.step(format_args!("listening on {bound}"));
-    let mut m = base;
-    m.rendezvous_ip = Some(own_ip);
-    m.client_ip = Some(own_ip);
-    m.port = Some(bound.port());
+    let mut m = offers::listening(base, own_ip, bound.port());
     m.ip_check = Some(!u32::from(own_ip));
     m.port_check = Some(!bound.port());
     flap.send(&m)?;
@@ -141,7 +130,7 @@ fn direct(
         }
         match ev.as_ref().and_then(Incoming::rendezvous) {
             Some(r) if r.cookie == cookie => match r.kind {
-                RvKind::Propose if r.use_proxy => Ok(Some(r.clone())),
+                RvKind::Propose if r.request_no.unwrap_or(1) >= 2 => Ok(Some(r.clone())),
                 RvKind::Cancel => Err(PeerError(format!(
                     "receiver cancelled (reason {:?})",
                     r.cancel_reason
@@ -155,6 +144,17 @@ fn direct(
         Accepted::Conn(s, peer) => {
             log.step(format_args!("receiver connected from {peer}"));
             Ok(FrameReader::new(s))
+        }
+        Accepted::Other(r) if !r.use_proxy => {
+            drop(listener);
+            log.step(format_args!(
+                "receiver redirects (req {:?}): connecting to it",
+                r.request_no
+            ));
+            let conn = offers::connect_to_offer(&r, args.timeout, "receiver", log)?;
+            // Pidgin's sender also confirms a redirect on BOS once connected (§3.3).
+            flap.send(&RendezvousMsg::accept(cookie, Capability::SEND_FILE).to_host(&args.to))?;
+            Ok(conn)
         }
         Accepted::Other(r) => {
             drop(listener);

@@ -4,8 +4,9 @@
 
 use super::bos::as_delivered;
 use super::files::{Offer, OutFile};
+use super::offers::proxied;
 use super::oft_send::prompt_for;
-use super::send::{proposal, proxied};
+use super::send::proposal;
 use super::{ars, proxy_server};
 use crate::proto::testutil::hex;
 use crate::proto::{parse_oft_header, Cookie, FileName, OftChecksum, ProxyFrame};
