@@ -53,7 +53,11 @@ type Shared = Arc<Mutex<Directory>>;
 
 /// Runs the relay for ever (until killed).
 pub fn run(listen: SocketAddr, log: &Log) -> Result<()> {
-    let listener = TcpListener::bind(listen)?;
+    serve_on(TcpListener::bind(listen)?, log)
+}
+
+/// Runs the relay on a bound listener.
+pub fn serve_on(listener: TcpListener, log: &Log) -> Result<()> {
     log.step(format_args!("listening on {}", listener.local_addr()?));
     let dir: Shared = Arc::default();
     for conn in listener.incoming() {

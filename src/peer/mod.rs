@@ -32,6 +32,8 @@ pub mod rv;
 pub mod send;
 
 #[cfg(test)]
+mod loopback_tests;
+#[cfg(test)]
 mod wire_tests;
 
 use std::fmt;

@@ -47,7 +47,11 @@ type Sessions = Arc<Mutex<HashMap<(Cookie, u16), Pending>>>;
 
 /// Runs the proxy until `sessions` relays have finished (or for ever).
 pub fn run(opts: &ProxyOptions, log: &Log) -> Result<()> {
-    let listener = TcpListener::bind(opts.listen)?;
+    serve_on(TcpListener::bind(opts.listen)?, opts, log)
+}
+
+/// Runs the proxy on a bound listener (`opts.listen` is not used).
+pub fn serve_on(listener: TcpListener, opts: &ProxyOptions, log: &Log) -> Result<()> {
     log.step(format_args!("listening on {}", listener.local_addr()?));
     let sessions: Sessions = Arc::new(Mutex::new(HashMap::new()));
     let (relayed_tx, relayed_rx) = mpsc::channel::<()>();
