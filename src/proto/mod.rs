@@ -27,6 +27,7 @@ pub(crate) mod tlv;
 pub use checksum::{checksums_match, OftChecksum};
 pub use cookie::{Capability, Cookie};
 pub use flap::{parse_flap, parse_snac, probe_flap, resync, FlapFrame, SnacHeader};
+pub use odc::{parse_odc_header, probe_odc, OdcHeader};
 pub use oft::{parse_oft_header, probe_oft, FileName, NameEncoding, OftHeader, OftType};
 pub use proxy::{
     parse_proxy_frame, probe_proxy_client, probe_proxy_server, ProxyBody, ProxyCommand, ProxyFrame,

@@ -342,3 +342,31 @@ proptest! {
         }
     }
 }
+
+// PROMPT and DONE of the real 2005 capture gaim_sendfile.dmp (origin in tests/data/NOTICE).
+const GAIM_PROMPT: &str = include_str!("../../../tests/data/gaim-sendfile-2005-prompt.hex");
+const GAIM_DONE: &str = include_str!("../../../tests/data/gaim-sendfile-2005-done.hex");
+
+#[test]
+fn real_gaim_2005_prompt_and_done() {
+    let prompt = hex(GAIM_PROMPT);
+    let (p, used) = parse_oft_header(&prompt).unwrap();
+    assert_eq!(used, 256);
+    assert_eq!(p.kind, OftType::Prompt);
+    assert!(p.cookie.is_zero());
+    assert_eq!(p.id_str(), "OFT_Windows ICBMFT V1.1 32");
+    assert_eq!(
+        (p.flags, p.list_name_offset, p.list_size_offset, p.mod_time),
+        (0, 0, 0, 0)
+    );
+    assert_eq!((p.size, p.total_size, p.checksum), (44, 44, 0xEFCB_0000));
+    assert_eq!(p.name.display(), "howdoisentfile.txt");
+    assert_eq!(p.emit(), prompt);
+
+    let done = hex(GAIM_DONE);
+    let (d, _) = parse_oft_header(&done).unwrap();
+    assert_eq!(d.kind, OftType::Done);
+    assert_eq!(d.cookie, Cookie(*b"1046502\0"));
+    assert_eq!((d.bytes_received, d.recv_checksum), (44, 0xEFCB_0000));
+    assert_eq!(d.emit(), done);
+}
