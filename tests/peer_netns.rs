@@ -383,3 +383,84 @@ fn decline_cancels_the_offer_and_the_sender_gives_up() {
     assert!(!send.success(), "the sender must fail on a CANCEL");
     assert!(send.stderr.contains("receiver cancelled"));
 }
+
+/// The property live capture relies on: the monitor port sees the unicast frames between two
+/// other hosts, both ways, at wire size (no 64 KiB offload super-frames).
+#[test]
+fn monitor_sees_every_frame_between_other_hosts() {
+    root_only!("monitor_sees_every_frame_between_other_hosts");
+    if !std::process::Command::new("tcpdump")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("\n** SKIPPED monitor_sees_every_frame_between_other_hosts: no tcpdump\n");
+        return;
+    }
+    let lan = Lan::up("monitor");
+    let pcap = lan.dir.join("mon.pcap");
+    let dump = lan
+        .bed
+        .spawn(
+            &lan.bed.monitor_ns,
+            "tcpdump",
+            [
+                "-i",
+                &lan.bed.monitor_if,
+                "-U",
+                "-n",
+                "-w",
+                pcap.to_str().unwrap(),
+            ],
+        )
+        .expect("start tcpdump");
+    // tcpdump writes the file header once the capture is active.
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&pcap).map_or(true, |m| m.len() < 24) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tcpdump never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let f = lan.file("watched.bin", 500_000);
+    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &[]);
+    assert_ok(&send, &recv);
+    std::thread::sleep(Duration::from_millis(300));
+    dump.interrupt().unwrap();
+    let out = dump.wait_timeout(Duration::from_secs(10)).unwrap();
+    assert!(out.success(), "tcpdump: {}", out.stderr);
+    let (s, r) = (lan.bed.sender.ip, lan.bed.receiver.ip);
+    let read = |filter: String| -> Vec<String> {
+        let o = std::process::Command::new("tcpdump")
+            .args(["-n", "-e", "-r", pcap.to_str().unwrap(), &filter])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let fwd = read(format!("tcp and src host {s} and dst host {r}"));
+    let back = read(format!("tcp and src host {r} and dst host {s}"));
+    assert!(
+        fwd.len() > 300,
+        "sender→receiver frames missing: {}",
+        fwd.len()
+    );
+    assert!(!back.is_empty(), "receiver→sender frames missing");
+    let longest = fwd
+        .iter()
+        .filter_map(|l| {
+            l.split(", length ")
+                .nth(1)
+                .and_then(|x| x.split(':').next())
+                .and_then(|n| n.trim().parse::<usize>().ok())
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        longest <= 1514,
+        "a {longest}-byte frame: offloads not limited"
+    );
+}
