@@ -22,4 +22,6 @@ pub mod session;
 
 pub mod output;
 
+pub mod peer;
+
 pub mod gen;

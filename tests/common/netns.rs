@@ -1,0 +1,424 @@
+//! Test harness for root-only integration tests that run programs in the network-namespace test
+//! bed of `scripts/testbed.sh`.
+//!
+//! Include it from a test crate with
+//! `#[path = "common/netns.rs"] mod netns;` (it needs no `tests/common/mod.rs`).
+//!
+//! * [`is_root`] / [`skip_unless_root`]: root-only tests return early with a loud message.
+//! * [`Testbed::up`]: builds a bed under a unique prefix; dropping the guard (also while a test
+//!   panics) runs `testbed.sh down`. Beds left behind by killed test processes are swept at the
+//!   next `up`.
+//! * [`Testbed::spawn`] / [`NsChild`]: a program run inside one namespace (`ip netns exec`), killed
+//!   when the guard drops; [`NsChild::wait_timeout`] collects exit status and output.
+//! * [`Testbed::run`]: spawn and wait with a timeout in one call.
+#![allow(dead_code)] // each test crate uses a different part of the harness
+
+use std::ffi::OsStr;
+use std::io::{self, Read};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Namespace names of every bed start with this; the sweep of stale beds only looks at these.
+const PREFIX_STEM: &str = "oftt";
+
+/// True when the test runs as root (needed for `ip netns`).
+pub fn is_root() -> bool {
+    // The effective uid from /proc keeps test code free of `unsafe` (libc::geteuid needs it).
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Returns true (and prints a loud banner) when the test must be skipped for lack of root or of
+/// the `ip` tool; call as `if skip_unless_root("name") { return; }`.
+pub fn skip_unless_root(test: &str) -> bool {
+    let why = if !is_root() {
+        Some("not running as root (network namespaces need root)")
+    } else if !tool_exists("ip") {
+        Some("iproute2 `ip` is not installed")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => {
+            eprintln!();
+            eprintln!("************************************************************");
+            eprintln!("** SKIPPED {test}: {why}");
+            eprintln!("** run the suite as root to exercise the namespace test bed");
+            eprintln!("************************************************************");
+            eprintln!();
+            true
+        }
+        None => false,
+    }
+}
+
+fn tool_exists(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+/// Path of `scripts/testbed.sh` in this source tree.
+pub fn testbed_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/testbed.sh")
+}
+
+/// One host of the bed: the namespace it lives in and its address.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub ns: String,
+    pub ip: Ipv4Addr,
+}
+
+/// A running test bed. `down` runs when this is dropped.
+#[derive(Debug)]
+pub struct Testbed {
+    pub prefix: String,
+    pub sender: Host,
+    pub receiver: Host,
+    pub proxy: Host,
+    pub bos: Host,
+    /// Namespace holding the bridge.
+    pub bridge_ns: String,
+    /// Namespace and interface where every frame crossing the bridge can be captured.
+    pub monitor_ns: String,
+    pub monitor_if: String,
+    torn_down: bool,
+}
+
+impl Testbed {
+    /// Builds a bed under a fresh prefix (`oftt<pid>x<n>`); `_tag` only labels log lines.
+    pub fn up(tag: &str) -> io::Result<Testbed> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        sweep_stale_beds();
+        let prefix = format!(
+            "{PREFIX_STEM}{}x{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        eprintln!("[testbed {tag}] up with prefix {prefix}");
+        let out = Command::new(testbed_script())
+            .arg("up")
+            .env("OFT_TESTBED_PREFIX", &prefix)
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            // `up` cleans up after itself, but make sure.
+            run_down(&prefix);
+            return Err(io::Error::other(format!(
+                "testbed.sh up failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let vars = String::from_utf8_lossy(&out.stdout).into_owned();
+        let get = |key: &str| -> io::Result<String> {
+            vars.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+                .map(str::to_owned)
+                .ok_or_else(|| io::Error::other(format!("testbed.sh up did not print {key}")))
+        };
+        let host = |role: &str| -> io::Result<Host> {
+            let ip = get(&format!("OFT_{role}_IP"))?
+                .parse()
+                .map_err(|e| io::Error::other(format!("bad {role} address: {e}")))?;
+            Ok(Host {
+                ns: get(&format!("OFT_{role}_NS"))?,
+                ip,
+            })
+        };
+        // Build the guard first so a parse failure below still tears the bed down.
+        let mut bed = Testbed {
+            prefix: prefix.clone(),
+            sender: Host {
+                ns: String::new(),
+                ip: Ipv4Addr::UNSPECIFIED,
+            },
+            receiver: Host {
+                ns: String::new(),
+                ip: Ipv4Addr::UNSPECIFIED,
+            },
+            proxy: Host {
+                ns: String::new(),
+                ip: Ipv4Addr::UNSPECIFIED,
+            },
+            bos: Host {
+                ns: String::new(),
+                ip: Ipv4Addr::UNSPECIFIED,
+            },
+            bridge_ns: String::new(),
+            monitor_ns: String::new(),
+            monitor_if: String::new(),
+            torn_down: false,
+        };
+        bed.sender = host("SENDER")?;
+        bed.receiver = host("RECEIVER")?;
+        bed.proxy = host("PROXY")?;
+        bed.bos = host("BOS")?;
+        bed.bridge_ns = get("OFT_BRIDGE_NS")?;
+        bed.monitor_ns = get("OFT_MONITOR_NS")?;
+        bed.monitor_if = get("OFT_MONITOR_IF")?;
+        Ok(bed)
+    }
+
+    /// Starts `program args…` inside namespace `ns`, stdout and stderr captured.
+    pub fn spawn<I, S>(&self, ns: &str, program: impl AsRef<OsStr>, args: I) -> io::Result<NsChild>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        NsChild::spawn(ns, program, args)
+    }
+
+    /// Runs `program args…` inside `ns` to completion; the child is killed after `timeout`.
+    pub fn run<I, S>(
+        &self,
+        ns: &str,
+        program: impl AsRef<OsStr>,
+        args: I,
+        timeout: Duration,
+    ) -> io::Result<NsOutput>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        NsChild::spawn(ns, program, args)?.wait_timeout(timeout)
+    }
+
+    /// Tears the bed down now (also done on drop).
+    pub fn down(&mut self) {
+        if !self.torn_down {
+            self.torn_down = true;
+            run_down(&self.prefix);
+        }
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+fn run_down(prefix: &str) {
+    let res = Command::new(testbed_script())
+        .arg("down")
+        .env("OFT_TESTBED_PREFIX", prefix)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if let Err(e) = res {
+        eprintln!("[testbed] down for {prefix} could not run: {e}");
+    }
+}
+
+/// Removes beds whose owning test process (the pid in the prefix) no longer exists, so a test
+/// killed by a signal does not leave namespaces behind for ever.
+fn sweep_stale_beds() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    let mut stale = std::collections::BTreeSet::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(PREFIX_STEM) else {
+            continue;
+        };
+        let Some((prefix_tail, _role)) = rest.split_once('-') else {
+            continue;
+        };
+        let Some((pid, _seq)) = prefix_tail.split_once('x') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            stale.insert(format!("{PREFIX_STEM}{prefix_tail}"));
+        }
+    }
+    for prefix in stale {
+        eprintln!("[testbed] removing stale bed {prefix}");
+        run_down(&prefix);
+    }
+}
+
+/// What a finished child left behind.
+#[derive(Debug)]
+pub struct NsOutput {
+    /// `None` when it had to be killed at the timeout.
+    pub status: Option<ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl NsOutput {
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+}
+
+/// A program running inside a namespace. Killed (SIGKILL) when dropped, unless it was waited for.
+pub struct NsChild {
+    label: String,
+    child: Option<Child>,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl NsChild {
+    pub fn spawn<I, S>(ns: &str, program: impl AsRef<OsStr>, args: I) -> io::Result<NsChild>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns]).arg(program.as_ref());
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        cmd.args(&args);
+        let label = format!(
+            "{ns}: {} {}",
+            Path::new(program.as_ref())
+                .file_name()
+                .unwrap_or(program.as_ref())
+                .to_string_lossy(),
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        // Drain both pipes on threads so a chatty child never blocks on a full pipe.
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        Ok(NsChild {
+            label,
+            child: Some(child),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// The command line, for messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// OS process id of the `ip netns exec` process (it execs the program, so the same process).
+    pub fn id(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Sends SIGINT (how oftsniff is stopped); `wait_timeout` collects the result afterwards.
+    pub fn interrupt(&self) -> io::Result<()> {
+        self.signal("INT")
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) -> io::Result<()> {
+        self.signal("TERM")
+    }
+
+    fn signal(&self, sig: &str) -> io::Result<()> {
+        let Some(pid) = self.id() else {
+            return Ok(());
+        };
+        let st = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()?;
+        if st.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("kill -{sig} {pid} failed")))
+        }
+    }
+
+    /// Waits for the process to exit; after `timeout` it is killed and `status` is `None`.
+    pub fn wait_timeout(mut self, timeout: Duration) -> io::Result<NsOutput> {
+        let mut child = self.child.take().expect("child present until waited for");
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(st) = child.try_wait()? {
+                break Some(st);
+            }
+            if Instant::now() >= deadline {
+                eprintln!(
+                    "[netns] {} timed out after {timeout:?}; killing",
+                    self.label
+                );
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = join_text(self.stdout.take());
+        let stderr = join_text(self.stderr.take());
+        Ok(NsOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Kills the process now and returns whatever it printed.
+    pub fn kill(mut self) -> NsOutput {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        NsOutput {
+            status: None,
+            stdout: join_text(self.stdout.take()),
+            stderr: join_text(self.stderr.take()),
+        }
+    }
+}
+
+impl Drop for NsChild {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+fn join_text(h: Option<JoinHandle<Vec<u8>>>) -> String {
+    h.and_then(|h| h.join().ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
