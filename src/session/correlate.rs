@@ -507,18 +507,16 @@ impl Correlator {
                 }
             }
             RvKind::Accept => {
-                // Usually the receiver accepts the sender's proposal.
-                let accepter_is_sender = tr.proposers.last().is_some_and(|(_, s)| !s);
-                let names_sender = if p.outgoing {
-                    !accepter_is_sender
-                } else {
-                    accepter_is_sender
-                };
+                // Either client may send an ACCEPT (Appendix B), so its screen name says
+                // nothing by itself; it names the party not yet named, if one is.
                 if let Some(sn) = p.screen_name.clone() {
-                    if names_sender {
-                        tr.sender_name.get_or_insert(sn);
-                    } else {
-                        tr.receiver_name.get_or_insert(sn);
+                    let known = [tr.sender_name.as_deref(), tr.receiver_name.as_deref()];
+                    if !known.contains(&Some(sn.as_str())) {
+                        match (tr.sender_name.is_some(), tr.receiver_name.is_some()) {
+                            (true, false) => tr.receiver_name = Some(sn),
+                            (false, true) => tr.sender_name = Some(sn),
+                            _ => {}
+                        }
                     }
                 }
             }
