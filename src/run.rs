@@ -3,7 +3,7 @@
 //! and collects every counter at the end.
 
 use crate::capture::{
-    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource,
+    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp,
 };
 use crate::cli::{Args, BackendArg};
 use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
@@ -176,10 +176,12 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
 
     let mut dispatcher = Dispatcher::new(senders, limits.batch_frames, source.policy());
     let mut capture = CaptureCounters::default();
+    let mut last_ts = Timestamp(0);
     let result = capture_loop(
         &mut source,
         &mut dispatcher,
         &mut capture,
+        &mut last_ts,
         args.count,
         &stop,
         limits.batch_frames,
@@ -205,7 +207,9 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     capture.queue_dropped = dispatched.queue_dropped;
 
     let stats = StatsRecord {
-        ts: 0.0,
+        // The run ends at its last frame; the event thread moves this later only if
+        // transfers were reported past it.
+        ts: last_ts.as_f64(),
         frames_captured: capture.frames_captured,
         kernel_dropped: capture.kernel_dropped,
         queue_dropped: capture.queue_dropped,
@@ -260,7 +264,7 @@ fn event_loop(
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(Report::Stats(mut s)) => {
                 correlator.finish(&mut out);
-                s.ts = correlator_now(&correlator);
+                s.ts = s.ts.max(correlator_now(&correlator));
                 out.event(Event::Stats(s));
             }
             Ok(r) => correlator.handle(r, &mut out),
@@ -321,6 +325,7 @@ fn capture_loop(
     source: &mut Source,
     dispatcher: &mut Dispatcher,
     counters: &mut CaptureCounters,
+    last_ts: &mut Timestamp,
     count: Option<u64>,
     stop: &AtomicBool,
     batch_frames: usize,
@@ -348,6 +353,7 @@ fn capture_loop(
         }
         for frame in batch.drain(..) {
             counters.frames_captured += 1;
+            *last_ts = (*last_ts).max(frame.ts);
             dispatcher.push(frame);
         }
     }
