@@ -43,7 +43,7 @@ fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-macro_rules! require_root_and_python {
+macro_rules! require_root {
     () => {
         if !is_root() {
             eprintln!(
@@ -53,6 +53,12 @@ macro_rules! require_root_and_python {
             );
             return;
         }
+    };
+}
+
+macro_rules! require_root_and_python {
+    () => {
+        require_root!();
         if !have("python3") {
             eprintln!(
                 "\n*** SKIPPED {}: python3 (the TCP peers of the transfer) is not \
@@ -435,4 +441,45 @@ fn ring_backend_flow_record_counts_every_byte_of_a_live_transfer() {
 fn pnet_backend_flow_record_counts_every_byte_of_a_live_transfer() {
     require_root_and_python!();
     transfer_captured_with("pnet");
+}
+
+/// SIGTERM (what service managers send) ends a capture that sees no traffic at all just
+/// as Ctrl-C does: exit 0, counters printed, a complete JSON file with its stats record.
+#[test]
+fn sigterm_ends_a_quiet_capture_cleanly_with_either_backend() {
+    require_root!();
+    for backend in ["ring", "pnet"] {
+        let mut net = TwoHosts::new();
+        let json = net.json.to_str().unwrap().to_owned();
+        let (s_ns, s_if) = (net.server_ns.clone(), net.server_if.clone());
+        let sniffer = net.spawn_in(
+            &s_ns,
+            &[
+                BIN,
+                "-i",
+                &s_if,
+                "--backend",
+                backend,
+                "--json",
+                &json,
+                "-q",
+            ],
+            Stdio::null(),
+        );
+        net.wait_for_capture(sniffer);
+        let pid = net.children[sniffer].id().to_string();
+        run(&["kill", "-TERM", &pid]);
+        let (status, err) = net.wait(sniffer, Duration::from_secs(5), "oftsniff after SIGTERM");
+        assert!(status.success(), "{backend}: exit {status}: {err}");
+        assert!(
+            err.lines().any(|l| l.ends_with("frames captured")),
+            "{backend}: {err}"
+        );
+        let (flows, stats) = read_events(&net.json);
+        assert!(
+            flows.is_empty(),
+            "{backend}: no traffic, no flows: {flows:?}"
+        );
+        assert!(stats["kernel_dropped"].is_u64(), "{backend}: {stats}");
+    }
 }
