@@ -1,9 +1,37 @@
+use clap::error::ErrorKind;
 use clap::Parser;
 use oftsniff::cli::Args;
 use std::process::ExitCode;
 
+/// clap's own rendering spans several lines (error, usage, hint); the contract for bad
+/// input is one line and exit code 2, so keep the error text and point at --help.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let msg: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let msg = msg.join(" ");
+    let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+    format!("oftsniff: {msg} (see oftsniff --help)")
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", usage_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     if args.list_interfaces {
         // Numbered like `tcpdump -D`.
         for (i, iface) in oftsniff::capture::interfaces::list_interfaces()
@@ -17,7 +45,12 @@ fn main() -> ExitCode {
     match oftsniff::run::run(&args) {
         Ok(summary) => {
             for w in &summary.warnings {
-                eprintln!("oftsniff: warning: {w}");
+                // Capture warnings already carry the "oftsniff: warning:" prefix.
+                if w.starts_with("oftsniff:") {
+                    eprintln!("{w}");
+                } else {
+                    eprintln!("oftsniff: warning: {w}");
+                }
             }
             for text in &summary.explained {
                 println!("{text}");

@@ -3,7 +3,7 @@
 //! and collects every counter at the end.
 
 use crate::capture::{
-    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource,
+    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp,
 };
 use crate::cli::{Args, BackendArg};
 use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
@@ -206,6 +206,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let mut capture = CaptureCounters::default();
     let mut dispatched = crate::dispatch::DispatchCounters::default();
     let mut warnings = Vec::new();
+    let mut last_ts = Timestamp(0);
     let mut result = Ok(());
     for h in capture_threads {
         match h.join() {
@@ -215,6 +216,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
                 dispatched.non_tcp += done.dispatched.non_tcp;
                 dispatched.queue_dropped += done.dispatched.queue_dropped;
                 warnings.extend(done.warnings);
+                last_ts = last_ts.max(done.last_ts);
                 if let (Ok(()), Err(e)) = (&result, done.result) {
                     result = Err(e);
                 }
@@ -237,7 +239,9 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     capture.queue_dropped = dispatched.queue_dropped;
 
     let stats = StatsRecord {
-        ts: 0.0,
+        // The run ends at its last frame; the event thread moves this later only if
+        // transfers were reported past it.
+        ts: last_ts.as_f64(),
         frames_captured: capture.frames_captured,
         kernel_dropped: capture.kernel_dropped,
         queue_dropped: capture.queue_dropped,
@@ -295,7 +299,7 @@ fn event_loop(
                     match r {
                         Report::Stats(mut s) => {
                             correlator.finish(&mut out);
-                            s.ts = correlator.now();
+                            s.ts = s.ts.max(correlator.now());
                             out.event(Event::Stats(s));
                         }
                         r => correlator.handle(r, &mut out),
@@ -365,6 +369,8 @@ struct CaptureShared {
 /// What one capture thread leaves behind.
 struct CaptureDone {
     counters: CaptureCounters,
+    /// Time of the newest frame read.
+    last_ts: Timestamp,
     dispatched: crate::dispatch::DispatchCounters,
     warnings: Vec<String>,
     result: Result<(), RunError>,
@@ -378,10 +384,12 @@ fn capture_thread(
     batch_frames: usize,
 ) -> CaptureDone {
     let mut counters = CaptureCounters::default();
+    let mut last_ts = Timestamp(0);
     let result = capture_loop(
         &mut source,
         &mut dispatcher,
         &mut counters,
+        &mut last_ts,
         shared,
         batch_frames,
     );
@@ -393,6 +401,7 @@ fn capture_thread(
     }
     CaptureDone {
         counters,
+        last_ts,
         dispatched,
         warnings,
         result,
@@ -403,6 +412,7 @@ fn capture_loop(
     source: &mut Source,
     dispatcher: &mut Dispatcher,
     counters: &mut CaptureCounters,
+    last_ts: &mut Timestamp,
     shared: &CaptureShared,
     batch_frames: usize,
 ) -> Result<(), RunError> {
@@ -443,6 +453,7 @@ fn capture_loop(
         }
         for frame in batch.drain(..) {
             counters.frames_captured += 1;
+            *last_ts = (*last_ts).max(frame.ts);
             dispatcher.push(frame);
         }
     }
