@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 const SENDFILE: &str = "tests/data/gaim-sendfile-2005.pcap";
 const CHAT: &str = "tests/data/gaim-chat-join-2005.pcap";
@@ -553,4 +554,133 @@ fn resumed_transfer_writes_its_bytes_at_the_resume_offset() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["offset"], 2500);
     assert_eq!(ev[0]["missing"], serde_json::json!([[0, 2500]]));
+}
+
+// ---- stopping: signals and -c ----
+
+/// A capture of many concurrent OFT transfers (every frame belongs to one), in memory.
+fn oft_capture(transfers: usize, file_bytes: u64) -> (Vec<u8>, u64) {
+    let spec = oftsniff::gen::workloads::OftTransfers {
+        transfers,
+        concurrent: 8,
+        file_bytes,
+        seed: 4,
+    };
+    let mut buf = Vec::new();
+    let s = oftsniff::gen::workloads::oft_transfers(&spec, &mut buf).unwrap();
+    (buf, s.frames)
+}
+
+/// "N frames captured" from the counters on stderr.
+fn frames_captured(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_suffix(" frames captured"))
+        .unwrap_or_else(|| panic!("no counters on stderr: {stderr}"))
+        .parse()
+        .unwrap()
+}
+
+/// Feeds the capture through a FIFO: the first 60 % go in, oftsniff is seen writing
+/// pcap output, then `signal` arrives while the rest is still to come (so the run cannot
+/// end by reaching the end of the input first).
+fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
+    let d = TempDir::new(tag);
+    let (pcap, total) = oft_capture(60, 150_000);
+    let fifo = d.join("in.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path and nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = d.join("out.pcap");
+    let mut child = oftsniff()
+        .args([os("-r"), fifo.as_os_str(), os("-q"), os("-w"), out.as_os_str()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cut = pcap.len() * 6 / 10;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        f.write_all(&pcap[..cut]).unwrap();
+        let _ = rx.recv();
+        // oftsniff stops reading once it has seen the signal: a broken pipe is expected.
+        for chunk in pcap[cut..].chunks(64 << 10) {
+            if f.write_all(chunk).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    // Frames reach the file within the writer's flush interval (1 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) <= 24 {
+        assert!(Instant::now() < deadline, "no pcap output after 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill sends a signal to the child we spawned; no memory is involved.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    tx.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("oftsniff did not stop within 20 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    feeder.join().unwrap();
+    assert!(status.success(), "exit {status:?}: {stderr}");
+    let captured = frames_captured(&stderr);
+    assert!(captured < total, "stopped early: {captured} of {total} frames");
+    assert!(stderr.contains("frames written to pcap"), "{stderr}");
+    // Every record whole, and every frame captured is in the file (all belong to transfers
+    // whose connections were recognized at their PROMPT).
+    let written = read_frames(&out);
+    assert!(!written.is_empty());
+    assert!(written.len() as u64 <= captured);
+    tshark_reads_clean(&out);
+}
+
+#[test]
+fn sigint_mid_run_leaves_a_whole_pcap_and_exits_zero_with_counters() {
+    stop_mid_run_with(libc::SIGINT, "sigint");
+}
+
+#[test]
+fn sigterm_mid_run_leaves_a_whole_pcap_and_exits_zero_with_counters() {
+    stop_mid_run_with(libc::SIGTERM, "sigterm");
+}
+
+#[test]
+fn count_stops_after_n_frames_and_leaves_a_valid_pcap() {
+    let d = TempDir::new("count");
+    let (pcap, total) = oft_capture(10, 50_000);
+    let input = d.join("in.pcap");
+    std::fs::write(&input, &pcap).unwrap();
+    let out = d.join("out.pcap");
+    let n = total / 2;
+    let o = run_ok(&[
+        os("-r"),
+        input.as_os_str(),
+        os("-q"),
+        os("-c"),
+        os(&n.to_string()),
+        os("-w"),
+        out.as_os_str(),
+    ]);
+    assert_eq!(frames_captured(&String::from_utf8_lossy(&o.stderr)), n);
+    let first: Vec<Ident> = idents(&read_frames(&input)[..n as usize]);
+    let written = idents(&read_frames(&out));
+    assert!(!written.is_empty());
+    assert!(
+        written.iter().all(|f| first.binary_search(f).is_ok()),
+        "only frames among the first {n}"
+    );
+    tshark_reads_clean(&out);
 }
