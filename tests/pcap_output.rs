@@ -593,7 +593,13 @@ fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     let out = d.join("out.pcap");
     let mut child = oftsniff()
-        .args([os("-r"), fifo.as_os_str(), os("-q"), os("-w"), out.as_os_str()])
+        .args([
+            os("-r"),
+            fifo.as_os_str(),
+            os("-q"),
+            os("-w"),
+            out.as_os_str(),
+        ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -637,7 +643,10 @@ fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
     feeder.join().unwrap();
     assert!(status.success(), "exit {status:?}: {stderr}");
     let captured = frames_captured(&stderr);
-    assert!(captured < total, "stopped early: {captured} of {total} frames");
+    assert!(
+        captured < total,
+        "stopped early: {captured} of {total} frames"
+    );
     assert!(stderr.contains("frames written to pcap"), "{stderr}");
     // Every record whole, and every frame captured is in the file (all belong to transfers
     // whose connections were recognized at their PROMPT).
