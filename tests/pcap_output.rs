@@ -693,3 +693,85 @@ fn count_stops_after_n_frames_and_leaves_a_valid_pcap() {
     );
     tshark_reads_clean(&out);
 }
+
+// ---- --pcap-dir naming when the rendezvous comes long before the connection ----
+
+fn pcap_dir_run(d: &TempDir, frames: Vec<Frame>, convs: &[TcpConv]) -> Vec<PathBuf> {
+    let input = d.join("mix.pcap");
+    let mut b = PcapBuilder::new();
+    b.add_frames(frames);
+    for c in convs {
+        b.add_conv(c);
+    }
+    b.write_file(&input).unwrap();
+    let per = d.join("per");
+    run_ok(&[
+        os("-r"),
+        input.as_os_str(),
+        os("-q"),
+        os("--with-rendezvous"),
+        os("--pcap-dir"),
+        per.as_os_str(),
+    ]);
+    walk(&per)
+}
+
+#[test]
+fn pcap_dir_names_a_transfer_by_its_connection_even_when_other_traffic_runs_between() {
+    let d = TempDir::new("rv-late");
+    let gaim = read_frames(Path::new(SENDFILE));
+    // Another transfer 2 s after the PROPOSE: its frames move the writer's reorder window
+    // past the PROPOSE long before the Gaim data connection is recognized.
+    let other = direct_transfer(
+        9,
+        Timestamp(gaim[0].ts.0 + 2_000_000_000),
+        name_bytes("other.bin"),
+        &body(20_000, 9),
+        Script::Whole,
+    );
+    let files = pcap_dir_run(&d, gaim.clone(), &[other]);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let gaim_file = files
+        .iter()
+        .find(|f| f.to_string_lossy().contains("howdoisentfile.txt"))
+        .unwrap_or_else(|| panic!("no file named after the Gaim transfer: {files:?}"));
+    let name = gaim_file.file_name().unwrap().to_string_lossy();
+    assert!(
+        name.contains("24.252.11.55-60792") && name.contains("4.254.84.74-5190"),
+        "{name}"
+    );
+    let (conn, _) = oft_connection(&gaim);
+    assert_eq!(
+        read_frames(gaim_file).len(),
+        conn.len() + 2,
+        "the OFT connection and the PROPOSE and ACCEPT frames"
+    );
+    tshark_reads_clean(gaim_file);
+    // A transfer whose rendezvous was not seen is named after its PROMPT's file.
+    assert!(
+        files.iter().any(|f| {
+            let n = f.file_name().unwrap().to_string_lossy();
+            n.contains("198.18.4.109-40009") && n.ends_with("_other.bin.pcap")
+        }),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn pcap_dir_names_a_rendezvous_only_transfer_by_its_flap_connection() {
+    let d = TempDir::new("rv-only");
+    // The Gaim capture up to (not including) the data connection's SYN: a PROPOSE only.
+    let gaim = read_frames(Path::new(SENDFILE));
+    let (conn, _) = oft_connection(&gaim);
+    let before: Vec<Frame> = gaim.into_iter().filter(|f| f.ts < conn[0].ts).collect();
+    let files = pcap_dir_run(&d, before, &[]);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy();
+    assert!(
+        name.contains("4.254.84.74-4834")
+            && name.contains("64.12.24.152-5190")
+            && name.contains("howdoisentfile.txt"),
+        "{name}"
+    );
+    assert_eq!(read_frames(&files[0]).len(), 1, "the PROPOSE frame");
+}
