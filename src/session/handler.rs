@@ -295,11 +295,10 @@ impl SessionHandler {
                 });
                 note_frame(st, h.frame, "tcp_handshake");
             }
-            if self.opts.pcap && !st.held.is_empty() {
-                let frames = std::mem::take(&mut st.held);
-                self.send(Report::Frames { conn: cref, frames });
-            }
         }
+        // Held frames go after this call's phases: the PROMPT names the file, and the
+        // first frames start the transfer's `--pcap-dir` file, named after it.
+        let release_held = self.opts.pcap && !st.held.is_empty();
         let sender_dir = match &st.class {
             Class::Data(d) => d.machine.sender,
             _ => None,
@@ -361,6 +360,10 @@ impl SessionHandler {
                     });
                 }
             }
+        }
+        if release_held {
+            let frames = std::mem::take(&mut st.held);
+            self.send(Report::Frames { conn: cref, frames });
         }
     }
 
