@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Offline throughput benchmark: oftsniff -r on two generated workloads, next to
+# Offline throughput benchmark: oftsniff -r on three generated workloads, next to
 # `tcpdump -r FILE -w /dev/null` as the read ceiling. One run per row; numbers are indicative
 # (2 shared cores), so nothing here asserts a target.
+#
+# Pcap output: each workload also runs with `-w FILE` on the same disk as the data (the
+# output is deleted after each row); the "-w cost" line compares it with the same run
+# without -w. elephants and many-flows hold no OFT, so -w writes nothing there (it measures
+# the cost of holding frames until a flow is classified); oft-transfers is all OFT, so
+# every frame is written and -w pays for real.
 #
 # Usage: scripts/bench-offline.sh [--keep] [--regen]
 #   --keep   generate into target/bench-data (kept for the next run) instead of a temp dir
@@ -52,7 +58,7 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
 KEPT=$ROOT/target/bench-data
-if [ "$KEEP" -eq 1 ] || { [ "$REGEN" -eq 0 ] && [ -s "$KEPT/elephants.pcap" ] && [ -s "$KEPT/many-flows.pcap" ]; }; then
+if [ "$KEEP" -eq 1 ] || { [ "$REGEN" -eq 0 ] && [ -s "$KEPT/elephants.pcap" ] && [ -s "$KEPT/many-flows.pcap" ] && [ -s "$KEPT/oft-transfers.pcap" ]; }; then
     DATA=$KEPT
     mkdir -p "$DATA"
 else
@@ -79,7 +85,9 @@ generate() {
 
 now_ns() { date +%s%N; }
 
-# row LABEL FILE FRAMES CMD...: runs CMD once under GNU time, prints one table row.
+# row LABEL FILE FRAMES CMD...: runs CMD once under GNU time, prints one table row and
+# leaves the wall time (ns) in $LAST_NS (0 when the command failed).
+LAST_NS=0
 row() {
     local label=$1 file=$2 frames=$3
     shift 3
@@ -88,12 +96,14 @@ row() {
     t0=$(now_ns)
     /usr/bin/time -v -o "$SCRATCH/time" "$@" >/dev/null 2>"$SCRATCH/err" || rc=$?
     t1=$(now_ns)
+    LAST_NS=0
     if [ "$rc" -ne 0 ]; then
         local why
         why=$(grep -v '^\s*$' "$SCRATCH/err" | head -n 1 | cut -c1-70)
         printf '  %-38s  failed (exit %d): %s\n' "$label" "$rc" "${why:-no message}"
         return 0
     fi
+    LAST_NS=$((t1 - t0))
     local rss_kb
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
     awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" 'BEGIN {
@@ -120,6 +130,23 @@ bench() {
         "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null
     row "oftsniff --workers 2 --json /dev/null" "$file" "$frames" \
         "$OFTSNIFF" -r "$file" --workers 2 --json /dev/null
+    # -w to a file on the same disk as the input, next to the same run without it.
+    local out=$DATA/$name.out.pcap w_ns
+    for n in 1 2; do
+        row "oftsniff --workers $n -q" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers "$n" -q
+        local base_ns=$LAST_NS
+        row "oftsniff --workers $n -q -w FILE" "$file" "$frames" \
+            "$OFTSNIFF" -r "$file" --workers "$n" -q -w "$out"
+        w_ns=$LAST_NS
+        local wrote
+        wrote=$(stat -c %s "$out" 2>/dev/null || echo 0)
+        rm -f "$out"
+        if [ "$base_ns" -gt 0 ] && [ "$w_ns" -gt 0 ]; then
+            awk -v a="$base_ns" -v b="$w_ns" -v n="$n" -v w="$wrote" 'BEGIN {
+                printf "  %-38s %8.0f %% of the throughput without -w (%.1f MB written)\n",
+                    "  -w cost, --workers " n ":", a / b * 100, w / 1e6 }'
+        fi
+    done
     if command -v suricata >/dev/null 2>&1; then
         mkdir -p "$SCRATCH/suricata"
         row "suricata -r (default config)" "$file" "$frames" \
@@ -132,8 +159,11 @@ bench() {
 
 generate elephants
 generate many-flows
+# 400 × 1 MB direct OFT transfers, 50 at a time (≈ 420 MB, every frame part of a transfer).
+generate oft-transfers
 echo
 echo "oftsniff offline benchmark, $(nproc) cores, $(uname -r), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "(one run each, file in page cache; Gbit/s = capture file bytes x 8 / wall time; RSS from GNU time)"
 bench elephants
 bench many-flows
+bench oft-transfers

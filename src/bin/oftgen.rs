@@ -47,6 +47,20 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Direct OFT2 file transfers, many at once: PROMPT, ACK, the file, DONE (benchmark workload)
+    OftTransfers {
+        out: PathBuf,
+        #[arg(long, default_value_t = workloads::OftTransfers::default().transfers)]
+        transfers: usize,
+        /// Transfers running at the same time
+        #[arg(long, default_value_t = workloads::OftTransfers::default().concurrent)]
+        concurrent: usize,
+        /// Bytes of each file (at most 4 GiB - 1)
+        #[arg(long, default_value_t = workloads::OftTransfers::default().file_bytes)]
+        file_bytes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// List the named scenarios
     List,
     #[command(external_subcommand)]
@@ -119,6 +133,22 @@ fn run(cmd: Cmd) -> Result<(), String> {
             };
             let w = create(&out)?;
             workloads::many_flows(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
+        }
+        Cmd::OftTransfers {
+            out,
+            transfers,
+            concurrent,
+            file_bytes,
+            seed,
+        } => {
+            let spec = workloads::OftTransfers {
+                transfers,
+                concurrent,
+                file_bytes,
+                seed,
+            };
+            let w = create(&out)?;
+            workloads::oft_transfers(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
         }
         Cmd::Scenario(args) => {
             let name = args[0].to_string_lossy().into_owned();

@@ -7,6 +7,7 @@ use super::rng::XorShift64;
 use super::tcp::{Dir, TcpConv, DEFAULT_MSS};
 use crate::capture::Timestamp;
 use crate::flow::key::Endpoint;
+use crate::proto::{Cookie, FileName, OftChecksum, OftHeader};
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -60,6 +61,31 @@ impl Default for ManyFlows {
     }
 }
 
+/// Direct OFT2 file transfers, many at once: each a handshake, the sender's PROMPT, the
+/// receiver's ACK, the file in full-size segments, DONE and FIN. The receiver is the TCP
+/// client (it connects to the sender's advertised port), as in the rendezvous.
+#[derive(Clone, Debug)]
+pub struct OftTransfers {
+    pub transfers: usize,
+    /// Transfers running at the same time.
+    pub concurrent: usize,
+    /// Bytes of each file.
+    pub file_bytes: u64,
+    pub seed: u64,
+}
+
+impl Default for OftTransfers {
+    /// ≈ 420 MB of capture: 400 files × 1 MB, 50 at a time.
+    fn default() -> Self {
+        OftTransfers {
+            transfers: 400,
+            concurrent: 50,
+            file_bytes: 1_000_000,
+            seed: 1,
+        }
+    }
+}
+
 pub fn elephants<W: Write>(spec: &Elephants, out: W) -> io::Result<CaptureSummary> {
     let shape = Shape {
         flows: spec.flows,
@@ -86,6 +112,21 @@ pub fn many_flows<W: Write>(spec: &ManyFlows, out: W) -> io::Result<CaptureSumma
     })
 }
 
+pub fn oft_transfers<W: Write>(spec: &OftTransfers, out: W) -> io::Result<CaptureSummary> {
+    let shape = Shape {
+        flows: spec.transfers,
+        concurrent: spec.concurrent,
+        server_port: 5190,
+        frame_gap: Duration::from_nanos(1_200),
+        seed: spec.seed,
+    };
+    let size = spec.file_bytes.min(u64::from(u32::MAX));
+    run(&shape, out, move |_rng| Script {
+        oft: Some(OftStage::Prompt),
+        ..Script::new(0, size)
+    })
+}
+
 struct Shape {
     flows: usize,
     concurrent: usize,
@@ -98,6 +139,8 @@ struct Shape {
 /// What one connection still has to do. Each turn moves one step: the handshake, up to
 /// two full segments of data (one ACK round), or the close.
 struct Script {
+    /// An OFT transfer: the file is the server-to-client data, framed by OFT headers.
+    oft: Option<OftStage>,
     handshake_done: bool,
     c2s_left: u64,
     s2c_left: u64,
@@ -107,6 +150,7 @@ struct Script {
 impl Script {
     fn new(c2s: u64, s2c: u64) -> Self {
         Script {
+            oft: None,
             handshake_done: false,
             c2s_left: c2s,
             s2c_left: s2c,
@@ -115,7 +159,19 @@ impl Script {
     }
 }
 
+/// Where an OFT script stands; the PROMPT carries the file's checksum, so it is built
+/// when the connection starts (see `oft_prompt`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OftStage {
+    Prompt,
+    Data,
+    Done,
+}
+
 struct Active {
+    /// The PROMPT of an OFT script, and the cookie the receiver answers with.
+    prompt: Option<OftHeader>,
+    cookie: Cookie,
     conv: TcpConv,
     script: Script,
     payload: XorShift64,
@@ -142,7 +198,12 @@ fn run<W: Write>(
             let conv = TcpConv::new(client, server, clock).with_frame_gap(shape.frame_gap);
             let script = script_for(&mut rng);
             let payload = XorShift64::new(shape.seed ^ (started as u64).wrapping_mul(0x9e37));
+            let prompt = script
+                .oft
+                .map(|_| oft_prompt(started, script.s2c_left, &payload, &mut buf));
             active.push(Active {
+                prompt,
+                cookie: Cookie((started as u64 + 1).to_be_bytes()),
                 conv,
                 script,
                 payload,
@@ -167,11 +228,43 @@ fn run<W: Write>(
     Ok(summary)
 }
 
+/// The PROMPT for a file of `size` bytes that `payload` will produce turn by turn.
+fn oft_prompt(i: usize, size: u64, payload: &XorShift64, buf: &mut [u8]) -> OftHeader {
+    let mut rng = payload.clone();
+    let mut sum = OftChecksum::new();
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(TURN_BYTES as u64) as usize;
+        rng.fill(&mut buf[..n]);
+        sum.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let name = FileName::utf8(&format!("file-{i:06}.bin"));
+    OftHeader::prompt(
+        Cookie::default(),
+        name,
+        size as u32,
+        sum.value(),
+        1,
+        1,
+        size as u32,
+    )
+}
+
 fn step(a: &mut Active, buf: &mut [u8]) {
     let s = &mut a.script;
+    let cookie = a.cookie;
     if !s.handshake_done {
         a.conv.handshake();
         s.handshake_done = true;
+    } else if let (Some(OftStage::Prompt), Some(p)) = (s.oft, &a.prompt) {
+        a.conv.send(Dir::ServerToClient, &p.emit());
+        a.conv.send(Dir::ClientToServer, &p.ack(cookie).emit());
+        s.oft = Some(OftStage::Data);
+    } else if let (Some(OftStage::Data), Some(p), 0) = (s.oft, &a.prompt, s.s2c_left) {
+        let done = p.done(cookie, p.size, p.checksum, true);
+        a.conv.send(Dir::ClientToServer, &done.emit());
+        s.oft = Some(OftStage::Done);
     } else if s.c2s_left > 0 {
         let n = s.c2s_left.min(TURN_BYTES as u64) as usize;
         a.payload.fill(&mut buf[..n]);

@@ -39,6 +39,10 @@ const NAME_PART_MAX: usize = 80;
 const MAX_SUFFIX: u32 = 1000;
 /// Staging per transfer file before it is flushed early.
 const TRANSFER_FLUSH_BYTES: usize = 64 << 10;
+/// Frames of a transfer kept while its label has not arrived (a rendezvous frame can
+/// reach the writer long before the data connection that names the transfer); past it,
+/// the file is created under a time-and-number name.
+pub const MAX_UNLABELLED_FRAMES: usize = 64;
 /// Ended transfers remembered so late frames don't start a second file.
 const ENDED_MEMORY: usize = 4096;
 
@@ -120,6 +124,8 @@ impl TransferLabel {
 
 struct Entry {
     label: Option<TransferLabel>,
+    /// Frames waiting for the label, before the file exists.
+    unlabelled: Vec<Frame>,
     file: Option<PcapFile>,
     path: Option<PathBuf>,
     link: Option<LinkType>,
@@ -176,6 +182,7 @@ impl TransferFiles {
         let clock = self.clock;
         let e = self.entries.entry(t).or_insert(Entry {
             label: None,
+            unlabelled: Vec::new(),
             file: None,
             path: None,
             link: None,
@@ -202,6 +209,20 @@ impl TransferFiles {
     pub fn set_label(&mut self, t: TransferId, label: TransferLabel) {
         if !self.ended.contains(&t) {
             self.entry(t).label = Some(label);
+            self.write_unlabelled(t);
+        }
+    }
+
+    /// Writes the frames that waited for a label (creating the file under whatever name
+    /// is known by now).
+    fn write_unlabelled(&mut self, t: TransferId) {
+        let held = self
+            .entries
+            .get_mut(&t)
+            .map(|e| std::mem::take(&mut e.unlabelled))
+            .unwrap_or_default();
+        for f in &held {
+            self.write_now(t, f);
         }
     }
 
@@ -238,6 +259,7 @@ impl TransferFiles {
     }
 
     fn close(&mut self, t: TransferId) {
+        self.write_unlabelled(t);
         if let Some(mut e) = self.entries.remove(&t) {
             if let Some(f) = e.file.take() {
                 self.open -= 1;
@@ -260,6 +282,18 @@ impl TransferFiles {
             self.counters.late_frames += 1;
             return;
         }
+        let e = self.entry(t);
+        if e.label.is_none() && e.path.is_none() && !e.failed {
+            if e.unlabelled.len() < MAX_UNLABELLED_FRAMES {
+                e.unlabelled.push(frame.clone());
+                return;
+            }
+            self.write_unlabelled(t);
+        }
+        self.write_now(t, frame);
+    }
+
+    fn write_now(&mut self, t: TransferId, frame: &Frame) {
         let link = *self.entry(t).link.get_or_insert(frame.link);
         if link != frame.link {
             self.counters.link_mismatch += 1;
@@ -429,5 +463,52 @@ mod tests {
         assert_eq!(name_part(".hidden"), "_hidden");
         assert_eq!(name_part("a\u{0}b\u{fffd}c\\d"), "a_b_c_d");
         assert_eq!(name_part(&"x".repeat(300)).len(), NAME_PART_MAX);
+    }
+
+    fn frame(ts_s: u64) -> Frame {
+        Frame {
+            no: crate::capture::FrameNo(ts_s),
+            ts: Timestamp::from_parts(ts_s, 0),
+            orig_len: 60,
+            link: LinkType::Ethernet,
+            data: vec![0; 60],
+        }
+    }
+
+    #[test]
+    fn frames_before_the_label_go_into_the_labelled_file() {
+        let d = crate::output::testdir::TestDir::new("tf-unlabelled");
+        let mut tf = TransferFiles::new(d.path(), 8, 8);
+        let t = TransferId(1);
+        // A rendezvous frame, long before the data connection labels the transfer.
+        tf.write(t, &frame(1_129_822_212));
+        let l = TransferLabel {
+            start: Timestamp::from_parts(1_129_822_212, 0),
+            a: Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 40000),
+            b: Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 5190),
+            first_name: Some("f.txt".into()),
+        };
+        tf.set_label(t, l.clone());
+        tf.write(t, &frame(1_129_822_220));
+        tf.mark_ended(t);
+        tf.close_if_done(t);
+        let names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("{}.pcap", l.file_stem())]);
+        assert_eq!(tf.counters.frames_written, 2);
+    }
+
+    #[test]
+    fn a_transfer_never_labelled_still_gets_its_frames_at_the_end() {
+        let d = crate::output::testdir::TestDir::new("tf-never");
+        let mut tf = TransferFiles::new(d.path(), 8, 8);
+        for i in 0..(MAX_UNLABELLED_FRAMES as u64 + 3) {
+            tf.write(TransferId(7), &frame(1_000 + i));
+        }
+        tf.close_all();
+        assert_eq!(tf.counters.files_created, 1);
+        assert_eq!(tf.counters.frames_written, MAX_UNLABELLED_FRAMES as u64 + 3);
     }
 }

@@ -59,6 +59,11 @@ struct Transfer {
     ladder: Vec<(String, LadderLine)>,
     rendezvous_lines: Vec<String>,
     pcap_started: bool,
+    /// Rendezvous frames went to pcap output before any data connection was seen.
+    rv_frames_sent: bool,
+    /// The FLAP connection of the first rendezvous message (client, server): names the
+    /// transfer's pcap when no data connection ever does.
+    flap: Option<(Endpoint, Endpoint)>,
     closed_at: Option<f64>,
     ended: bool,
 }
@@ -240,6 +245,8 @@ impl Correlator {
         k.ladder.extend(g.ladder);
         k.rendezvous_lines.extend(g.rendezvous_lines);
         k.pcap_started |= g.pcap_started;
+        k.rv_frames_sent |= g.rv_frames_sent;
+        k.flap = k.flap.or(g.flap);
         if let Some(c) = k.cookie {
             self.by_cookie.insert(c, keep);
         }
@@ -316,6 +323,18 @@ impl Correlator {
                 self.tick(record.ts, out);
                 let t = self.rendezvous(&prediction, &record.flap_client, record.ts);
                 record.transfer = label(t);
+                let ep = |s: &str| {
+                    s.parse::<std::net::SocketAddr>()
+                        .ok()
+                        .map(|a| Endpoint::new(a.ip(), a.port()))
+                };
+                if let (Some(tr), Some(c), Some(sv)) = (
+                    self.transfers.get_mut(&t),
+                    ep(&record.flap_client),
+                    ep(&record.flap_server),
+                ) {
+                    tr.flap.get_or_insert((c, sv));
+                }
                 if self.explain {
                     let line = format!(
                         "{:>7} {:.6}  FLAP {} -> {}  SNAC {} {}{}",
@@ -391,12 +410,19 @@ impl Correlator {
             Report::RendezvousFrame { cookie, frame } => {
                 if let Some(&t) = self.by_cookie.get(&cookie) {
                     let t = self.live(t);
-                    if let Some(conn) = self
+                    // The label names the data connection; until one is seen the
+                    // writer keeps these frames back (see `TransferFiles`).
+                    match self
                         .transfers
                         .get(&t)
                         .and_then(|tr| tr.legs.first().copied())
                     {
-                        self.start_pcap(t, &conn, out);
+                        Some(conn) => self.start_pcap(t, &conn, out),
+                        None => {
+                            if let Some(tr) = self.transfers.get_mut(&t) {
+                                tr.rv_frames_sent = true;
+                            }
+                        }
                     }
                     let key = FlowKey::from_segment(
                         Endpoint::new(IpAddr::from([0, 0, 0, 0]), 0),
@@ -422,6 +448,16 @@ impl Correlator {
     }
 
     fn start_pcap(&mut self, t: TransferId, conn: &ConnRef, out: &mut dyn CorrelatorOutput) {
+        self.start_pcap_between(t, conn.client, conn.server, out);
+    }
+
+    fn start_pcap_between(
+        &mut self,
+        t: TransferId,
+        a: Endpoint,
+        b: Endpoint,
+        out: &mut dyn CorrelatorOutput,
+    ) {
         let Some(tr) = self.transfers.get_mut(&t) else {
             return;
         };
@@ -431,8 +467,8 @@ impl Correlator {
         tr.pcap_started = true;
         let label = TransferLabel {
             start: Timestamp((tr.start.max(0.0) * 1e9) as u64),
-            a: conn.client,
-            b: conn.server,
+            a,
+            b,
             first_name: tr.first_file.clone(),
         };
         out.transfer_started(t, &label);
@@ -684,7 +720,16 @@ impl Correlator {
             }
             self.explained.push(text);
         }
-        if tr.pcap_started {
+        // Only rendezvous frames were written (no data connection was seen): name the
+        // transfer's pcap after its FLAP connection.
+        let flap_only = (!tr.pcap_started && tr.rv_frames_sent)
+            .then_some(tr.flap)
+            .flatten();
+        let started = tr.pcap_started;
+        if let Some((a, b)) = flap_only {
+            self.start_pcap_between(t, a, b, out);
+        }
+        if started || flap_only.is_some() {
             out.transfer_ended(t);
         }
         out.event(Event::Transfer(rec));

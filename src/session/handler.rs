@@ -306,11 +306,10 @@ impl SessionHandler {
                 });
                 note_frame(st, h.frame, "tcp_handshake");
             }
-            if self.opts.pcap && !st.held.is_empty() {
-                let frames = std::mem::take(&mut st.held);
-                self.send(Report::Frames { conn: cref, frames });
-            }
         }
+        // Held frames go after this call's phases: the PROMPT names the file, and the
+        // first frames start the transfer's `--pcap-dir` file, named after it.
+        let release_held = self.opts.pcap && !st.held.is_empty();
         let sender_dir = match &st.class {
             Class::Data(d) => d.machine.sender,
             _ => None,
@@ -372,6 +371,10 @@ impl SessionHandler {
                     });
                 }
             }
+        }
+        if release_held {
+            let frames = std::mem::take(&mut st.held);
+            self.send(Report::Frames { conn: cref, frames });
         }
     }
 
@@ -536,15 +539,20 @@ impl MachineSink for Sink<'_> {
         }
     }
     fn file_end(&mut self, end: &FileEnd) -> Option<String> {
+        let mut end = end.clone();
         let path = self.carve.take().and_then(|f| {
             let whole = matches!(
                 end.status,
                 super::machine::FileStatus::Complete | super::machine::FileStatus::Resumed
             ) && end.missing.is_empty();
-            f.finish(whole).ok().map(|r| r.path.display().to_string())
+            let r = f.finish(whole).ok()?;
+            // The event describes the file at `path`: a resumed transfer's prefix that was
+            // never on this wire is missing from it even when the protocol says the
+            // receiver held it.
+            end.missing = r.missing.iter().map(|&(a, b)| [a, b]).collect();
+            Some(r.path.display().to_string())
         });
-        self.outs
-            .push(Out::File(Box::new(end.clone()), path.clone()));
+        self.outs.push(Out::File(Box::new(end), path.clone()));
         path
     }
     fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64) {
