@@ -680,6 +680,13 @@ impl StreamHandler for SessionHandler {
         }
         match st.class {
             Class::Data(_) if st.recognized => {
+                // Consecutive frames of one connection travel in one report.
+                if let Some(Report::Frames { conn: c, frames }) = self.pending.last_mut() {
+                    if c.id == st.id {
+                        frames.push(frame);
+                        return;
+                    }
+                }
                 let cref = Self::conn_ref(st, conn);
                 self.send(Report::Frames {
                     conn: cref,
