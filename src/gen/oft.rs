@@ -26,8 +26,8 @@ use std::net::{IpAddr, Ipv4Addr};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Variant {
     /// Data-carrying segments shuffled within blocks of four of the same direction (the
-    /// order between the two directions stays causal: an answer never precedes its
-    /// question on a tap between the peers).
+    /// order between the two directions stays causal: an answer never precedes the bytes
+    /// it answers on a tap between the peers).
     pub reorder: bool,
     /// About one segment in five appears twice.
     pub duplicate: bool,
@@ -268,21 +268,27 @@ fn mutate(segs: &mut Vec<Segment>, v: Variant, seed: u64) {
     }
 }
 
-/// Shuffles the data segments of each direction among the slots they occupy, so a
-/// direction's bytes arrive out of order while each slot keeps its place (and time)
-/// relative to the other direction.
+/// Shuffles data segments of one direction among the slots they occupy, within runs
+/// that no data of the other direction interrupts: a tap between the peers can see a
+/// direction's bytes out of order, but never an answer before the bytes it answers.
+/// Each slot keeps its time, so the merged capture stays in time order.
 fn reorder_within_directions(segs: &mut [Segment], seed: u64) {
-    let mut sources: Vec<Endpoint> = Vec::new();
-    for s in segs.iter() {
-        if !sources.contains(&s.src) {
-            sources.push(s.src);
+    let mut m = Mutator::new(seed);
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    let mut open: Option<(Endpoint, usize)> = None;
+    for (i, seg) in segs.iter().enumerate() {
+        if seg.payload.is_empty() {
+            continue;
+        }
+        match open {
+            Some((src, r)) if src == seg.src => runs[r].push(i),
+            _ => {
+                runs.push(vec![i]);
+                open = Some((seg.src, runs.len() - 1));
+            }
         }
     }
-    let mut m = Mutator::new(seed);
-    for src in sources {
-        let slots: Vec<usize> = (0..segs.len())
-            .filter(|&i| segs[i].src == src && !segs[i].payload.is_empty())
-            .collect();
+    for slots in runs.into_iter().filter(|r| r.len() > 1) {
         let times: Vec<Timestamp> = slots.iter().map(|&i| segs[i].ts).collect();
         let mut mine: Vec<Segment> = slots.iter().map(|&i| segs[i].clone()).collect();
         m.apply(
@@ -370,7 +376,7 @@ impl Oscar {
     }
 
     /// `msg` from the file sender to the receiver.
-    fn from_sender(&mut self, net: &mut Net, msg: RendezvousMsg) {
+    fn relay_from_sender(&mut self, net: &mut Net, msg: RendezvousMsg) {
         let verified = v4(sender_ep(0));
         self.sender.up(net, &msg.clone().to_host(RECEIVER_NAME));
         net.wait_ms(20);
@@ -382,7 +388,7 @@ impl Oscar {
     }
 
     /// `msg` from the receiver to the file sender.
-    fn from_receiver(&mut self, net: &mut Net, msg: RendezvousMsg) {
+    fn relay_from_receiver(&mut self, net: &mut Net, msg: RendezvousMsg) {
         let verified = v4(receiver_ep(0));
         self.receiver.up(net, &msg.clone().to_host(SENDER_NAME));
         net.wait_ms(20);
@@ -484,7 +490,7 @@ fn contents(seed: u64, salt: u64, len: usize) -> Vec<u8> {
 
 /// A libpurple-style cookie: seven ASCII digits and a NUL.
 fn cookie(seed: u64) -> Cookie {
-    let n = XorShift64::new(seed ^ 0xc00c_1e).below(10_000_000);
+    let n = XorShift64::new(seed ^ 0x00c0_0c1e).below(10_000_000);
     let mut c = [0u8; 8];
     c[..7].copy_from_slice(format!("{n:07}").as_bytes());
     Cookie(c)
@@ -557,9 +563,9 @@ fn exchange(
         path.message(net, true, &prompt.emit(), split);
         if let Some((oscar, by_sender)) = accept_by.take() {
             if by_sender {
-                oscar.from_sender(net, accept(ck));
+                oscar.relay_from_sender(net, accept(ck));
             } else {
-                oscar.from_receiver(net, accept(ck));
+                oscar.relay_from_receiver(net, accept(ck));
             }
         }
         net.wait_ms(5);
@@ -783,7 +789,7 @@ fn direct(seed: u64, v: Variant, o: DirectOpts) -> OftCapture {
     net.wait_ms(200);
     let folder = o.folder.then_some("photos");
     let charset = o.utf16.then_some("unicode-2-0");
-    oscar.from_sender(
+    oscar.relay_from_sender(
         &mut net,
         direct_propose(ck, o.listen_port, service_data(&offers, folder), charset),
     );
@@ -803,7 +809,7 @@ fn direct(seed: u64, v: Variant, o: DirectOpts) -> OftCapture {
         Answer::ResetAfter { .. } => {
             net.on(conn, |c| c.rst(Dir::ClientToServer));
             net.wait_ms(20);
-            oscar.from_receiver(
+            oscar.relay_from_receiver(
                 &mut net,
                 RendezvousMsg::cancel(ck, Capability::SEND_FILE, 1),
             );
@@ -836,7 +842,7 @@ fn reversed(seed: u64, v: Variant) -> OftCapture {
     let mut net = Net::new();
     let mut oscar = Oscar::open(&mut net, 5190);
     net.wait_ms(200);
-    oscar.from_sender(
+    oscar.relay_from_sender(
         &mut net,
         direct_propose(ck, 5190, service_data(&offers, None), None),
     );
@@ -847,7 +853,7 @@ fn reversed(seed: u64, v: Variant) -> OftCapture {
     redirect.rendezvous_ip = Some(v4(listen));
     redirect.client_ip = Some(v4(listen));
     redirect.port = Some(listen.port);
-    oscar.from_receiver(&mut net, redirect);
+    oscar.relay_from_receiver(&mut net, redirect);
     net.wait_ms(30);
     let sender = sender_ep(46_001);
     let conn = net.open(sender, listen, true);
@@ -902,7 +908,7 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
     };
     if !sender_creates {
         // Stage 2 starts with the sender's direct offer, which the receiver cannot reach.
-        oscar.from_sender(
+        oscar.relay_from_sender(
             &mut net,
             direct_propose(ck, 5190, service_data(&offers, None), None),
         );
@@ -934,9 +940,9 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
     offer.client_ip = Some(proxy_ip);
     if sender_creates {
         offer.file = Some(service_data(&offers, None));
-        oscar.from_sender(&mut net, offer);
+        oscar.relay_from_sender(&mut net, offer);
     } else {
-        oscar.from_receiver(&mut net, offer);
+        oscar.relay_from_receiver(&mut net, offer);
     }
     net.wait_ms(40);
     let joiner_leg = net.open(joiner, proxy, true);
@@ -952,8 +958,8 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
     net.send(creator_leg, Dir::ServerToClient, &ready);
     net.wait_ms(2);
     // Both clients never listened, so both send an ACCEPT (Appendix B).
-    oscar.from_receiver(&mut net, accept(ck));
-    oscar.from_sender(&mut net, accept(ck));
+    oscar.relay_from_receiver(&mut net, accept(ck));
+    oscar.relay_from_sender(&mut net, accept(ck));
     net.wait_ms(2);
     let (sender_leg, receiver_leg) = if sender_creates {
         (creator_leg, joiner_leg)
