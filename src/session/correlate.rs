@@ -48,11 +48,19 @@ struct Transfer {
     files: u64,
     bytes: u64,
     file_keys: Vec<(String, u64)>,
-    secondary_files: Vec<FileRecord>,
+    secondary_files: Vec<(ConnRef, FileRecord)>,
+    /// Files of a proxied sender's leg waiting for the other leg to name the receiver
+    /// (its worker may report later): on one leg the peer is the proxy, not the client.
+    unpaired_files: Vec<(ConnRef, FileRecord)>,
     cancelled: bool,
     frames_lost: u64,
-    /// Proposer of each PROPOSE seen: (flap client ip, proposer is the file sender).
-    proposers: Vec<(IpAddr, bool)>,
+    /// Each OSCAR client (its FLAP connection's client endpoint) whose role a PROPOSE
+    /// revealed: true for the file sender.
+    parties: Vec<(String, bool)>,
+    /// Screen names from ACCEPT/CANCEL messages on FLAP connections whose role is not
+    /// known yet (their PROPOSE may be reported later by another worker):
+    /// (flap client, screen name, sent client → server).
+    unplaced_names: Vec<(String, String, bool)>,
     first_file: Option<String>,
     /// First and last file-data byte over all files.
     data_span: Option<(f64, f64)>,
@@ -64,11 +72,73 @@ struct Transfer {
 }
 
 impl Transfer {
+    /// Reports a file once per (name, offset), counting it into the totals.
+    fn emit_file(&mut self, file: FileRecord, out: &mut dyn CorrelatorOutput) {
+        let key = (file.name.clone(), file.offset);
+        if self.file_keys.contains(&key) {
+            return;
+        }
+        self.file_keys.push(key);
+        self.files += 1;
+        self.bytes += file.bytes;
+        self.add_span(&file);
+        out.event(Event::File(file));
+    }
+
+    /// The screen name in a SNAC 4/6 or 4/7 is always the other party's than the FLAP
+    /// client's: the recipient of what it sends, the author of what it receives.
+    fn name_party(&mut self, names_sender: bool, sn: String) {
+        if names_sender {
+            self.sender_name.get_or_insert(sn);
+        } else {
+            self.receiver_name.get_or_insert(sn);
+        }
+    }
+
+    /// Places the names of ACCEPT/CANCEL messages whose FLAP client's role is known.
+    /// With `guess` (the transfer is ending), the rest are placed assuming the usual
+    /// case: the receiver accepts the sender's proposal.
+    fn place_names(&mut self, guess: bool) {
+        for (client, sn, outgoing) in std::mem::take(&mut self.unplaced_names) {
+            let role = self
+                .parties
+                .iter()
+                .find(|(c, _)| *c == client)
+                .map(|&(_, s)| s);
+            match role {
+                Some(client_is_sender) => self.name_party(!client_is_sender, sn),
+                // 4/6 from the accepting receiver names the sender; 4/7 to the sender
+                // names the receiver.
+                None if guess => self.name_party(outgoing, sn),
+                None => self.unplaced_names.push((client, sn, outgoing)),
+            }
+        }
+    }
+
+    /// The client of the proxied leg other than `conn`, once it is known.
+    fn other_client(&self, conn: &ConnRef) -> Option<Endpoint> {
+        self.legs
+            .iter()
+            .find(|l| l.proxied && l.id != conn.id && l.client != conn.client)
+            .map(|l| l.client)
+    }
+
     fn add_span(&mut self, f: &FileRecord) {
         if let (Some(a), Some(b)) = (f.first_data_ts, f.last_data_ts) {
             let (lo, hi) = self.data_span.unwrap_or((a, b));
             self.data_span = Some((lo.min(a), hi.max(b)));
         }
+    }
+}
+
+/// On a proxied leg the file's peer is the proxy; name the client at the far end of the
+/// other leg instead.
+fn name_far_client(file: &mut FileRecord, conn: &ConnRef, other: Endpoint) {
+    let here = conn.client.to_string();
+    if file.sender == here {
+        file.receiver = other.to_string();
+    } else if file.receiver == here {
+        file.sender = other.to_string();
     }
 }
 
@@ -204,9 +274,11 @@ impl Correlator {
         k.bytes += g.bytes;
         k.file_keys.extend(g.file_keys);
         k.secondary_files.extend(g.secondary_files);
+        k.unpaired_files.extend(g.unpaired_files);
         k.cancelled |= g.cancelled;
         k.frames_lost += g.frames_lost;
-        k.proposers.extend(g.proposers);
+        k.parties.extend(g.parties);
+        k.unplaced_names.extend(g.unplaced_names);
         k.first_file = k.first_file.take().or(g.first_file);
         k.data_span = match (k.data_span, g.data_span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -217,6 +289,26 @@ impl Correlator {
         k.pcap_started |= g.pcap_started;
         if let Some(c) = k.cookie {
             self.by_cookie.insert(c, keep);
+        }
+    }
+
+    /// Reports the proxied files whose other leg is now known, with the far client in
+    /// place of the proxy as their sender or receiver.
+    fn pair_files(&mut self, t: TransferId, out: &mut dyn CorrelatorOutput) {
+        let Some(tr) = self.transfers.get_mut(&t) else {
+            return;
+        };
+        if tr.unpaired_files.is_empty() {
+            return;
+        }
+        for (conn, mut file) in std::mem::take(&mut tr.unpaired_files) {
+            match tr.other_client(&conn) {
+                Some(other) => {
+                    name_far_client(&mut file, &conn, other);
+                    tr.emit_file(file, out);
+                }
+                None => tr.unpaired_files.push((conn, file)),
+            }
         }
     }
 
@@ -238,6 +330,7 @@ impl Correlator {
                 let ts = ts.as_f64();
                 self.tick(ts, out);
                 let t = self.resolve(&conn, ts);
+                self.pair_files(t, out);
                 let tr = self.transfers.get_mut(&t).expect("live transfer");
                 tr.end = tr.end.max(ts);
                 if tr.first_file.is_none() {
@@ -265,19 +358,17 @@ impl Correlator {
                 let t = self.resolve(&conn, file.ts);
                 file.transfer = label(t);
                 let tr = self.transfers.get_mut(&t).expect("live transfer");
-                let key = (file.name.clone(), file.offset);
                 if !primary {
-                    tr.secondary_files.push(file);
+                    tr.secondary_files.push((conn, file));
+                    self.pair_files(t, out);
                     return;
                 }
-                if tr.file_keys.contains(&key) {
+                if conn.proxied {
+                    tr.unpaired_files.push((conn, file));
+                    self.pair_files(t, out);
                     return;
                 }
-                tr.file_keys.push(key);
-                tr.files += 1;
-                tr.bytes += file.bytes;
-                tr.add_span(&file);
-                out.event(Event::File(file));
+                tr.emit_file(file, out);
             }
             Report::Progress { conn, mut progress } => {
                 let t = self.resolve(&conn, progress.ts);
@@ -444,32 +535,21 @@ impl Correlator {
         if tr.first_file.is_none() {
             tr.first_file = p.file_name.clone();
         }
-        let flap_ip = flap_client
-            .parse::<std::net::SocketAddr>()
-            .ok()
-            .map(|a| a.ip());
         match p.kind {
             RvKind::Propose => {
                 // The proposer of a PROPOSE carrying file data (0x2711) is the file sender;
                 // a follow-up without it (redirect, stage-2 proxy) comes from the receiver.
                 let proposer_is_sender =
                     p.from_sender || (p.request_no.unwrap_or(1) == 1 && !p.direct_im);
-                if let Some(ip) = flap_ip {
-                    tr.proposers.push((ip, proposer_is_sender));
+                // 4/6 goes from the proposer, 4/7 to the one it proposes to.
+                let client_is_sender = proposer_is_sender == p.outgoing;
+                if !tr.parties.iter().any(|(c, _)| c == flap_client) {
+                    tr.parties.push((flap_client.to_string(), client_is_sender));
                 }
-                // 4/6 names the recipient; 4/7 names the proposer.
-                let names_sender = if p.outgoing {
-                    !proposer_is_sender
-                } else {
-                    proposer_is_sender
-                };
                 if let Some(sn) = p.screen_name.clone() {
-                    if names_sender {
-                        tr.sender_name.get_or_insert(sn);
-                    } else {
-                        tr.receiver_name.get_or_insert(sn);
-                    }
+                    tr.name_party(!client_is_sender, sn);
                 }
+                tr.place_names(false);
                 if let Some(port) = p.port {
                     if p.use_proxy {
                         self.by_token.insert(port, t);
@@ -481,23 +561,18 @@ impl Correlator {
                     }
                 }
             }
-            RvKind::Accept => {
-                // Usually the receiver accepts the sender's proposal.
-                let accepter_is_sender = tr.proposers.last().is_some_and(|(_, s)| !s);
-                let names_sender = if p.outgoing {
-                    !accepter_is_sender
-                } else {
-                    accepter_is_sender
-                };
+            RvKind::Accept | RvKind::Cancel => {
+                if p.kind == RvKind::Cancel {
+                    tr.cancelled = true;
+                }
+                // Either client may send an ACCEPT (Appendix B: in proxy stages 1 and 2
+                // both do), so who it names follows from whose FLAP connection it is on.
                 if let Some(sn) = p.screen_name.clone() {
-                    if names_sender {
-                        tr.sender_name.get_or_insert(sn);
-                    } else {
-                        tr.receiver_name.get_or_insert(sn);
-                    }
+                    tr.unplaced_names
+                        .push((flap_client.to_string(), sn, p.outgoing));
+                    tr.place_names(false);
                 }
             }
-            RvKind::Cancel => tr.cancelled = true,
             _ => {}
         }
         t
@@ -550,16 +625,17 @@ impl Correlator {
             return;
         }
         tr.ended = true;
+        tr.place_names(true);
+        // The other leg never showed up: the proxy is all that is known of the far side.
+        for (_, f) in std::mem::take(&mut tr.unpaired_files) {
+            tr.emit_file(f, out);
+        }
         // A proxied receiver's leg speaks for files only its sender's leg missed.
-        for f in std::mem::take(&mut tr.secondary_files) {
-            let key = (f.name.clone(), f.offset);
-            if !tr.file_keys.contains(&key) {
-                tr.file_keys.push(key);
-                tr.files += 1;
-                tr.bytes += f.bytes;
-                tr.add_span(&f);
-                out.event(Event::File(f));
+        for (conn, mut f) in std::mem::take(&mut tr.secondary_files) {
+            if let Some(other) = tr.other_client(&conn) {
+                name_far_client(&mut f, &conn, other);
             }
+            tr.emit_file(f, out);
         }
         // Direct transfers: the FLAP proposer's address names the sender when the data
         // connection did not say.
