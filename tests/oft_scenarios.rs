@@ -376,6 +376,38 @@ fn check(name: &str, cap: &OftCapture, ev: &[Value], ex: &Option<Expect>) {
     want.sort();
     assert_eq!(got, want, "{name}: phases per connection");
 
+    // Each connection's PROMPTs name the files in order, files_left counting down.
+    let n = cap.files.len() as u64;
+    let mut prompts: BTreeMap<String, Vec<(String, u64, u64)>> = BTreeMap::new();
+    for p in of_kind(ev, "phase")
+        .into_iter()
+        .filter(|p| p["phase"] == "prompt")
+    {
+        assert_eq!(p["files_total"], n, "{name}: {p}");
+        prompts.entry(s(&p["conn"]).to_string()).or_default().push((
+            s(&p["name"]).to_string(),
+            p["size"].as_u64().unwrap(),
+            p["files_left"].as_u64().unwrap(),
+        ));
+    }
+    let want_prompts: Vec<(String, u64, u64)> = cap
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), f.data.len() as u64, n - i as u64))
+        .collect();
+    for (conn, got) in &prompts {
+        assert_eq!(got, &want_prompts, "{name}: PROMPTs on {conn}");
+    }
+    // The proxy token is one value wherever it shows (ACK to the creator, INIT_RECV).
+    let mut tokens: Vec<u64> = of_kind(ev, "phase")
+        .iter()
+        .filter_map(|p| p["token"].as_u64())
+        .collect();
+    tokens.dedup();
+    assert!(tokens.len() <= 1, "{name}: tokens {tokens:?}");
+    assert_eq!(!tokens.is_empty(), ex.proxy_creator.is_some(), "{name}");
+
     let files = of_kind(ev, "file");
     assert_eq!(files.len(), cap.files.len(), "{name}: {files:#?}");
     for ((f, g), status) in files.iter().zip(&cap.files).zip(&ex.statuses) {
@@ -436,40 +468,36 @@ const VARIANTS: &[(&str, Variant)] = &[
     ("all", Variant::ALL),
 ];
 
-/// Generates every variant of `name`, runs oftsniff with one and with the default number
-/// of workers, checks each report, and requires them all to equal the plain one.
+/// Generates every variant of `name` (two seeds), runs oftsniff with one and with the
+/// default number of workers, checks each report, and requires them all to equal the
+/// plain capture's.
 fn scenario(name: &str) {
     let kind = oft::kind_by_name(name).expect("scenario exists");
     let ex = expect(kind);
     let dir = Dir::new(name);
     let keep = std::env::var_os("OFTSNIFF_KEEP_PCAPS").map(PathBuf::from);
-    let mut reference: Option<Value> = None;
-    for &(vname, v) in VARIANTS {
-        let cap = oft::build(kind, 1, v);
-        let frames = cap.pcap.into_frames();
-        let pcap = dir.0.join(format!("{name}-{vname}.pcap"));
-        let mut b = oftsniff::gen::PcapBuilder::new();
-        b.add_frames(frames);
-        b.write_file(&pcap).unwrap();
-        if let Some(k) = &keep {
-            std::fs::create_dir_all(k).unwrap();
-            std::fs::copy(&pcap, k.join(pcap.file_name().unwrap())).unwrap();
-        }
-        let cap = OftCapture {
-            pcap: oftsniff::gen::PcapBuilder::new(),
-            ..cap
-        };
-        for workers in [Some(1), None] {
-            let ctx = format!("{name} [{vname}, workers {workers:?}]");
-            let ev = run(&pcap, workers);
-            check(&ctx, &cap, &ev, &ex);
-            let n = normalized(&ev);
-            match &reference {
-                None => reference = Some(n),
-                Some(r) => assert_eq!(
-                    &n, r,
-                    "{ctx}: report differs from the plain capture's\n got: {n:#}\nwant: {r:#}"
-                ),
+    for seed in [1, 2] {
+        let mut reference: Option<Value> = None;
+        for &(vname, v) in VARIANTS {
+            let mut cap = oft::build(kind, seed, v);
+            let pcap = dir.0.join(format!("{name}-{seed}-{vname}.pcap"));
+            std::mem::take(&mut cap.pcap).write_file(&pcap).unwrap();
+            if let Some(k) = &keep {
+                std::fs::create_dir_all(k).unwrap();
+                std::fs::copy(&pcap, k.join(pcap.file_name().unwrap())).unwrap();
+            }
+            for workers in [Some(1), None] {
+                let ctx = format!("{name} [seed {seed}, {vname}, workers {workers:?}]");
+                let ev = run(&pcap, workers);
+                check(&ctx, &cap, &ev, &ex);
+                let n = normalized(&ev);
+                match &reference {
+                    None => reference = Some(n),
+                    Some(r) => assert_eq!(
+                        &n, r,
+                        "{ctx}: report differs from the plain capture's\n got: {n:#}\nwant: {r:#}"
+                    ),
+                }
             }
         }
     }
