@@ -3,10 +3,12 @@
 //! `TcpConv` scripts a connection into `Segment`s; `Mutator` damages them (drops,
 //! duplicates, overlaps, reordering) from a seed; `encode` frames them as Ethernet/IP/TCP;
 //! `PcapBuilder` merges conversations into a pcap, `SegmentWriter` streams one to disk;
-//! `workloads` builds the large benchmark captures and `scenarios` the named small ones.
+//! `workloads` builds the large benchmark captures and `scenarios` the named small ones;
+//! `oft` scripts whole OFT transfers (FLAP rendezvous and data connections).
 
 pub mod encode;
 pub mod mutate;
+pub mod oft;
 pub mod pcap;
 pub mod rng;
 pub mod scenarios;

@@ -2,6 +2,7 @@
 //! them; adding a scenario means adding one entry to `SCENARIOS`.
 
 use super::mutate::{Mutations, Mutator};
+use super::oft::{self, Kind, Variant};
 use super::pcap::PcapBuilder;
 use super::rng::XorShift64;
 use super::tcp::{Dir, TcpConv};
@@ -32,6 +33,87 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "sequence numbers wrapping 2^32, with reordering, duplicates and overlapping \
                 retransmits (identical bytes, no drops)",
         build: conn_wrap_mutated,
+    },
+    Scenario {
+        name: "oft-direct",
+        about: "direct OFT transfer (request #1): FLAP PROPOSE/ACCEPT on both clients' BOS, receiver connects to the sender's 5190",
+        build: |seed| oft::build(Kind::Direct, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-reversed",
+        about: "redirect (request #2): the file sender is the TCP initiator and sends the PROMPT",
+        build: |seed| oft::build(Kind::Reversed, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-proxy-stage1",
+        about: "ARS proxy, the file sender creates the session (INIT_SEND), the receiver joins; OFT relayed on both legs",
+        build: |seed| oft::build(Kind::ProxyStage1, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-proxy-stage2",
+        about: "ARS proxy after a direct offer, the receiver creates the session, the sender joins (INIT_RECV)",
+        build: |seed| oft::build(Kind::ProxyStage2, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-proxy-skip",
+        about: "stage-1 proxy; the receiver already has the file: PROMPT answered by DONE, no data",
+        build: |seed| oft::build(Kind::ProxySkip, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-resume",
+        about: "direct; RESUME -> RESUME_ACCEPT -> RESUME_ACK at an odd offset, then the rest of the file",
+        build: |seed| oft::build(Kind::Resume, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-folder",
+        about: "direct; a folder of three files (0x01 separators) on one connection, files_left counting down",
+        build: |seed| oft::build(Kind::Folder, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-utf16-long",
+        about: "direct; UTF-16BE file name longer than 64 bytes (header longer than 256)",
+        build: |seed| oft::build(Kind::Utf16Long, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-rst-mid-data",
+        about: "direct; the receiver resets mid-data and sends a CANCEL on BOS",
+        build: |seed| oft::build(Kind::RstMidData, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-port80",
+        about: "direct transfer with the sender listening on port 80",
+        build: |seed| oft::build(Kind::Port80, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-port443",
+        about: "direct transfer with the sender listening on port 443",
+        build: |seed| oft::build(Kind::Port443, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-flap-443",
+        about: "direct transfer with both OSCAR (FLAP) connections on port 443",
+        build: |seed| oft::build(Kind::Flap443, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "nearmiss-http-oft2",
+        about: "not OFT: an HTTP response whose body quotes an OFT2 PROMPT (\"Cool FileXfer\")",
+        build: |seed| oft::build(Kind::NearmissHttp, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "nearmiss-proxy-garbage",
+        about: "not OFT: a stream that starts like a proxy INIT_SEND and continues as garbage",
+        build: |seed| oft::build(Kind::NearmissProxyGarbage, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
+        name: "oft-direct-mangled",
+        about: "oft-direct with segments reordered within each direction, duplicated, and the \
+                PROMPT split 100 + 156 bytes",
+        build: |seed| oft::build(Kind::Direct, seed, Variant::ALL).pcap,
+    },
+    Scenario {
+        name: "oft-proxy-stage1-mangled",
+        about: "oft-proxy-stage1 reordered, duplicated, PROMPT split 100 + 156 on both legs",
+        build: |seed| oft::build(Kind::ProxyStage1, seed, Variant::ALL).pcap,
     },
 ];
 

@@ -48,16 +48,25 @@ struct Transfer {
     files: u64,
     bytes: u64,
     file_keys: Vec<(String, u64)>,
-    secondary_files: Vec<FileRecord>,
+    secondary_files: Vec<(ConnRef, FileRecord)>,
+    /// Files of a proxied sender's leg waiting for the other leg to name the receiver
+    /// (its worker may report later): on one leg the peer is the proxy, not the client.
+    unpaired_files: Vec<(ConnRef, FileRecord)>,
     cancelled: bool,
     frames_lost: u64,
-    /// Proposer of each PROPOSE seen: (flap client ip, proposer is the file sender).
-    proposers: Vec<(IpAddr, bool)>,
+    /// Each OSCAR client (its FLAP connection's client endpoint) whose role a PROPOSE
+    /// revealed: true for the file sender.
+    parties: Vec<(String, bool)>,
+    /// Screen names from ACCEPT/CANCEL messages on FLAP connections whose role is not
+    /// known yet (their PROPOSE may be reported later by another worker):
+    /// (flap client, screen name, sent client → server).
+    unplaced_names: Vec<(String, String, bool)>,
     first_file: Option<String>,
     /// First and last file-data byte over all files.
     data_span: Option<(f64, f64)>,
     ladder: Vec<(String, LadderLine)>,
-    rendezvous_lines: Vec<String>,
+    /// `--explain` lines of the FLAP messages, with their frame numbers.
+    rendezvous_lines: Vec<(u64, String)>,
     pcap_started: bool,
     /// Rendezvous frames went to pcap output before any data connection was seen.
     rv_frames_sent: bool,
@@ -69,6 +78,68 @@ struct Transfer {
 }
 
 impl Transfer {
+    /// Reports a file once per (name, offset), counting it into the totals.
+    fn emit_file(&mut self, file: FileRecord, out: &mut dyn CorrelatorOutput) {
+        let key = (file.name.clone(), file.offset);
+        if self.file_keys.contains(&key) {
+            return;
+        }
+        self.file_keys.push(key);
+        self.files += 1;
+        self.bytes += file.bytes;
+        self.add_span(&file);
+        out.event(Event::File(file));
+    }
+
+    /// The screen name in a SNAC 4/6 or 4/7 is always the other party's than the FLAP
+    /// client's: the recipient of what it sends, the author of what it receives.
+    fn name_party(&mut self, names_sender: bool, sn: String) {
+        if names_sender {
+            self.sender_name.get_or_insert(sn);
+        } else {
+            self.receiver_name.get_or_insert(sn);
+        }
+    }
+
+    /// Places the names of ACCEPT/CANCEL messages whose FLAP client's role is known.
+    /// With `guess` (the transfer is ending), the rest are placed assuming the usual
+    /// case: the receiver accepts the sender's proposal.
+    fn place_names(&mut self, guess: bool) {
+        for (client, sn, outgoing) in std::mem::take(&mut self.unplaced_names) {
+            let role = self
+                .parties
+                .iter()
+                .find(|(c, _)| *c == client)
+                .map(|&(_, s)| s);
+            match role {
+                Some(client_is_sender) => self.name_party(!client_is_sender, sn),
+                None if guess => {
+                    let known = [&self.sender_name, &self.receiver_name];
+                    if known.iter().any(|n| n.as_deref() == Some(sn.as_str())) {
+                        continue;
+                    }
+                    match (self.sender_name.is_some(), self.receiver_name.is_some()) {
+                        // Two parties: a name that is not the known one is the other.
+                        (true, false) => self.receiver_name = Some(sn),
+                        (false, true) => self.sender_name = Some(sn),
+                        // 4/6 from the accepting receiver names the sender; 4/7 to the
+                        // sender names the receiver.
+                        _ => self.name_party(outgoing, sn),
+                    }
+                }
+                None => self.unplaced_names.push((client, sn, outgoing)),
+            }
+        }
+    }
+
+    /// The client of the proxied leg other than `conn`, once it is known.
+    fn other_client(&self, conn: &ConnRef) -> Option<Endpoint> {
+        self.legs
+            .iter()
+            .find(|l| l.proxied && l.id != conn.id && l.client != conn.client)
+            .map(|l| l.client)
+    }
+
     fn add_span(&mut self, f: &FileRecord) {
         // The file's duration (which falls back to ACK-to-last-byte for one-segment files).
         if let Some(b) = f.last_data_ts {
@@ -86,6 +157,16 @@ const FORGET_SECS: f64 = 60.0;
 const IDLE_SECS: f64 = 600.0;
 /// Transfers followed at once; past it the longest idle are ended early (counted).
 const MAX_TRANSFERS: usize = 65_536;
+/// On a proxied leg the file's peer is the proxy; name the client at the far end of the
+/// other leg instead.
+fn name_far_client(file: &mut FileRecord, conn: &ConnRef, other: Endpoint) {
+    let here = conn.client.to_string();
+    if file.sender == here {
+        file.receiver = other.to_string();
+    } else if file.receiver == here {
+        file.sender = other.to_string();
+    }
+}
 
 /// Seconds of packet time a transfer waits after its last connection closed before it
 /// is reported, so legs reported late by another worker still join it.
@@ -234,9 +315,11 @@ impl Correlator {
         k.bytes += g.bytes;
         k.file_keys.extend(g.file_keys);
         k.secondary_files.extend(g.secondary_files);
+        k.unpaired_files.extend(g.unpaired_files);
         k.cancelled |= g.cancelled;
         k.frames_lost += g.frames_lost;
-        k.proposers.extend(g.proposers);
+        k.parties.extend(g.parties);
+        k.unplaced_names.extend(g.unplaced_names);
         k.first_file = k.first_file.take().or(g.first_file);
         k.data_span = match (k.data_span, g.data_span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -249,6 +332,26 @@ impl Correlator {
         k.flap = k.flap.or(g.flap);
         if let Some(c) = k.cookie {
             self.by_cookie.insert(c, keep);
+        }
+    }
+
+    /// Reports the proxied files whose other leg is now known, with the far client in
+    /// place of the proxy as their sender or receiver.
+    fn pair_files(&mut self, t: TransferId, out: &mut dyn CorrelatorOutput) {
+        let Some(tr) = self.transfers.get_mut(&t) else {
+            return;
+        };
+        if tr.unpaired_files.is_empty() {
+            return;
+        }
+        for (conn, mut file) in std::mem::take(&mut tr.unpaired_files) {
+            match tr.other_client(&conn) {
+                Some(other) => {
+                    name_far_client(&mut file, &conn, other);
+                    tr.emit_file(file, out);
+                }
+                None => tr.unpaired_files.push((conn, file)),
+            }
         }
     }
 
@@ -270,6 +373,7 @@ impl Correlator {
                 let ts = ts.as_f64();
                 self.tick(ts, out);
                 let t = self.resolve(&conn, ts);
+                self.pair_files(t, out);
                 let tr = self.transfers.get_mut(&t).expect("live transfer");
                 tr.end = tr.end.max(ts);
                 if tr.first_file.is_none() {
@@ -297,19 +401,17 @@ impl Correlator {
                 let t = self.resolve(&conn, file.ts);
                 file.transfer = label(t);
                 let tr = self.transfers.get_mut(&t).expect("live transfer");
-                let key = (file.name.clone(), file.offset);
                 if !primary {
-                    tr.secondary_files.push(file);
+                    tr.secondary_files.push((conn, file));
+                    self.pair_files(t, out);
                     return;
                 }
-                if tr.file_keys.contains(&key) {
+                if conn.proxied {
+                    tr.unpaired_files.push((conn, file));
+                    self.pair_files(t, out);
                     return;
                 }
-                tr.file_keys.push(key);
-                tr.files += 1;
-                tr.bytes += file.bytes;
-                tr.add_span(&file);
-                out.event(Event::File(file));
+                tr.emit_file(file, out);
             }
             Report::Progress { conn, mut progress } => {
                 let t = self.resolve(&conn, progress.ts);
@@ -351,7 +453,7 @@ impl Correlator {
                             .unwrap_or_default()
                     );
                     if let Some(tr) = self.transfers.get_mut(&t) {
-                        tr.rendezvous_lines.push(line);
+                        tr.rendezvous_lines.push((record.frame, line));
                     }
                 }
                 out.event(Event::Rendezvous(record));
@@ -505,32 +607,21 @@ impl Correlator {
         if tr.first_file.is_none() {
             tr.first_file = p.file_name.clone();
         }
-        let flap_ip = flap_client
-            .parse::<std::net::SocketAddr>()
-            .ok()
-            .map(|a| a.ip());
         match p.kind {
             RvKind::Propose => {
                 // The proposer of a PROPOSE carrying file data (0x2711) is the file sender;
                 // a follow-up without it (redirect, stage-2 proxy) comes from the receiver.
                 let proposer_is_sender =
                     p.from_sender || (p.request_no.unwrap_or(1) == 1 && !p.direct_im);
-                if let Some(ip) = flap_ip {
-                    tr.proposers.push((ip, proposer_is_sender));
+                // 4/6 goes from the proposer, 4/7 to the one it proposes to.
+                let client_is_sender = proposer_is_sender == p.outgoing;
+                if !tr.parties.iter().any(|(c, _)| c == flap_client) {
+                    tr.parties.push((flap_client.to_string(), client_is_sender));
                 }
-                // 4/6 names the recipient; 4/7 names the proposer.
-                let names_sender = if p.outgoing {
-                    !proposer_is_sender
-                } else {
-                    proposer_is_sender
-                };
                 if let Some(sn) = p.screen_name.clone() {
-                    if names_sender {
-                        tr.sender_name.get_or_insert(sn);
-                    } else {
-                        tr.receiver_name.get_or_insert(sn);
-                    }
+                    tr.name_party(!client_is_sender, sn);
                 }
+                tr.place_names(false);
                 if let Some(port) = p.port {
                     if p.use_proxy {
                         self.by_token.insert(port, t);
@@ -542,21 +633,18 @@ impl Correlator {
                     }
                 }
             }
-            RvKind::Accept => {
-                // Either client may send an ACCEPT (Appendix B), so its screen name says
-                // nothing by itself; it names the party not yet named, if one is.
+            RvKind::Accept | RvKind::Cancel => {
+                if p.kind == RvKind::Cancel {
+                    tr.cancelled = true;
+                }
+                // Either client may send an ACCEPT (Appendix B: in proxy stages 1 and 2
+                // both do), so who it names follows from whose FLAP connection it is on.
                 if let Some(sn) = p.screen_name.clone() {
-                    let known = [tr.sender_name.as_deref(), tr.receiver_name.as_deref()];
-                    if !known.contains(&Some(sn.as_str())) {
-                        match (tr.sender_name.is_some(), tr.receiver_name.is_some()) {
-                            (true, false) => tr.receiver_name = Some(sn),
-                            (false, true) => tr.sender_name = Some(sn),
-                            _ => {}
-                        }
-                    }
+                    tr.unplaced_names
+                        .push((flap_client.to_string(), sn, p.outgoing));
+                    tr.place_names(false);
                 }
             }
-            RvKind::Cancel => tr.cancelled = true,
             _ => {}
         }
         t
@@ -648,16 +736,17 @@ impl Correlator {
             return;
         }
         tr.ended = true;
+        tr.place_names(true);
+        // The other leg never showed up: the proxy is all that is known of the far side.
+        for (_, f) in std::mem::take(&mut tr.unpaired_files) {
+            tr.emit_file(f, out);
+        }
         // A proxied receiver's leg speaks for files only its sender's leg missed.
-        for f in std::mem::take(&mut tr.secondary_files) {
-            let key = (f.name.clone(), f.offset);
-            if !tr.file_keys.contains(&key) {
-                tr.file_keys.push(key);
-                tr.files += 1;
-                tr.bytes += f.bytes;
-                tr.add_span(&f);
-                out.event(Event::File(f));
+        for (conn, mut f) in std::mem::take(&mut tr.secondary_files) {
+            if let Some(other) = tr.other_client(&conn) {
+                name_far_client(&mut f, &conn, other);
             }
+            tr.emit_file(f, out);
         }
         // Direct transfers: the FLAP proposer's address names the sender when the data
         // connection did not say.
@@ -696,12 +785,16 @@ impl Correlator {
                 rec.sender.as_deref().unwrap_or("?"),
                 rec.receiver.as_deref().unwrap_or("?")
             );
-            for l in &tr.rendezvous_lines {
-                text.push_str(l);
-                text.push('\n');
-            }
+            // One ladder in frame order: FLAP messages between the data frames they
+            // came between.
             tr.ladder.sort_by_key(|(_, l)| l.frame);
+            tr.rendezvous_lines.sort_by_key(|(f, _)| *f);
+            let mut rv = tr.rendezvous_lines.iter().peekable();
             for (conn, l) in &tr.ladder {
+                while let Some((_, line)) = rv.next_if(|(f, _)| *f < l.frame.0) {
+                    text.push_str(line);
+                    text.push('\n');
+                }
                 let (c, s) = conn.split_once('-').unwrap_or((conn, ""));
                 let arrow = if l.from_client {
                     format!("{c} -> {s}")
@@ -718,6 +811,10 @@ impl Correlator {
                     l.note
                 ));
             }
+            for (_, line) in rv {
+                text.push_str(line);
+                text.push('\n');
+            }
             self.explained.push(text);
         }
         // Only rendezvous frames were written (no data connection was seen): name the
@@ -733,5 +830,243 @@ impl Correlator {
             out.transfer_ended(t);
         }
         out.event(Event::Transfer(rec));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::FrameNo;
+    use crate::output::event::{PhaseDetail, RendezvousRecord};
+    use crate::session::phase::{Arrow, Phase, Role};
+    use crate::session::report::Prediction;
+
+    const COOKIE: Cookie = Cookie(*b"7654321\0");
+
+    #[derive(Default)]
+    struct Out(Vec<Event>);
+    impl CorrelatorOutput for Out {
+        fn event(&mut self, ev: Event) {
+            self.0.push(ev);
+        }
+        fn frames(&mut self, _: TransferId, _: FlowKey, _: Vec<Frame>) {}
+        fn transfer_started(&mut self, _: TransferId, _: &TransferLabel) {}
+        fn transfer_ended(&mut self, _: TransferId) {}
+    }
+
+    fn ep(s: &str) -> Endpoint {
+        let a: std::net::SocketAddr = s.parse().unwrap();
+        Endpoint::new(a.ip(), a.port())
+    }
+
+    /// A rendezvous on the FLAP connection of `flap_client`; `outgoing`: SNAC 4/6.
+    fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool) -> Report {
+        let record = RendezvousRecord {
+            ts: 1.0,
+            transfer: String::new(),
+            kind: if kind == RvKind::Propose {
+                "propose"
+            } else {
+                "accept"
+            },
+            frame: 1,
+            cookie: COOKIE.to_string(),
+            capability: "send-file".into(),
+            snac: if outgoing { "4/6" } else { "4/7" }.into(),
+            flap_client: flap_client.into(),
+            flap_server: "198.18.0.5:5190".into(),
+            screen_name: Some(sn.into()),
+            request_no: (kind == RvKind::Propose).then_some(1),
+            use_proxy: false,
+            ip: None,
+            client_ip: None,
+            verified_ip: None,
+            port: None,
+            file_name: None,
+            file_count: None,
+            total_size: None,
+            cancel_reason: None,
+        };
+        let prediction = Prediction {
+            cookie: COOKIE,
+            kind,
+            request_no: record.request_no,
+            use_proxy: false,
+            ips: Vec::new(),
+            port: None,
+            from_sender: with_file,
+            file_name: None,
+            outgoing,
+            screen_name: Some(sn.into()),
+            direct_im: false,
+        };
+        Report::Rendezvous { record, prediction }
+    }
+
+    fn transfer(out: &Out) -> &TransferRecord {
+        let ts: Vec<&TransferRecord> = out
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                Event::Transfer(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ts.len(), 1);
+        ts[0]
+    }
+
+    const ALICE_BOS: &str = "198.18.1.10:40001";
+    const BOB_BOS: &str = "198.18.2.20:40002";
+
+    #[test]
+    fn screen_names_follow_the_flap_clients_role_whatever_the_report_order() {
+        // Both clients ACCEPT (proxy stages, Appendix B), and both ACCEPTs reach the
+        // correlator before the PROPOSE that tells whose connection is whose.
+        let mut c = Correlator::new(false);
+        let mut out = Out::default();
+        c.handle(
+            rv(RvKind::Accept, ALICE_BOS, true, "bob198", false),
+            &mut out,
+        );
+        c.handle(
+            rv(RvKind::Accept, BOB_BOS, false, "alice198", false),
+            &mut out,
+        );
+        c.handle(
+            rv(RvKind::Propose, ALICE_BOS, true, "bob198", true),
+            &mut out,
+        );
+        c.finish(&mut out);
+        let t = transfer(&out);
+        assert_eq!(t.sender_name.as_deref(), Some("alice198"));
+        assert_eq!(t.receiver_name.as_deref(), Some("bob198"));
+    }
+
+    #[test]
+    fn an_accept_without_its_propose_is_read_as_the_receivers() {
+        let mut c = Correlator::new(false);
+        let mut out = Out::default();
+        c.handle(
+            rv(RvKind::Accept, BOB_BOS, true, "alice198", false),
+            &mut out,
+        );
+        c.finish(&mut out);
+        let t = transfer(&out);
+        assert_eq!(t.sender_name.as_deref(), Some("alice198"));
+        assert_eq!(t.receiver_name, None);
+    }
+
+    fn leg(id: u64, client: &str) -> ConnRef {
+        ConnRef {
+            id: ConnId(id),
+            client: ep(client),
+            server: ep("198.18.0.9:5190"),
+            cookie: Some(COOKIE),
+            token: Some(0x4242),
+            proxied: true,
+        }
+    }
+
+    fn phase(conn: ConnRef, phase: Phase) -> Report {
+        Report::Phase {
+            conn,
+            phase,
+            arrow: Arrow(Role::Client, Role::Proxy),
+            ts: Timestamp(1),
+            frame: FrameNo(1),
+            detail: PhaseDetail::default(),
+        }
+    }
+
+    fn file(sender: &str, receiver: &str) -> FileRecord {
+        FileRecord {
+            ts: 2.0,
+            transfer: String::new(),
+            name: "f.bin".into(),
+            size: 10,
+            bytes: 10,
+            offset: 0,
+            checksum_expected: "0x00000000".into(),
+            checksum_seen: None,
+            checksum_ok: None,
+            checksum_done: None,
+            status: "complete",
+            duration_s: 0.0,
+            rate_bps: 0.0,
+            first_data_ts: None,
+            last_data_ts: None,
+            sha256: None,
+            path: None,
+            missing: Vec::new(),
+            sender: sender.into(),
+            receiver: receiver.into(),
+        }
+    }
+
+    fn files(out: &Out) -> Vec<&FileRecord> {
+        out.0
+            .iter()
+            .filter_map(|e| match e {
+                Event::File(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
+        let (s, r) = ("198.18.1.10:47001", "198.18.2.20:47002");
+        let mut c = Correlator::new(false);
+        let mut out = Out::default();
+        c.handle(phase(leg(1, s), Phase::ProxyInitSend), &mut out);
+        c.handle(
+            Report::File {
+                conn: leg(1, s),
+                file: file(s, "198.18.0.9:5190"),
+                primary: true,
+            },
+            &mut out,
+        );
+        assert!(files(&out).is_empty(), "waits for the receiver's leg");
+        c.handle(phase(leg(2, r), Phase::ProxyInitRecv), &mut out);
+        let f = files(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].sender.as_str(), f[0].receiver.as_str()), (s, r));
+        c.handle(
+            Report::File {
+                conn: leg(2, r),
+                file: file("198.18.0.9:5190", r),
+                primary: false,
+            },
+            &mut out,
+        );
+        c.finish(&mut out);
+        assert_eq!(
+            files(&out).len(),
+            1,
+            "the receiver's leg repeats the same file"
+        );
+        assert_eq!(transfer(&out).files, 1);
+    }
+
+    #[test]
+    fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
+        let s = "198.18.1.10:47001";
+        let mut c = Correlator::new(false);
+        let mut out = Out::default();
+        c.handle(
+            Report::File {
+                conn: leg(1, s),
+                file: file(s, "198.18.0.9:5190"),
+                primary: true,
+            },
+            &mut out,
+        );
+        c.finish(&mut out);
+        let f = files(&out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].receiver, "198.18.0.9:5190");
+        assert_eq!(transfer(&out).files, 1);
     }
 }

@@ -6,3 +6,6 @@ pub mod handler;
 pub mod machine;
 pub mod phase;
 pub mod report;
+
+#[cfg(test)]
+mod machine_tests;

@@ -1,0 +1,348 @@
+//! The data-connection state machine behind its framer: messages built by the project's
+//! emitters, fed in the chunkings a network produces.
+
+use super::framer::DataConn;
+use super::machine::{At, DataMachine, FileEnd, FileStatus, MachineSink};
+use super::phase::{Arrow, Phase};
+use crate::capture::{FrameNo, Timestamp};
+use crate::flow::Direction;
+use crate::output::event::PhaseDetail;
+use crate::proto::checksum::OftChecksum;
+use crate::proto::{Capability, Cookie, FileName, OftHeader, OftType, ProxyFrame};
+use sha2::{Digest, Sha256};
+use std::net::Ipv4Addr;
+
+/// The TCP client is the receiver (direct connection, request #1).
+const RECEIVER: Direction = Direction::AtoB;
+const SENDER: Direction = Direction::BtoA;
+const COOKIE: Cookie = Cookie(*b"1234567\0");
+
+#[derive(Default)]
+struct Record {
+    phases: Vec<(Phase, Arrow)>,
+    files: Vec<FileEnd>,
+    data: Vec<u8>,
+}
+
+impl Record {
+    fn names(&self) -> Vec<&'static str> {
+        self.phases.iter().map(|(p, _)| p.as_str()).collect()
+    }
+}
+
+impl MachineSink for Record {
+    fn phase(&mut self, phase: Phase, arrow: Arrow, _at: At, _detail: PhaseDetail) {
+        self.phases.push((phase, arrow));
+    }
+    fn file_start(&mut self, _name: &[String], _size: u64, _offset: u64) {}
+    fn file_data(&mut self, _offset: u64, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+    }
+    fn file_end(&mut self, end: &FileEnd) -> Option<String> {
+        self.files.push(end.clone());
+        None
+    }
+    fn progress(&mut self, _at: At, _name: &str, _bytes: u64, _size: u64, _rate_bps: f64) {}
+}
+
+struct Conn {
+    conn: DataConn,
+    rec: Record,
+    frame: u64,
+}
+
+impl Conn {
+    fn direct() -> Conn {
+        Conn::with(DataMachine::new(RECEIVER, false, 0))
+    }
+    fn with(m: DataMachine) -> Conn {
+        Conn {
+            conn: DataConn::new(m),
+            rec: Record::default(),
+            frame: 0,
+        }
+    }
+    fn feed(&mut self, dir: Direction, bytes: &[u8]) {
+        self.frame += 1;
+        let at = At {
+            ts: Timestamp(self.frame * 1_000_000),
+            frame: FrameNo(self.frame),
+        };
+        self.conn.feed(dir, bytes, at, &mut self.rec);
+    }
+    fn close(&mut self) {
+        self.conn
+            .machine
+            .on_close(Timestamp(u64::MAX / 2), &mut self.rec);
+    }
+}
+
+fn file(len: usize) -> Vec<u8> {
+    let mut v = vec![0; len];
+    crate::gen::XorShift64::new(len as u64).fill(&mut v);
+    v
+}
+
+fn prompt(data: &[u8]) -> OftHeader {
+    OftHeader::prompt(
+        Cookie::ZERO,
+        FileName::utf8("f.bin"),
+        data.len() as u32,
+        OftChecksum::of(data),
+        1,
+        1,
+        data.len() as u32,
+    )
+}
+
+fn sha(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+const WHOLE: &[&str] = &["prompt", "ack", "data_start", "data_end", "done"];
+
+#[test]
+fn prompt_split_across_segments_is_one_prompt() {
+    let data = file(3_000);
+    let p = prompt(&data);
+    let bytes = p.emit();
+    let mut c = Conn::direct();
+    c.feed(SENDER, &bytes[..100]);
+    assert!(c.rec.phases.is_empty(), "half a header is no PROMPT yet");
+    c.feed(SENDER, &bytes[100..]);
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    c.feed(SENDER, &data);
+    c.feed(
+        RECEIVER,
+        &p.done(COOKIE, 3_000, OftChecksum::of(&data), true).emit(),
+    );
+    assert_eq!(c.rec.names(), WHOLE);
+    assert_eq!(c.rec.files.len(), 1);
+    assert_eq!(c.rec.files[0].status, FileStatus::Complete);
+    assert_eq!(c.rec.files[0].checksum_ok, Some(true));
+    assert_eq!(c.conn.machine.sender, Some(SENDER));
+}
+
+#[test]
+fn done_after_prompt_is_skip() {
+    let data = file(500);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    c.feed(
+        RECEIVER,
+        &p.done(COOKIE, 500, OftChecksum::of(&data), true).emit(),
+    );
+    c.close();
+    assert_eq!(c.rec.names(), ["prompt", "done"]);
+    assert_eq!(c.rec.files.len(), 1, "closing after DONE adds no file");
+    let f = &c.rec.files[0];
+    assert_eq!(f.status, FileStatus::Skipped);
+    assert_eq!(f.bytes, 0);
+    assert_eq!(f.sha256, None);
+    assert_eq!(f.checksum_ok, None);
+    assert_eq!(f.checksum_done, Some(OftChecksum::of(&data)));
+}
+
+#[test]
+fn data_in_uneven_chunks_gives_the_checksum_and_hash_of_the_whole_file() {
+    let data = file(10_001);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    let mut at = 0;
+    for n in [1, 2, 3, 1448, 7, 999].iter().cycle() {
+        if at == data.len() {
+            break;
+        }
+        let end = (at + n).min(data.len());
+        c.feed(SENDER, &data[at..end]);
+        at = end;
+    }
+    c.feed(RECEIVER, &p.done(COOKIE, 10_001, 0x1234_0000, true).emit());
+    let f = &c.rec.files[0];
+    assert_eq!(f.status, FileStatus::Complete);
+    assert_eq!(f.checksum_seen, Some(OftChecksum::of(&data)));
+    // The receiver's DONE value (a wrong one, as libpurple sends) never decides.
+    assert_eq!(f.checksum_ok, Some(true));
+    assert_eq!(f.checksum_done, Some(0x1234_0000));
+    assert_eq!(f.sha256.as_deref(), Some(sha(&data).as_str()));
+    assert_eq!(c.rec.data, data);
+}
+
+#[test]
+fn folder_files_loop_prompt_to_done_until_the_last() {
+    let a = file(700);
+    let b = file(900);
+    let pa = OftHeader {
+        total_files: 2,
+        files_left: 2,
+        ..prompt(&a)
+    };
+    let pb = OftHeader {
+        total_files: 2,
+        files_left: 1,
+        name: FileName::utf8("g.bin"),
+        ..prompt(&b)
+    };
+    let mut c = Conn::direct();
+    c.feed(SENDER, &pa.emit());
+    c.feed(RECEIVER, &pa.ack(COOKIE).emit());
+    c.feed(SENDER, &a);
+    c.feed(RECEIVER, &pa.done(COOKIE, 700, 0, false).emit());
+    assert!(!c.conn.machine.finished, "one file left");
+    c.feed(SENDER, &pb.emit());
+    c.feed(RECEIVER, &pb.ack(COOKIE).emit());
+    c.feed(SENDER, &b);
+    c.feed(RECEIVER, &pb.done(COOKIE, 900, 0, true).emit());
+    assert!(c.conn.machine.finished);
+    let names: Vec<&str> = c.rec.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["f.bin", "g.bin"]);
+    assert!(c.rec.files.iter().all(|f| f.status == FileStatus::Complete));
+}
+
+#[test]
+fn sender_bytes_are_held_until_the_receiver_answers() {
+    // PROMPT and the first data bytes in one chunk, before the ACK was captured: the
+    // data must wait for the ACK, not be read as a header.
+    let data = file(2_000);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    let mut early = p.emit();
+    early.extend_from_slice(&data[..1_000]);
+    c.feed(SENDER, &early);
+    assert_eq!(c.rec.names(), ["prompt"]);
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    c.feed(SENDER, &data[1_000..]);
+    c.feed(RECEIVER, &p.done(COOKIE, 2_000, 0, true).emit());
+    assert_eq!(c.rec.names(), WHOLE);
+    assert_eq!(c.rec.files[0].checksum_ok, Some(true));
+    assert_eq!(c.rec.data, data);
+}
+
+#[test]
+fn resume_checksum_covers_the_whole_file() {
+    let data = file(5_000);
+    let p = prompt(&data);
+    let offset = 1_233; // odd: the rest starts on a low byte
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    let prefix = OftChecksum::of(&data[..offset]);
+    c.feed(RECEIVER, &p.resume(COOKIE, offset as u32, prefix).emit());
+    let accept = OftHeader {
+        bytes_received: offset as u32,
+        ..p.reply(OftType::ResumeAccept, COOKIE)
+    };
+    c.feed(SENDER, &accept.emit());
+    let rack = OftHeader {
+        bytes_received: offset as u32,
+        ..p.reply(OftType::ResumeAck, COOKIE)
+    };
+    c.feed(RECEIVER, &rack.emit());
+    c.feed(SENDER, &data[offset..]);
+    c.feed(RECEIVER, &p.done(COOKIE, 5_000, 0, true).emit());
+    assert_eq!(
+        c.rec.names(),
+        [
+            "prompt",
+            "resume",
+            "resume_accept",
+            "resume_ack",
+            "data_start",
+            "data_end",
+            "done"
+        ]
+    );
+    let f = &c.rec.files[0];
+    assert_eq!(f.status, FileStatus::Resumed);
+    assert_eq!(f.offset, offset as u64);
+    assert_eq!(f.bytes, (5_000 - offset) as u64);
+    assert_eq!(f.checksum_ok, Some(true));
+    assert!(f.missing.is_empty());
+}
+
+#[test]
+fn a_direction_that_stops_before_done_is_truncated() {
+    let data = file(8_000);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    c.feed(SENDER, &data[..3_000]);
+    c.close();
+    assert_eq!(c.rec.names(), ["prompt", "ack", "data_start"]);
+    let f = &c.rec.files[0];
+    assert_eq!(f.status, FileStatus::Truncated);
+    assert_eq!(f.bytes, 3_000);
+    assert_eq!(f.checksum_ok, None);
+    assert_eq!(f.missing, vec![[3_000, 8_000]]);
+}
+
+#[test]
+fn proxy_joiner_leg_then_oft_even_when_ready_and_prompt_share_a_segment() {
+    let data = file(1_500);
+    let p = prompt(&data);
+    // The joiner (file receiver) is this leg's TCP client; the proxy relays the sender.
+    let (client, proxy) = (Direction::AtoB, Direction::BtoA);
+    let mut c = Conn::with(DataMachine::new(client, true, 0));
+    c.feed(
+        client,
+        &ProxyFrame::init_recv("bob198", 0x4242, COOKIE, Capability::SEND_FILE).emit(),
+    );
+    // A proxy that merges READY with the PROMPT it relays, and the first data bytes.
+    let mut merged = ProxyFrame::ready().emit();
+    merged.extend_from_slice(&p.emit());
+    c.feed(proxy, &merged);
+    c.feed(client, &p.ack(COOKIE).emit());
+    c.feed(proxy, &data);
+    c.feed(client, &p.done(COOKIE, 1_500, 0, true).emit());
+    let mut want = vec!["proxy_init_recv", "proxy_ready"];
+    want.extend_from_slice(WHOLE);
+    assert_eq!(c.rec.names(), want);
+    let info = c.conn.machine.proxy.clone().unwrap();
+    assert_eq!(info.creator, Some(false));
+    assert_eq!(info.token, Some(0x4242));
+    assert_eq!(info.screen_name.as_deref(), Some("bob198"));
+    assert_eq!(c.conn.machine.cookie, Some(COOKIE));
+    assert_eq!(c.conn.machine.sender, Some(proxy));
+    assert_eq!(c.rec.files[0].checksum_ok, Some(true));
+}
+
+#[test]
+fn proxy_creator_leg_gets_its_token_from_the_ack() {
+    let ip = Ipv4Addr::new(198, 18, 0, 9);
+    let (client, proxy) = (Direction::AtoB, Direction::BtoA);
+    let mut c = Conn::with(DataMachine::new(client, true, 0));
+    c.feed(
+        client,
+        &ProxyFrame::init_send("alice198", COOKIE, Capability::SEND_FILE).emit(),
+    );
+    c.feed(proxy, &ProxyFrame::ack(0x4242, ip).emit());
+    c.feed(proxy, &ProxyFrame::ready().emit());
+    assert_eq!(
+        c.rec.names(),
+        ["proxy_init_send", "proxy_ack", "proxy_ready"]
+    );
+    let info = c.conn.machine.proxy.clone().unwrap();
+    assert_eq!(info.creator, Some(true));
+    assert_eq!(info.token, Some(0x4242));
+    assert_eq!(info.proxy_ip, Some(ip));
+}
+
+#[test]
+fn garbage_where_a_header_should_be_loses_framing_without_panicking() {
+    let data = file(100);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    c.feed(RECEIVER, &file(4_000));
+    c.feed(SENDER, &file(70_000));
+    c.close();
+    assert_eq!(c.rec.names(), ["prompt"]);
+    assert_eq!(c.rec.files.len(), 1);
+    assert_eq!(c.rec.files[0].status, FileStatus::Truncated);
+}
