@@ -10,7 +10,9 @@ use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
 use crate::flow::FlowKey;
 use crate::output::carve::Carver;
 use crate::output::event::{Event, StatsRecord};
-use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats, PcapSender};
+use crate::output::pcap_out::{
+    PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats, PcapSender, WriterMsg,
+};
 use crate::output::sink::EventSink;
 use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::session::correlate::{Correlator, CorrelatorOutput};
@@ -131,6 +133,9 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         cfg.rotate_mb = args.rotate_mb;
         cfg.rotate_files = args.rotate_files;
         cfg.pcap_dir = args.pcap_dir.clone();
+        // Messages are whole report batches (up to a frame batch each): a short queue
+        // bounds the memory they hold and pushes back on the workers early.
+        cfg.channel_capacity = 64;
         Some(PcapOut::open(cfg).map_err(one_line)?)
     } else {
         None
@@ -160,7 +165,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         ..SessionOptions::default()
     });
     let live = matches!(sources[0], Source::Live(_));
-    let (rep_tx, rep_rx) = bounded::<Vec<Report>>(256);
+    let (rep_tx, rep_rx) = bounded::<Vec<Report>>(64);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let explain = args.explain;
     let event_thread = thread::Builder::new()
@@ -288,6 +293,7 @@ fn event_loop(
 ) -> std::io::Result<Vec<String>> {
     let mut correlator = Correlator::new(explain);
     let mut out = Outputs {
+        pcap_pending: Vec::new(),
         sink,
         pcap,
         error: None,
@@ -316,11 +322,13 @@ fn event_loop(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        out.flush_pcap();
         if let Some(e) = out.error.take() {
             return Err(e);
         }
     }
     correlator.finish(&mut out);
+    out.flush_pcap();
     out.sink.flush()?;
     Ok(std::mem::take(&mut correlator.explained))
 }
@@ -328,7 +336,18 @@ fn event_loop(
 struct Outputs {
     sink: EventSink,
     pcap: Option<PcapSender>,
+    /// Writer messages of one report batch, sent together.
+    pcap_pending: Vec<WriterMsg>,
     error: Option<std::io::Error>,
+}
+
+impl Outputs {
+    fn flush_pcap(&mut self) {
+        if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
+            // A failed writer reports its own error at exit.
+            let _ = p.send(WriterMsg::Batch(std::mem::take(&mut self.pcap_pending)));
+        }
+    }
 }
 
 impl CorrelatorOutput for Outputs {
@@ -338,19 +357,24 @@ impl CorrelatorOutput for Outputs {
         }
     }
     fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
-        if let Some(p) = &self.pcap {
-            // A failed writer reports its own error at exit.
-            let _ = p.frames(transfer, conn, frames);
+        if self.pcap.is_some() {
+            self.pcap_pending.push(WriterMsg::Frames {
+                transfer,
+                conn,
+                frames,
+            });
         }
     }
     fn transfer_started(&mut self, transfer: TransferId, label: &TransferLabel) {
-        if let Some(p) = &self.pcap {
-            let _ = p.transfer_info(transfer, label.clone());
+        if self.pcap.is_some() {
+            let label = label.clone();
+            self.pcap_pending
+                .push(WriterMsg::TransferInfo { transfer, label });
         }
     }
     fn transfer_ended(&mut self, transfer: TransferId) {
-        if let Some(p) = &self.pcap {
-            let _ = p.transfer_end(transfer);
+        if self.pcap.is_some() {
+            self.pcap_pending.push(WriterMsg::TransferEnd { transfer });
         }
     }
 }

@@ -25,6 +25,8 @@ use crate::flow::FlowKey;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
+
+type FastHash = std::hash::BuildHasherDefault<crate::flow::key::FnvHasher>;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -88,6 +90,8 @@ pub enum WriterMsg {
     },
     /// No more frames will come; the transfer's file is closed once its frames are out.
     TransferEnd { transfer: TransferId },
+    /// Several messages in order, sent as one so the channel is crossed once per batch.
+    Batch(Vec<WriterMsg>),
 }
 
 enum Envelope {
@@ -210,7 +214,7 @@ impl PcapOut {
             main,
             per_transfer,
             reorder: ReorderBuffer::new(cfg.reorder),
-            held: HashMap::new(),
+            held: HashMap::default(),
             last_ts: Timestamp(0),
             stats: PcapOutStats::default(),
         };
@@ -262,7 +266,7 @@ struct Writer {
     /// Tagged with whether the frame came after its transfer's end.
     reorder: ReorderBuffer<(TransferId, FlowKey), bool>,
     /// Frames of each transfer still in the reorder buffer.
-    held: HashMap<TransferId, usize>,
+    held: HashMap<TransferId, usize, FastHash>,
     last_ts: Timestamp,
     stats: PcapOutStats,
 }
@@ -292,6 +296,11 @@ impl Writer {
 
     fn handle(&mut self, m: WriterMsg) {
         match m {
+            WriterMsg::Batch(msgs) => {
+                for m in msgs {
+                    self.handle(m);
+                }
+            }
             WriterMsg::Frames {
                 transfer,
                 conn,

@@ -15,6 +15,10 @@
 use crate::capture::{Frame, Timestamp};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+/// The writer hashes a key per frame; FNV is several times cheaper than SipHash and
+/// the keys come from our own flow table, not from an attacker choosing hash inputs.
+type FastHash = std::hash::BuildHasherDefault<crate::flow::key::FnvHasher>;
 use std::hash::Hash;
 use std::time::Duration;
 
@@ -30,8 +34,8 @@ impl Default for ReorderLimits {
     fn default() -> Self {
         ReorderLimits {
             window: Duration::from_millis(500),
-            max_frames: 65_536,
-            max_bytes: 64 << 20,
+            max_frames: 32_768,
+            max_bytes: 32 << 20,
         }
     }
 }
@@ -44,7 +48,7 @@ struct Held<T> {
 
 pub struct ReorderBuffer<K, T> {
     limits: ReorderLimits,
-    queues: HashMap<K, VecDeque<Held<T>>>,
+    queues: HashMap<K, VecDeque<Held<T>>, FastHash>,
     /// One entry per non-empty queue: its head's timestamp and arrival number.
     heads: BinaryHeap<Reverse<(Timestamp, u64, K)>>,
     newest: Timestamp,
@@ -57,7 +61,7 @@ impl<K: Hash + Eq + Ord + Clone, T> ReorderBuffer<K, T> {
     pub fn new(limits: ReorderLimits) -> Self {
         ReorderBuffer {
             limits,
-            queues: HashMap::new(),
+            queues: HashMap::default(),
             heads: BinaryHeap::new(),
             newest: Timestamp(0),
             seq: 0,
