@@ -912,6 +912,13 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
             &mut net,
             direct_propose(ck, 5190, service_data(&offers, None), None),
         );
+        // The receiver's try at the offered address is refused (Appendix B: failed
+        // attempts come first).
+        let refused = net.open(receiver_ep(47_003), sender_ep(5190), false);
+        net.on(refused, |c| {
+            c.syn();
+            c.rst(Dir::ServerToClient);
+        });
         net.wait_ms(5_000);
     }
     // The creator opens its leg and gets a token.

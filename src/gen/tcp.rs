@@ -291,6 +291,12 @@ impl TcpConv {
         self.fin(Dir::ServerToClient);
     }
 
+    /// A lone SYN from the client: a connection attempt (answer it with `rst` to refuse).
+    pub fn syn(&mut self) {
+        let c = self.sides[0].isn;
+        self.push(Dir::ClientToServer, c, 0, TcpFlags::SYN, Vec::new(), true);
+    }
+
     /// RST (with ACK) from `dir`'s sender; nothing answers it.
     pub fn rst(&mut self, dir: Dir) {
         let seq = self.sides[dir.index()].next_seq;

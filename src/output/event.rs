@@ -180,6 +180,9 @@ pub struct TransferRecord {
     pub cancelled: bool,
     /// Frames of its connections lost to `--max-held-frames` before they were recognized.
     pub frames_lost: u64,
+    /// Connections to a predicted address that never carried data (e.g. a SYN refused
+    /// with RST before the peers moved to a redirect or the proxy); written to pcap too.
+    pub failed_attempts: u64,
 }
 
 /// One TCP connection, reported when it ends.

@@ -75,6 +75,8 @@ struct Transfer {
     flap: Option<(Endpoint, Endpoint)>,
     closed_at: Option<f64>,
     ended: bool,
+    /// Predicted connections that never carried data (refused, abandoned).
+    attempts: u64,
 }
 
 impl Transfer {
@@ -509,6 +511,21 @@ impl Correlator {
                 let key = FlowKey::from_segment(conn.client, conn.server).0;
                 out.frames(t, key, frames);
             }
+            Report::Attempt { conn, frames } => {
+                // Only a connection to where a PROPOSE said the data would go belongs to
+                // a transfer; any other silent connection is none of ours.
+                if let Some(&t) = self.by_endpoint.get(&conn.server) {
+                    let t = self.live(t);
+                    if self.transfers.get(&t).is_some_and(|tr| !tr.ended) {
+                        self.start_pcap(t, &conn, out);
+                        if let Some(tr) = self.transfers.get_mut(&t) {
+                            tr.attempts += 1;
+                        }
+                        let key = FlowKey::from_segment(conn.client, conn.server).0;
+                        out.frames(t, key, frames);
+                    }
+                }
+            }
             Report::RendezvousFrame { cookie, frame } => {
                 if let Some(&t) = self.by_cookie.get(&cookie) {
                     let t = self.live(t);
@@ -776,6 +793,7 @@ impl Correlator {
             legs: tr.legs.iter().map(|l| l.label()).collect(),
             cancelled: tr.cancelled,
             frames_lost: tr.frames_lost,
+            failed_attempts: tr.attempts,
         };
         if explain {
             let mut text = format!(

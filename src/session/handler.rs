@@ -720,6 +720,17 @@ impl StreamHandler for SessionHandler {
         reason: CloseReason,
         ts: Timestamp,
     ) {
+        // A connection that never carried a byte (a SYN refused with RST, an attempt
+        // that timed out) may be a try the rendezvous predicted: the correlator decides.
+        let silent = summary
+            .dirs
+            .iter()
+            .all(|d| d.bytes == 0 && d.gap_bytes == 0);
+        if silent && !conn.midstream && matches!(st.class, Class::Unknown) {
+            let cref = Self::conn_ref(st, conn);
+            let frames = std::mem::take(&mut st.held);
+            self.send(Report::Attempt { conn: cref, frames });
+        }
         if let Class::Data(d) = &mut st.class {
             let mut sink = Sink {
                 outs: &mut st.outs,

@@ -119,6 +119,12 @@ pub enum Report {
         conn: ConnRef,
         frames: Vec<crate::capture::Frame>,
     },
+    /// Frames of a connection that carried no payload (refused or abandoned), for pcap
+    /// output if the rendezvous predicted it.
+    Attempt {
+        conn: ConnRef,
+        frames: Vec<crate::capture::Frame>,
+    },
     /// A FLAP frame that carried a file-transfer rendezvous (`--with-rendezvous`).
     RendezvousFrame {
         cookie: Cookie,
