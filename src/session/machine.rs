@@ -321,25 +321,7 @@ impl DataMachine {
                 self.learn_cookie(h.cookie);
                 let mut d = file_detail(&h);
                 d.client_id = Some(h.id_str());
-                let name = h.name.display();
-                self.file = Some(FileProgress {
-                    name,
-                    prompt: h,
-                    requested: None,
-                    offset: 0,
-                    next: 0,
-                    bytes: 0,
-                    checksum: None,
-                    sha: Sha256::new(),
-                    first_data: None,
-                    last_data: None,
-                    missing: Vec::new(),
-                    resume: None,
-                    agreed: None,
-                    unknown_start: false,
-                    last_progress: at.ts,
-                    progress_bytes: 0,
-                });
+                self.file = Some(FileProgress::new(h, at.ts, false));
                 self.modes[dir.index()] = Mode::Blocked;
                 self.modes[rdir.index()] = Mode::Headers;
                 sink.phase(Phase::Prompt, self.arrow(dir), at, d);
@@ -614,11 +596,12 @@ impl DataMachine {
 }
 
 impl FileProgress {
-    /// A file first seen at a later header than its PROMPT (midstream pickup).
-    fn unknown(h: &OftHeader, ts: Timestamp) -> FileProgress {
+    /// A file from its PROMPT, or (`unknown_start`) from a later header when the
+    /// connection was picked up midstream.
+    fn new(h: OftHeader, ts: Timestamp, unknown_start: bool) -> FileProgress {
         FileProgress {
             name: h.name.display(),
-            prompt: h.clone(),
+            prompt: h,
             requested: None,
             offset: 0,
             next: 0,
@@ -630,10 +613,14 @@ impl FileProgress {
             missing: Vec::new(),
             resume: None,
             agreed: None,
-            unknown_start: true,
+            unknown_start,
             last_progress: ts,
             progress_bytes: 0,
         }
+    }
+
+    fn unknown(h: &OftHeader, ts: Timestamp) -> FileProgress {
+        FileProgress::new(h.clone(), ts, true)
     }
 }
 
