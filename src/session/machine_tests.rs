@@ -22,6 +22,8 @@ struct Record {
     phases: Vec<(Phase, Arrow)>,
     files: Vec<FileEnd>,
     data: Vec<u8>,
+    /// (time, bytes, size, rate) of each progress report.
+    progress: Vec<(Timestamp, u64, u64, f64)>,
 }
 
 impl Record {
@@ -42,7 +44,9 @@ impl MachineSink for Record {
         self.files.push(end.clone());
         None
     }
-    fn progress(&mut self, _at: At, _name: &str, _bytes: u64, _size: u64, _rate_bps: f64) {}
+    fn progress(&mut self, at: At, _name: &str, bytes: u64, size: u64, rate_bps: f64) {
+        self.progress.push((at.ts, bytes, size, rate_bps));
+    }
 }
 
 struct Conn {
@@ -345,4 +349,45 @@ fn garbage_where_a_header_should_be_loses_framing_without_panicking() {
     assert_eq!(c.rec.names(), ["prompt"]);
     assert_eq!(c.rec.files.len(), 1);
     assert_eq!(c.rec.files[0].status, FileStatus::Truncated);
+}
+
+#[test]
+fn progress_every_interval_of_packet_time_while_data_flows() {
+    // 200 KB in 1,000-byte chunks, one per millisecond of packet time: 0.2 s of data,
+    // so a 1 s interval gives nothing and the test uses a machine with 0.05 s.
+    let data = file(200_000);
+    let p = prompt(&data);
+    let mut m = DataMachine::new(RECEIVER, false, 1);
+    m.progress_nanos = 50_000_000;
+    let mut c = Conn::with(m);
+    c.feed(SENDER, &p.emit());
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    for chunk in data.chunks(1_000) {
+        c.feed(SENDER, chunk);
+    }
+    let ticks = &c.rec.progress;
+    assert!((3..=4).contains(&ticks.len()), "{} progress reports", ticks.len());
+    for w in ticks.windows(2) {
+        assert!(w[1].0 .0 - w[0].0 .0 >= 50_000_000, "at most one per interval");
+        assert!(w[1].1 > w[0].1, "bytes grow");
+    }
+    for &(_, bytes, size, rate) in ticks {
+        assert_eq!(size, 200_000);
+        assert!(bytes < size, "no report once the data is complete");
+        // 1,000 bytes per millisecond is 8 Mbit/s.
+        assert!((rate - 8e6).abs() < 8e6 * 0.05, "rate {rate}");
+    }
+}
+
+#[test]
+fn no_progress_when_turned_off() {
+    let data = file(50_000);
+    let p = prompt(&data);
+    let mut c = Conn::direct();
+    c.feed(SENDER, &p.emit());
+    c.feed(RECEIVER, &p.ack(COOKIE).emit());
+    for chunk in data.chunks(100) {
+        c.feed(SENDER, chunk);
+    }
+    assert!(c.rec.progress.is_empty());
 }
