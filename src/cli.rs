@@ -127,6 +127,10 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
     pub midstream_scan_bytes: usize,
 
+    /// Limit: transfers followed at once; past it the longest idle end early (counted).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_transfers)]
+    pub max_transfers: usize,
+
     /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
     pub max_held_frames: usize,
@@ -141,6 +145,7 @@ impl Args {
             idle_timeout_secs: self.idle_timeout.max(1),
             max_held_frames: self.max_held_frames,
             midstream_scan_bytes: self.midstream_scan_bytes,
+            max_transfers: self.max_transfers.max(1),
             ..Limits::default()
         }
     }

@@ -18,6 +18,8 @@ pub struct Limits {
     pub max_held_frames: usize,
     /// Bytes of a midstream direction scanned for an OFT2 header at segment starts.
     pub midstream_scan_bytes: usize,
+    /// Transfers followed at once by the correlator; past it the longest idle end early.
+    pub max_transfers: usize,
     /// Frames per batch handed from the capture thread to a worker.
     pub batch_frames: usize,
     /// Batches queued per worker channel.
@@ -34,6 +36,7 @@ impl Default for Limits {
             close_linger_secs: 5,
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
+            max_transfers: 65_536,
             batch_frames: 256,
             queue_batches: 64,
         }

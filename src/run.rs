@@ -168,9 +168,10 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let (rep_tx, rep_rx) = bounded::<Vec<Report>>(64);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let explain = args.explain;
+    let max_transfers = limits.max_transfers;
     let event_thread = thread::Builder::new()
         .name("events".into())
-        .spawn(move || event_loop(rep_rx, sink, pcap_sender, explain, live))
+        .spawn(move || event_loop(rep_rx, sink, pcap_sender, explain, live, max_transfers))
         .map_err(|e| RunError(format!("oftsniff: cannot start event thread: {e}")))?;
 
     let n = args.worker_count();
@@ -261,11 +262,16 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         overlaps_differing: totals.overlaps_differing,
         ooo_dropped_bytes: totals.ooo_dropped_bytes,
         held_frames_dropped: session.held_frames_dropped,
+        transfers_evicted: 0,
     };
     let _ = rep_tx.send(vec![Report::Stats(stats.clone())]);
     drop(rep_tx);
+    let mut stats = stats;
     let explained = match event_thread.join() {
-        Ok(Ok(explained)) => explained,
+        Ok(Ok((explained, evicted))) => {
+            stats.transfers_evicted = evicted;
+            explained
+        }
         Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
         Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
     };
@@ -290,8 +296,9 @@ fn event_loop(
     pcap: Option<PcapSender>,
     explain: bool,
     live: bool,
-) -> std::io::Result<Vec<String>> {
-    let mut correlator = Correlator::new(explain);
+    max_transfers: usize,
+) -> std::io::Result<(Vec<String>, u64)> {
+    let mut correlator = Correlator::new(explain, max_transfers);
     let mut out = Outputs {
         pcap_pending: Vec::new(),
         sink,
@@ -306,6 +313,7 @@ fn event_loop(
                         Report::Stats(mut s) => {
                             correlator.finish(&mut out);
                             s.ts = s.ts.max(correlator.now());
+                            s.transfers_evicted = correlator.transfers_evicted;
                             out.event(Event::Stats(s));
                         }
                         r => correlator.handle(r, &mut out),
@@ -330,7 +338,10 @@ fn event_loop(
     correlator.finish(&mut out);
     out.flush_pcap();
     out.sink.flush()?;
-    Ok(std::mem::take(&mut correlator.explained))
+    Ok((
+        std::mem::take(&mut correlator.explained),
+        correlator.transfers_evicted,
+    ))
 }
 
 struct Outputs {
@@ -512,6 +523,12 @@ pub fn print_counters(summary: &Summary) {
         eprintln!(
             "{} frames written to pcap ({} bytes, {} files, {} per-transfer files), writer fell behind {} times",
             p.frames_written, p.bytes_written, p.files, p.transfer_files, p.writer_stalls
+        );
+    }
+    if s.transfers_evicted > 0 {
+        eprintln!(
+            "{} transfers ended early (--max-transfers)",
+            s.transfers_evicted
         );
     }
     if s.held_frames_dropped > 0 {

@@ -247,4 +247,6 @@ pub struct StatsRecord {
     pub overlaps_differing: u64,
     pub ooo_dropped_bytes: u64,
     pub held_frames_dropped: u64,
+    /// Transfers ended early because `--max-transfers` were being followed.
+    pub transfers_evicted: u64,
 }

@@ -157,8 +157,6 @@ const FORGET_SECS: f64 = 60.0;
 /// Seconds of packet time after which a transfer with no open connection (a rendezvous
 /// that led nowhere) is reported as ended.
 const IDLE_SECS: f64 = 600.0;
-/// Transfers followed at once; past it the longest idle are ended early (counted).
-const MAX_TRANSFERS: usize = 65_536;
 /// On a proxied leg the file's peer is the proxy; name the client at the far end of the
 /// other leg instead.
 fn name_far_client(file: &mut FileRecord, conn: &ConnRef, other: Endpoint) {
@@ -188,12 +186,15 @@ pub struct Correlator {
     pub explained: Vec<String>,
     now: f64,
     last_sweep: f64,
-    /// Transfers ended early because `MAX_TRANSFERS` were open.
+    max_transfers: usize,
+    /// Transfers ended early because `max_transfers` were open.
     pub transfers_evicted: u64,
 }
 
 impl Correlator {
-    pub fn new(explain: bool) -> Self {
+    /// `max_transfers`: transfers followed at once; past it the longest idle are ended
+    /// early (counted in `transfers_evicted`).
+    pub fn new(explain: bool, max_transfers: usize) -> Self {
         Correlator {
             transfers: BTreeMap::new(),
             conns: HashMap::new(),
@@ -206,6 +207,7 @@ impl Correlator {
             explained: Vec::new(),
             now: 0.0,
             last_sweep: 0.0,
+            max_transfers: max_transfers.max(1),
             transfers_evicted: 0,
         }
     }
@@ -692,7 +694,7 @@ impl Correlator {
             }
         }
         // Past the cap, the transfers idle longest end first.
-        if self.transfers.len() > MAX_TRANSFERS {
+        if self.transfers.len() > self.max_transfers {
             let mut by_age: Vec<(f64, TransferId)> = self
                 .transfers
                 .iter()
@@ -700,7 +702,7 @@ impl Correlator {
                 .map(|(id, tr)| (tr.end, *id))
                 .collect();
             by_age.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let excess = self.transfers.len() - MAX_TRANSFERS;
+            let excess = self.transfers.len() - self.max_transfers;
             due.extend(by_age.into_iter().take(excess).map(|(_, id)| id));
             self.transfers_evicted += excess as u64;
         }
@@ -941,7 +943,7 @@ mod tests {
     fn screen_names_follow_the_flap_clients_role_whatever_the_report_order() {
         // Both clients ACCEPT (proxy stages, Appendix B), and both ACCEPTs reach the
         // correlator before the PROPOSE that tells whose connection is whose.
-        let mut c = Correlator::new(false);
+        let mut c = Correlator::new(false, 1024);
         let mut out = Out::default();
         c.handle(
             rv(RvKind::Accept, ALICE_BOS, true, "bob198", false),
@@ -963,7 +965,7 @@ mod tests {
 
     #[test]
     fn an_accept_without_its_propose_is_read_as_the_receivers() {
-        let mut c = Correlator::new(false);
+        let mut c = Correlator::new(false, 1024);
         let mut out = Out::default();
         c.handle(
             rv(RvKind::Accept, BOB_BOS, true, "alice198", false),
@@ -1035,7 +1037,7 @@ mod tests {
     #[test]
     fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
         let (s, r) = ("198.18.1.10:47001", "198.18.2.20:47002");
-        let mut c = Correlator::new(false);
+        let mut c = Correlator::new(false, 1024);
         let mut out = Out::default();
         c.handle(phase(leg(1, s), Phase::ProxyInitSend), &mut out);
         c.handle(
@@ -1071,7 +1073,7 @@ mod tests {
     #[test]
     fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
         let s = "198.18.1.10:47001";
-        let mut c = Correlator::new(false);
+        let mut c = Correlator::new(false, 1024);
         let mut out = Out::default();
         c.handle(
             Report::File {

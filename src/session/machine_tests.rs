@@ -366,9 +366,16 @@ fn progress_every_interval_of_packet_time_while_data_flows() {
         c.feed(SENDER, chunk);
     }
     let ticks = &c.rec.progress;
-    assert!((3..=4).contains(&ticks.len()), "{} progress reports", ticks.len());
+    assert!(
+        (3..=4).contains(&ticks.len()),
+        "{} progress reports",
+        ticks.len()
+    );
     for w in ticks.windows(2) {
-        assert!(w[1].0 .0 - w[0].0 .0 >= 50_000_000, "at most one per interval");
+        assert!(
+            w[1].0 .0 - w[0].0 .0 >= 50_000_000,
+            "at most one per interval"
+        );
         assert!(w[1].1 > w[0].1, "bytes grow");
     }
     for &(_, bytes, size, rate) in ticks {
