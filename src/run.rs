@@ -10,6 +10,7 @@ use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
 use crate::flow::FlowKey;
 use crate::output::carve::Carver;
 use crate::output::event::{Event, StatsRecord};
+use crate::output::order::EventOrder;
 use crate::output::pcap_out::{
     PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats, PcapSender, WriterMsg,
 };
@@ -167,11 +168,15 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let live = matches!(sources[0], Source::Live(_));
     let (rep_tx, rep_rx) = bounded::<Vec<Report>>(64);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
-    let explain = args.explain;
-    let max_transfers = limits.max_transfers;
+    let event_opts = EventOptions {
+        explain: args.explain,
+        live,
+        max_transfers: limits.max_transfers,
+        workers: args.worker_count(),
+    };
     let event_thread = thread::Builder::new()
         .name("events".into())
-        .spawn(move || event_loop(rep_rx, sink, pcap_sender, explain, live, max_transfers))
+        .spawn(move || event_loop(rep_rx, sink, pcap_sender, event_opts))
         .map_err(|e| RunError(format!("oftsniff: cannot start event thread: {e}")))?;
 
     let n = args.worker_count();
@@ -294,15 +299,14 @@ fn event_loop(
     rx: Receiver<Vec<Report>>,
     sink: EventSink,
     pcap: Option<PcapSender>,
-    explain: bool,
-    live: bool,
-    max_transfers: usize,
+    opts: EventOptions,
 ) -> std::io::Result<(Vec<String>, u64)> {
-    let mut correlator = Correlator::new(explain, max_transfers);
+    let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
     let mut out = Outputs {
         pcap_pending: Vec::new(),
         sink,
         pcap,
+        order: EventOrder::new(opts.workers, MAX_HELD_EVENTS),
         error: None,
     };
     loop {
@@ -312,19 +316,23 @@ fn event_loop(
                     match r {
                         Report::Stats(mut s) => {
                             correlator.finish(&mut out);
+                            out.drain_events();
                             s.ts = s.ts.max(correlator.now());
                             s.transfers_evicted = correlator.transfers_evicted;
-                            out.event(Event::Stats(s));
+                            out.write_event(&Event::Stats(s));
                         }
+                        Report::Watermark { worker, ts } => out.order.mark(worker, ts.as_f64()),
                         r => correlator.handle(r, &mut out),
                     }
                 }
+                out.release_events();
             }
-            // Live and quiet: report transfers that have ended rather than wait for
-            // traffic to move the packet clock.
+            // Live and quiet: report transfers that have ended, and everything held,
+            // rather than wait for traffic to move the packet clock.
             Err(RecvTimeoutError::Timeout) => {
-                if live {
+                if opts.live {
                     correlator.flush_closed(&mut out);
+                    out.drain_events();
                     out.sink.flush()?;
                 }
             }
@@ -336,16 +344,31 @@ fn event_loop(
         }
     }
     correlator.finish(&mut out);
+    out.drain_events();
     out.flush_pcap();
     out.sink.flush()?;
+    if let Some(e) = out.error.take() {
+        return Err(e);
+    }
     Ok((
         std::mem::take(&mut correlator.explained),
         correlator.transfers_evicted,
     ))
 }
 
+/// Events held for time ordering at most (see `EventOrder`).
+const MAX_HELD_EVENTS: usize = 100_000;
+
+struct EventOptions {
+    explain: bool,
+    live: bool,
+    max_transfers: usize,
+    workers: usize,
+}
+
 struct Outputs {
     sink: EventSink,
+    order: EventOrder,
     pcap: Option<PcapSender>,
     /// Writer messages of one report batch, sent together.
     pcap_pending: Vec<WriterMsg>,
@@ -353,6 +376,28 @@ struct Outputs {
 }
 
 impl Outputs {
+    fn write_event(&mut self, ev: &Event) {
+        if let Err(e) = self.sink.write(ev) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn release_events(&mut self) {
+        let mut ready = Vec::new();
+        self.order.release(|e| ready.push(e));
+        for e in ready {
+            self.write_event(&e);
+        }
+    }
+
+    fn drain_events(&mut self) {
+        let mut ready = Vec::new();
+        self.order.drain(|e| ready.push(e));
+        for e in ready {
+            self.write_event(&e);
+        }
+    }
+
     fn flush_pcap(&mut self) {
         if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
             // A failed writer reports its own error at exit.
@@ -363,9 +408,7 @@ impl Outputs {
 
 impl CorrelatorOutput for Outputs {
     fn event(&mut self, ev: Event) {
-        if let Err(e) = self.sink.write(&ev) {
-            self.error.get_or_insert(e);
-        }
+        self.order.push(ev);
     }
     fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
         if self.pcap.is_some() {

@@ -32,9 +32,9 @@ pub fn run<H: StreamHandler>(
             }
             WorkItem::Tick(ts) => table.advance(&mut handler, ts, &mut counters),
         }
-        handler.batch_end();
+        handler.batch_end(table.now());
     }
     table.finish(&mut handler, &mut counters);
-    handler.batch_end();
+    handler.batch_end(table.now());
     (handler, counters)
 }

@@ -134,6 +134,7 @@ pub trait StreamHandler {
         reason: CloseReason,
         ts: Timestamp,
     );
-    /// The worker finished a batch of frames: a good moment to hand on what was gathered.
-    fn batch_end(&mut self) {}
+    /// The worker finished a batch of frames (or a tick) with its packet clock at `now`:
+    /// a good moment to hand on what was gathered.
+    fn batch_end(&mut self, _now: Timestamp) {}
 }

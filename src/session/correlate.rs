@@ -564,6 +564,8 @@ impl Correlator {
                 }
             }
             Report::Flow(f) => out.event(Event::Flow(f)),
+            // Ordering of output is the event thread's business.
+            Report::Watermark { .. } => {}
             Report::Stats(s) => out.event(Event::Stats(s)),
         }
     }

@@ -564,7 +564,13 @@ impl MachineSink for Sink<'_> {
 impl StreamHandler for SessionHandler {
     type State = FlowState;
 
-    fn batch_end(&mut self) {
+    fn batch_end(&mut self, now: Timestamp) {
+        // Tells the event thread that nothing older than `now` will come from this
+        // worker, so it can put events of all workers in time order.
+        self.send(Report::Watermark {
+            worker: self.worker as usize,
+            ts: now,
+        });
         self.flush_reports();
     }
 

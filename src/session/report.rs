@@ -136,6 +136,11 @@ pub enum Report {
         lines: Vec<LadderLine>,
     },
     Flow(FlowRecord),
+    /// Worker `worker` has processed every frame up to packet time `ts`.
+    Watermark {
+        worker: usize,
+        ts: Timestamp,
+    },
     /// End of the run's counters (sent by the main thread, after the workers).
     Stats(crate::output::event::StatsRecord),
 }
