@@ -1002,3 +1002,217 @@ fn live_lan_pnet() {
     }
     live_lan("pnet");
 }
+
+/// A namespace holding a veth pair and nothing else (no address, IPv6 off, so nothing but the
+/// replayed frames crosses it): tcpreplay writes to `rpa`, oftsniff listens on `rpb`. Named
+/// like a bed's monitor namespace so the harness's sweep of beds left by killed test
+/// processes removes it too; deleted on drop.
+struct ReplayLink {
+    ns: String,
+}
+
+impl ReplayLink {
+    const SEND_IF: &'static str = "rpa";
+    const LISTEN_IF: &'static str = "rpb";
+
+    fn up() -> ReplayLink {
+        let link = ReplayLink {
+            ns: format!("oftt{}xrp-mon", std::process::id()),
+        };
+        let ns = link.ns.as_str();
+        let run = |args: &[&str]| {
+            let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
+            assert!(
+                o.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        run(&["ip", "netns", "add", ns]);
+        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        for key in ["all", "default"] {
+            run(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-q",
+                "-w",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+            ]);
+        }
+        run(&[
+            "ip",
+            "-n",
+            ns,
+            "link",
+            "add",
+            Self::SEND_IF,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            Self::LISTEN_IF,
+        ]);
+        for dev in [Self::SEND_IF, Self::LISTEN_IF] {
+            let _ = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
+                .arg(format!("net.ipv6.conf.{dev}.disable_ipv6=1"))
+                .output();
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+        link
+    }
+}
+
+impl Drop for ReplayLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
+
+/// Events that must not depend on how the frames arrived: phases, files, rendezvous,
+/// transfers and flows, without times and frame numbers, as sorted canonical JSON.
+fn comparable(events: &[Value]) -> Vec<String> {
+    const TIMING: &[&str] = &[
+        "ts",
+        "frame",
+        "start",
+        "duration_s",
+        "rate_bps",
+        "first_data_ts",
+        "last_data_ts",
+    ];
+    let mut out: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e["event"].as_str(),
+                Some("phase" | "file" | "rendezvous" | "transfer" | "flow")
+            )
+        })
+        .map(|e| {
+            let mut e = e.clone();
+            let m = e.as_object_mut().unwrap();
+            for k in TIMING {
+                m.remove(*k);
+            }
+            // serde_json's map is ordered by key, so this text is canonical.
+            e.to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The counters that say what was decoded, which must not depend on timing either.
+fn decode_counters(events: &[Value]) -> Vec<(String, u64)> {
+    let stats = events
+        .iter()
+        .find(|e| e["event"] == "stats")
+        .expect("a stats event");
+    [
+        "frames_captured",
+        "non_tcp",
+        "undecodable",
+        "ip_fragments",
+        "flows_seen",
+        "reassembly_gaps",
+        "gap_bytes",
+        "overlaps_differing",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), u(stats, k)))
+    .collect()
+}
+
+#[test]
+fn replayed_captures_match_offline_events() {
+    if skip("replayed_captures_match_offline_events", &["tcpreplay"]) {
+        return;
+    }
+    let link = ReplayLink::up();
+    let dir = std::env::temp_dir().join(format!("oftlive-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(dir.clone());
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for name in [
+        "gaim-sendfile-2005.pcap",
+        "gaim-chat-join-2005.pcap",
+        "ndpi-icq-flap-2015.pcapng",
+    ] {
+        let capture = data.join(name);
+        let offline_json = dir.join(format!("{name}.offline.ndjson"));
+        let live_json = dir.join(format!("{name}.live.ndjson"));
+        let o = Command::new(OFTSNIFF)
+            .arg("-r")
+            .arg(&capture)
+            .arg("--json")
+            .arg(&offline_json)
+            .arg("-q")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "oftsniff -r {name}: {o:?}");
+
+        let mut sniff = NsChild::spawn(
+            &link.ns,
+            OFTSNIFF,
+            [
+                "-i",
+                ReplayLink::LISTEN_IF,
+                "--json",
+                live_json.to_str().unwrap(),
+                "-q",
+            ],
+        )
+        .expect("start oftsniff");
+        wait_for_capturers(&link.ns, ReplayLink::LISTEN_IF, 1, &mut [&mut sniff]);
+        // At top speed: the packet-time waits (flow idle timeout, transfer linger) are
+        // longer than any gap in these captures, so compressing time changes no outcome.
+        let replay = NsChild::spawn(
+            &link.ns,
+            "tcpreplay",
+            [
+                "-q",
+                "--topspeed",
+                "-i",
+                ReplayLink::SEND_IF,
+                capture.to_str().unwrap(),
+            ],
+        )
+        .unwrap()
+        .wait_timeout(Duration::from_secs(30))
+        .unwrap();
+        assert!(replay.success(), "tcpreplay {name}: {}", replay.stderr);
+        std::thread::sleep(Duration::from_millis(300));
+        let sniffed = stop(sniff, "oftsniff");
+
+        let offline = read_events(&offline_json);
+        let live = read_events(&live_json);
+        eprintln!(
+            "[replay {name}] offline {} events, live {} events; live stderr:\n{}",
+            offline.len(),
+            live.len(),
+            sniffed.stderr
+        );
+        let stats = live.iter().find(|e| e["event"] == "stats").unwrap();
+        assert_eq!(u(stats, "kernel_dropped"), 0, "{name}: kernel drops");
+        assert_eq!(
+            decode_counters(&live),
+            decode_counters(&offline),
+            "{name}: counters"
+        );
+        let (l, off) = (comparable(&live), comparable(&offline));
+        assert!(!off.is_empty(), "{name}: nothing to compare offline");
+        assert_eq!(l, off, "{name}: live events differ from offline ones");
+    }
+}
