@@ -1031,16 +1031,19 @@ impl ReplayLink {
         let _ = Command::new("ip").args(["netns", "del", ns]).output();
         run(&["ip", "netns", "add", ns]);
         run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        // Through /proc rather than sysctl(8), which minimal systems lack (and not at all
+        // without IPv6). Set before the veth pair exists, so both ends inherit it.
         for key in ["all", "default"] {
             run(&[
                 "ip",
                 "netns",
                 "exec",
                 ns,
-                "sysctl",
-                "-q",
-                "-w",
-                &format!("net.ipv6.conf.{key}.disable_ipv6=1"),
+                "sh",
+                "-c",
+                &format!(
+                    "[ ! -d /proc/sys/net/ipv6 ] || echo 1 > /proc/sys/net/ipv6/conf/{key}/disable_ipv6"
+                ),
             ]);
         }
         run(&[
@@ -1057,10 +1060,6 @@ impl ReplayLink {
             Self::LISTEN_IF,
         ]);
         for dev in [Self::SEND_IF, Self::LISTEN_IF] {
-            let _ = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
-                .arg(format!("net.ipv6.conf.{dev}.disable_ipv6=1"))
-                .output();
             run(&["ip", "-n", ns, "link", "set", dev, "up"]);
         }
         link
