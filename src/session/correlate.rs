@@ -61,6 +61,8 @@ struct Transfer {
     /// known yet (their PROPOSE may be reported later by another worker):
     /// (flap client, screen name, sent client → server).
     unplaced_names: Vec<(String, String, bool)>,
+    /// Where the latest direct PROPOSE said the data connection would go.
+    predicted: Vec<Endpoint>,
     first_file: Option<String>,
     /// First and last file-data byte over all files.
     data_span: Option<(f64, f64)>,
@@ -247,13 +249,25 @@ impl Correlator {
             .cookie
             .and_then(|c| self.by_cookie.get(&c).copied())
             .or_else(|| conn.token.and_then(|k| self.by_token.get(&k).copied()))
+            .map(|t| self.live(t))
+            .filter(|t| self.transfers.get(t).is_some_and(|tr| !tr.ended))
             .or_else(|| {
+                // An address is weak evidence: clients listen on the same ip:port for
+                // offer after offer, and the next offer's connection may be reported
+                // before its PROPOSE (another worker). A prediction serves one
+                // connection, and none once the transfer's connections have all closed.
                 (!conn.proxied)
                     .then(|| self.by_endpoint.get(&conn.server).copied())
                     .flatten()
-            })
-            .map(|t| self.live(t))
-            .filter(|t| self.transfers.get(t).is_some_and(|tr| !tr.ended));
+                    .map(|t| self.live(t))
+                    .filter(|t| {
+                        self.transfers.get(t).is_some_and(|tr| {
+                            !tr.ended
+                                && tr.closed_at.is_none()
+                                && !tr.legs.iter().any(|l| l.server == conn.server)
+                        })
+                    })
+            });
         let t = match found {
             Some(t) => t,
             None => self.new_transfer(ts),
@@ -274,7 +288,16 @@ impl Correlator {
             return;
         }
         let ended = |s: &Self, id: TransferId| s.transfers.get(&id).is_none_or(|tr| tr.ended);
+        // Two transfers that each learned a different cookie are two transfers: a
+        // connection attached to `t` by its address cannot make them one.
+        let other_cookie = |s: &Self| {
+            s.transfers
+                .get(&t)
+                .and_then(|tr| tr.cookie)
+                .is_some_and(|own| own != c)
+        };
         match self.by_cookie.get(&c).map(|&o| self.live(o)) {
+            Some(other) if other != t && other_cookie(self) => {}
             Some(other) if other != t && !ended(self, other) && !ended(self, t) => {
                 self.merge(t, other)
             }
@@ -324,6 +347,7 @@ impl Correlator {
         k.frames_lost += g.frames_lost;
         k.parties.extend(g.parties);
         k.unplaced_names.extend(g.unplaced_names);
+        k.predicted.extend(g.predicted);
         k.first_file = k.first_file.take().or(g.first_file);
         k.data_span = match (k.data_span, g.data_span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -643,13 +667,24 @@ impl Correlator {
                     tr.name_party(!client_is_sender, sn);
                 }
                 tr.place_names(false);
+                // A newer PROPOSE (redirect, stage-2 proxy) replaces the addresses an
+                // earlier one predicted.
+                for ep in std::mem::take(&mut tr.predicted) {
+                    if self.by_endpoint.get(&ep) == Some(&t) {
+                        self.by_endpoint.remove(&ep);
+                    }
+                }
                 if let Some(port) = p.port {
                     if p.use_proxy {
                         self.by_token.insert(port, t);
                     } else {
                         for ip in &p.ips {
-                            self.by_endpoint
-                                .insert(Endpoint::new(IpAddr::V4(*ip), port), t);
+                            let ep = Endpoint::new(IpAddr::V4(*ip), port);
+                            // Already connected there: the prediction is used up.
+                            if !tr.legs.iter().any(|l| l.server == ep) {
+                                self.by_endpoint.insert(ep, t);
+                                tr.predicted.push(ep);
+                            }
                         }
                     }
                 }

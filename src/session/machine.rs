@@ -568,7 +568,9 @@ impl DataMachine {
         if f.requested.is_some() && f.next < size && status != FileStatus::Skipped {
             missing.push([f.next, size]);
         }
-        if f.offset > 0 && f.resume.is_none_or(|(o, _)| o != f.offset) {
+        // A resumed file's prefix never crossed this wire (the receiver already held it):
+        // it is missing from what was seen, whether or not the RESUME was seen.
+        if f.offset > 0 {
             missing.insert(0, [0, f.offset]);
         }
         let end = FileEnd {

@@ -8,4 +8,6 @@ pub mod phase;
 pub mod report;
 
 #[cfg(test)]
+mod correlate_prediction_tests;
+#[cfg(test)]
 mod machine_tests;
