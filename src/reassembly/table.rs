@@ -84,7 +84,9 @@ impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
 /// All TCP flows of one worker. Single-threaded by design: one worker owns it.
 pub struct FlowTable<H: StreamHandler> {
     map: HashMap<FlowKey, u32, BuildHasherDefault<FnvHasher>>,
-    slots: Vec<Option<Slot<H::State>>>,
+    /// Boxed: a slot is several hundred bytes, and a vector of them doubling under a
+    /// burst of new flows would briefly hold twice the table.
+    slots: Vec<Option<Box<Slot<H::State>>>>,
     free: Vec<u32>,
     active: List,
     linger: List,
@@ -99,9 +101,9 @@ pub struct FlowTable<H: StreamHandler> {
     linger_ns: u64,
 }
 
-fn slot_mut<S>(slots: &mut [Option<Slot<S>>], i: u32) -> &mut Slot<S> {
+fn slot_mut<S>(slots: &mut [Option<Box<Slot<S>>>], i: u32) -> &mut Slot<S> {
     slots[i as usize]
-        .as_mut()
+        .as_deref_mut()
         .expect("flow table links point at occupied slots")
 }
 
@@ -345,11 +347,11 @@ impl<H: StreamHandler> FlowTable<H> {
         };
         let i = match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = Some(slot);
+                self.slots[i as usize] = Some(Box::new(slot));
                 i
             }
             None => {
-                self.slots.push(Some(slot));
+                self.slots.push(Some(Box::new(slot)));
                 (self.slots.len() - 1) as u32
             }
         };

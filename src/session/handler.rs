@@ -116,7 +116,9 @@ pub struct FlowState {
     seg: Option<SegmentMeta>,
     /// The frame being processed completed a file-transfer rendezvous message.
     rv_frame: Option<crate::proto::Cookie>,
-    carve: Option<CarveFile>,
+    /// Boxed: a carve handle is large and only transfers being carved have one, while
+    /// this state lives in every flow-table slot.
+    carve: Option<Box<CarveFile>>,
     carve_primary: bool,
     /// Last frame of the connection, and the direction that first sent FIN or RST.
     last: At,
@@ -519,7 +521,7 @@ fn rendezvous_report(
 struct Sink<'a> {
     outs: &'a mut Vec<Out>,
     carver: Option<&'a Carver>,
-    carve: &'a mut Option<CarveFile>,
+    carve: &'a mut Option<Box<CarveFile>>,
     primary: bool,
 }
 
@@ -530,7 +532,7 @@ impl MachineSink for Sink<'_> {
     }
     fn file_start(&mut self, name: &[String], size: u64, offset: u64) {
         if let (Some(c), true) = (self.carver, self.primary) {
-            *self.carve = Some(c.start_file(name, size, offset));
+            *self.carve = Some(Box::new(c.start_file(name, size, offset)));
         }
     }
     fn file_data(&mut self, offset: u64, bytes: &[u8]) {
