@@ -2,10 +2,14 @@
 //!
 //! The modules follow the data flow, one stage each:
 //! capture → decode → dispatch → reassembly → classify → session → output.
-//! (threads: capture thread | worker pool, one owner per flow | writer thread)
+//! Threads: capture threads (`capture_thread`) | worker pool, one owner per flow
+//! (`worker`) | event thread: correlation and logs (`event_thread`) | pcap writer thread.
+//! `run` wires them together.
 
+pub mod capture_thread;
 pub mod cli;
 pub mod config;
+pub mod event_thread;
 pub mod run;
 pub mod stats;
 

@@ -1,31 +1,25 @@
 //! Wires the stages together: opens outputs and the source (failing early, with one
-//! line), starts the event thread and the workers, runs the capture loop on this thread,
-//! and collects every counter at the end.
+//! line), starts the event thread, the workers and the capture threads, and collects
+//! every counter at the end.
 
-use crate::capture::{
-    Batch, CaptureError, Frame, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp,
-};
-use crate::cli::{Args, BackendArg};
-use crate::dispatch::{Backpressure, Dispatcher, WorkItem};
-use crate::flow::FlowKey;
+use crate::capture::CaptureError;
+use crate::capture::Timestamp;
+use crate::capture_thread::{capture_thread, CaptureShared, Source};
+use crate::cli::Args;
+use crate::dispatch::{Dispatcher, WorkItem};
+use crate::event_thread::{event_loop, EventOptions};
 use crate::output::carve::Carver;
-use crate::output::event::{Event, StatsRecord};
-use crate::output::order::EventOrder;
-use crate::output::pcap_out::{
-    PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats, PcapSender, WriterMsg,
-};
+use crate::output::event::StatsRecord;
+use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
-use crate::output::transfer_files::{TransferId, TransferLabel};
-use crate::session::correlate::{Correlator, CorrelatorOutput};
 use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
 use crate::session::report::Report;
 use crate::stats::{CaptureCounters, WorkerCounters};
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
+use crossbeam_channel::bounded;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 /// A failure the user must hear about: one line, exit code 2.
 #[derive(Debug)]
@@ -40,57 +34,6 @@ impl fmt::Display for RunError {
 impl From<CaptureError> for RunError {
     fn from(e: CaptureError) -> Self {
         RunError(e.to_string())
-    }
-}
-
-enum Source {
-    Offline(OfflineSource),
-    Live(LiveSource),
-}
-
-impl Source {
-    /// The frame sources: one file, or one live socket per capture thread (joined in a
-    /// PACKET_FANOUT hash group when there are several).
-    fn open(args: &Args) -> Result<Vec<Source>, RunError> {
-        if let Some(path) = &args.read {
-            return Ok(vec![Source::Offline(OfflineSource::open(path)?)]);
-        }
-        let Some(iface) = &args.interface else {
-            return Err(RunError(
-                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
-                    .into(),
-            ));
-        };
-        let threads = args.capture_threads.clamp(1, 64);
-        let opts = LiveOptions {
-            promisc: !args.no_promisc,
-            ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
-            ring_block_count: args.ring_blocks as usize,
-            // Fanout groups are per network namespace; the pid keeps two instances apart.
-            fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
-            ..LiveOptions::default()
-        };
-        let backend = match args.backend {
-            BackendArg::Ring => crate::capture::Backend::Ring,
-            BackendArg::Pnet => crate::capture::Backend::Pnet,
-        };
-        (0..threads)
-            .map(|_| Ok(Source::Live(LiveSource::open(iface, backend, &opts)?)))
-            .collect()
-    }
-
-    fn link_type(&self) -> LinkType {
-        match self {
-            Source::Offline(o) => o.link_type(),
-            Source::Live(l) => l.link_type(),
-        }
-    }
-
-    fn policy(&self) -> Backpressure {
-        match self {
-            Source::Offline(_) => Backpressure::Block,
-            Source::Live(_) => Backpressure::Drop,
-        }
     }
 }
 
@@ -292,250 +235,6 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         session,
         explained,
     })
-}
-
-/// The event thread: correlates reports into transfers and writes events out.
-fn event_loop(
-    rx: Receiver<Vec<Report>>,
-    sink: EventSink,
-    pcap: Option<PcapSender>,
-    opts: EventOptions,
-) -> std::io::Result<(Vec<String>, u64)> {
-    let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
-    let mut out = Outputs {
-        pcap_pending: Vec::new(),
-        sink,
-        pcap,
-        order: EventOrder::new(opts.workers, MAX_HELD_EVENTS),
-        error: None,
-    };
-    loop {
-        match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(batch) => {
-                for r in batch {
-                    match r {
-                        Report::Stats(mut s) => {
-                            correlator.finish(&mut out);
-                            out.drain_events();
-                            s.ts = s.ts.max(correlator.now());
-                            s.transfers_evicted = correlator.transfers_evicted;
-                            out.write_event(&Event::Stats(s));
-                        }
-                        Report::Watermark { worker, ts } => out.order.mark(worker, ts.as_f64()),
-                        r => correlator.handle(r, &mut out),
-                    }
-                }
-                out.release_events();
-            }
-            // Live and quiet: report transfers that have ended, and everything held,
-            // rather than wait for traffic to move the packet clock.
-            Err(RecvTimeoutError::Timeout) => {
-                if opts.live {
-                    correlator.flush_closed(&mut out);
-                    out.drain_events();
-                    out.sink.flush()?;
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        out.flush_pcap();
-        if let Some(e) = out.error.take() {
-            return Err(e);
-        }
-    }
-    correlator.finish(&mut out);
-    out.drain_events();
-    out.flush_pcap();
-    out.sink.flush()?;
-    if let Some(e) = out.error.take() {
-        return Err(e);
-    }
-    Ok((
-        std::mem::take(&mut correlator.explained),
-        correlator.transfers_evicted,
-    ))
-}
-
-/// Events held for time ordering at most (see `EventOrder`).
-const MAX_HELD_EVENTS: usize = 100_000;
-
-struct EventOptions {
-    explain: bool,
-    live: bool,
-    max_transfers: usize,
-    workers: usize,
-}
-
-struct Outputs {
-    sink: EventSink,
-    order: EventOrder,
-    pcap: Option<PcapSender>,
-    /// Writer messages of one report batch, sent together.
-    pcap_pending: Vec<WriterMsg>,
-    error: Option<std::io::Error>,
-}
-
-impl Outputs {
-    fn write_event(&mut self, ev: &Event) {
-        if let Err(e) = self.sink.write(ev) {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    fn release_events(&mut self) {
-        let mut ready = Vec::new();
-        self.order.release(|e| ready.push(e));
-        for e in ready {
-            self.write_event(&e);
-        }
-    }
-
-    fn drain_events(&mut self) {
-        let mut ready = Vec::new();
-        self.order.drain(|e| ready.push(e));
-        for e in ready {
-            self.write_event(&e);
-        }
-    }
-
-    fn flush_pcap(&mut self) {
-        if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
-            // A failed writer reports its own error at exit.
-            let _ = p.send(WriterMsg::Batch(std::mem::take(&mut self.pcap_pending)));
-        }
-    }
-}
-
-impl CorrelatorOutput for Outputs {
-    fn event(&mut self, ev: Event) {
-        self.order.push(ev);
-    }
-    fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
-        if self.pcap.is_some() {
-            self.pcap_pending.push(WriterMsg::Frames {
-                transfer,
-                conn,
-                frames,
-            });
-        }
-    }
-    fn transfer_started(&mut self, transfer: TransferId, label: &TransferLabel) {
-        if self.pcap.is_some() {
-            let label = label.clone();
-            self.pcap_pending
-                .push(WriterMsg::TransferInfo { transfer, label });
-        }
-    }
-    fn transfer_ended(&mut self, transfer: TransferId) {
-        if self.pcap.is_some() {
-            self.pcap_pending.push(WriterMsg::TransferEnd { transfer });
-        }
-    }
-}
-
-/// What the capture threads share.
-struct CaptureShared {
-    /// Several threads: number frames from one counter so numbers stay unique.
-    renumber: bool,
-    next_frame: AtomicU64,
-    captured: AtomicU64,
-    /// `-c`: frames to capture over all threads.
-    limit: u64,
-    stop: Arc<AtomicBool>,
-}
-
-/// What one capture thread leaves behind.
-struct CaptureDone {
-    counters: CaptureCounters,
-    /// Time of the newest frame read.
-    last_ts: Timestamp,
-    dispatched: crate::dispatch::DispatchCounters,
-    warnings: Vec<String>,
-    result: Result<(), RunError>,
-}
-
-/// A capture thread: reads batches, hands them to the dispatcher, does nothing else.
-fn capture_thread(
-    mut source: Source,
-    mut dispatcher: Dispatcher,
-    shared: &CaptureShared,
-    batch_frames: usize,
-) -> CaptureDone {
-    let mut counters = CaptureCounters::default();
-    let mut last_ts = Timestamp(0);
-    let result = capture_loop(
-        &mut source,
-        &mut dispatcher,
-        &mut counters,
-        &mut last_ts,
-        shared,
-        batch_frames,
-    );
-    let dispatched = dispatcher.finish();
-    let mut warnings = Vec::new();
-    match &mut source {
-        Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
-        Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
-    }
-    CaptureDone {
-        counters,
-        last_ts,
-        dispatched,
-        warnings,
-        result,
-    }
-}
-
-fn capture_loop(
-    source: &mut Source,
-    dispatcher: &mut Dispatcher,
-    counters: &mut CaptureCounters,
-    last_ts: &mut Timestamp,
-    shared: &CaptureShared,
-    batch_frames: usize,
-) -> Result<(), RunError> {
-    let mut batch: Batch = Vec::with_capacity(batch_frames);
-    let stop = &*shared.stop;
-    while !stop.load(Ordering::Relaxed) {
-        let taken = shared.captured.load(Ordering::Relaxed);
-        if taken >= shared.limit {
-            stop.store(true, Ordering::SeqCst);
-            break;
-        }
-        batch.clear();
-        let want = batch_frames.min((shared.limit - taken).min(usize::MAX as u64) as usize);
-        let got = match source {
-            Source::Offline(o) => {
-                let got = o.next_batch(&mut batch, want)?;
-                if got == 0 {
-                    break;
-                }
-                got
-            }
-            Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
-        };
-        if got == 0 {
-            // The source went quiet: do not let frames wait for a batch to fill.
-            dispatcher.flush();
-            continue;
-        }
-        // Claim frames against `-c` (other capture threads claim too).
-        let before = shared.captured.fetch_add(got as u64, Ordering::Relaxed);
-        let keep = (shared.limit.saturating_sub(before)).min(got as u64) as usize;
-        batch.truncate(keep);
-        if shared.renumber {
-            let first = shared.next_frame.fetch_add(keep as u64, Ordering::Relaxed);
-            for (i, f) in batch.iter_mut().enumerate() {
-                f.no = crate::capture::FrameNo(first + i as u64);
-            }
-        }
-        for frame in batch.drain(..) {
-            counters.frames_captured += 1;
-            *last_ts = (*last_ts).max(frame.ts);
-            dispatcher.push(frame);
-        }
-    }
-    Ok(())
 }
 
 /// tcpdump-style counters for stderr.

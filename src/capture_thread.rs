@@ -1,0 +1,166 @@
+//! Capture threads: each reads batches from its source (a file, or one live socket of a
+//! fanout group) and hands them to its dispatcher; nothing else happens here.
+
+use crate::capture::{Batch, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp};
+use crate::cli::{Args, BackendArg};
+use crate::dispatch::{Backpressure, DispatchCounters, Dispatcher};
+use crate::run::RunError;
+use crate::stats::CaptureCounters;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub enum Source {
+    Offline(OfflineSource),
+    Live(LiveSource),
+}
+
+impl Source {
+    /// The frame sources: one file, or one live socket per capture thread (joined in a
+    /// PACKET_FANOUT hash group when there are several).
+    pub fn open(args: &Args) -> Result<Vec<Source>, RunError> {
+        if let Some(path) = &args.read {
+            return Ok(vec![Source::Offline(OfflineSource::open(path)?)]);
+        }
+        let Some(iface) = &args.interface else {
+            return Err(RunError(
+                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
+                    .into(),
+            ));
+        };
+        let threads = args.capture_threads.clamp(1, 64);
+        let opts = LiveOptions {
+            promisc: !args.no_promisc,
+            ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
+            ring_block_count: args.ring_blocks as usize,
+            // Fanout groups are per network namespace; the pid keeps two instances apart.
+            fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
+            ..LiveOptions::default()
+        };
+        let backend = match args.backend {
+            BackendArg::Ring => crate::capture::Backend::Ring,
+            BackendArg::Pnet => crate::capture::Backend::Pnet,
+        };
+        (0..threads)
+            .map(|_| Ok(Source::Live(LiveSource::open(iface, backend, &opts)?)))
+            .collect()
+    }
+
+    pub fn link_type(&self) -> LinkType {
+        match self {
+            Source::Offline(o) => o.link_type(),
+            Source::Live(l) => l.link_type(),
+        }
+    }
+
+    pub fn policy(&self) -> Backpressure {
+        match self {
+            Source::Offline(_) => Backpressure::Block,
+            Source::Live(_) => Backpressure::Drop,
+        }
+    }
+}
+
+/// What the capture threads share.
+pub struct CaptureShared {
+    /// Several threads: number frames from one counter so numbers stay unique.
+    pub renumber: bool,
+    pub next_frame: AtomicU64,
+    pub captured: AtomicU64,
+    /// `-c`: frames to capture over all threads.
+    pub limit: u64,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What one capture thread leaves behind.
+pub struct CaptureDone {
+    pub counters: CaptureCounters,
+    /// Time of the newest frame read.
+    pub last_ts: Timestamp,
+    pub dispatched: DispatchCounters,
+    pub warnings: Vec<String>,
+    pub result: Result<(), RunError>,
+}
+
+/// A capture thread: reads batches, hands them to the dispatcher, does nothing else.
+pub fn capture_thread(
+    mut source: Source,
+    mut dispatcher: Dispatcher,
+    shared: &CaptureShared,
+    batch_frames: usize,
+) -> CaptureDone {
+    let mut counters = CaptureCounters::default();
+    let mut last_ts = Timestamp(0);
+    let result = capture_loop(
+        &mut source,
+        &mut dispatcher,
+        &mut counters,
+        &mut last_ts,
+        shared,
+        batch_frames,
+    );
+    let dispatched = dispatcher.finish();
+    let mut warnings = Vec::new();
+    match &mut source {
+        Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
+        Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
+    }
+    CaptureDone {
+        counters,
+        last_ts,
+        dispatched,
+        warnings,
+        result,
+    }
+}
+
+fn capture_loop(
+    source: &mut Source,
+    dispatcher: &mut Dispatcher,
+    counters: &mut CaptureCounters,
+    last_ts: &mut Timestamp,
+    shared: &CaptureShared,
+    batch_frames: usize,
+) -> Result<(), RunError> {
+    let mut batch: Batch = Vec::with_capacity(batch_frames);
+    let stop = &*shared.stop;
+    while !stop.load(Ordering::Relaxed) {
+        let taken = shared.captured.load(Ordering::Relaxed);
+        if taken >= shared.limit {
+            stop.store(true, Ordering::SeqCst);
+            break;
+        }
+        batch.clear();
+        let want = batch_frames.min((shared.limit - taken).min(usize::MAX as u64) as usize);
+        let got = match source {
+            Source::Offline(o) => {
+                let got = o.next_batch(&mut batch, want)?;
+                if got == 0 {
+                    break;
+                }
+                got
+            }
+            Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
+        };
+        if got == 0 {
+            // The source went quiet: do not let frames wait for a batch to fill.
+            dispatcher.flush();
+            continue;
+        }
+        // Claim frames against `-c` (other capture threads claim too).
+        let before = shared.captured.fetch_add(got as u64, Ordering::Relaxed);
+        let keep = (shared.limit.saturating_sub(before)).min(got as u64) as usize;
+        batch.truncate(keep);
+        if shared.renumber {
+            let first = shared.next_frame.fetch_add(keep as u64, Ordering::Relaxed);
+            for (i, f) in batch.iter_mut().enumerate() {
+                f.no = crate::capture::FrameNo(first + i as u64);
+            }
+        }
+        for frame in batch.drain(..) {
+            counters.frames_captured += 1;
+            *last_ts = (*last_ts).max(frame.ts);
+            dispatcher.push(frame);
+        }
+    }
+    Ok(())
+}

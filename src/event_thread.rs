@@ -1,0 +1,154 @@
+//! The event thread: takes the workers' reports, correlates them into transfers, puts the
+//! resulting events in time order and writes them (log, NDJSON), and hands matched frames
+//! to the pcap writer in batches.
+
+use crate::capture::Frame;
+use crate::flow::FlowKey;
+use crate::output::event::Event;
+use crate::output::order::EventOrder;
+use crate::output::pcap_out::{PcapSender, WriterMsg};
+use crate::output::sink::EventSink;
+use crate::output::transfer_files::{TransferId, TransferLabel};
+use crate::session::correlate::{Correlator, CorrelatorOutput};
+use crate::session::report::Report;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+/// The event thread: correlates reports into transfers and writes events out.
+pub fn event_loop(
+    rx: Receiver<Vec<Report>>,
+    sink: EventSink,
+    pcap: Option<PcapSender>,
+    opts: EventOptions,
+) -> std::io::Result<(Vec<String>, u64)> {
+    let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
+    let mut out = Outputs {
+        pcap_pending: Vec::new(),
+        sink,
+        pcap,
+        order: EventOrder::new(opts.workers, MAX_HELD_EVENTS),
+        error: None,
+    };
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(batch) => {
+                for r in batch {
+                    match r {
+                        Report::Stats(mut s) => {
+                            correlator.finish(&mut out);
+                            out.drain_events();
+                            s.ts = s.ts.max(correlator.now());
+                            s.transfers_evicted = correlator.transfers_evicted;
+                            out.write_event(&Event::Stats(s));
+                        }
+                        Report::Watermark { worker, ts } => out.order.mark(worker, ts.as_f64()),
+                        r => correlator.handle(r, &mut out),
+                    }
+                }
+                out.release_events();
+            }
+            // Live and quiet: report transfers that have ended, and everything held,
+            // rather than wait for traffic to move the packet clock.
+            Err(RecvTimeoutError::Timeout) => {
+                if opts.live {
+                    correlator.flush_closed(&mut out);
+                    out.drain_events();
+                    out.sink.flush()?;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        out.flush_pcap();
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+    }
+    correlator.finish(&mut out);
+    out.drain_events();
+    out.flush_pcap();
+    out.sink.flush()?;
+    if let Some(e) = out.error.take() {
+        return Err(e);
+    }
+    Ok((
+        std::mem::take(&mut correlator.explained),
+        correlator.transfers_evicted,
+    ))
+}
+
+/// Events held for time ordering at most (see `EventOrder`).
+const MAX_HELD_EVENTS: usize = 100_000;
+
+pub struct EventOptions {
+    pub explain: bool,
+    pub live: bool,
+    pub max_transfers: usize,
+    pub workers: usize,
+}
+
+struct Outputs {
+    sink: EventSink,
+    order: EventOrder,
+    pcap: Option<PcapSender>,
+    /// Writer messages of one report batch, sent together.
+    pcap_pending: Vec<WriterMsg>,
+    error: Option<std::io::Error>,
+}
+
+impl Outputs {
+    fn write_event(&mut self, ev: &Event) {
+        if let Err(e) = self.sink.write(ev) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn release_events(&mut self) {
+        let mut ready = Vec::new();
+        self.order.release(|e| ready.push(e));
+        for e in ready {
+            self.write_event(&e);
+        }
+    }
+
+    fn drain_events(&mut self) {
+        let mut ready = Vec::new();
+        self.order.drain(|e| ready.push(e));
+        for e in ready {
+            self.write_event(&e);
+        }
+    }
+
+    fn flush_pcap(&mut self) {
+        if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
+            // A failed writer reports its own error at exit.
+            let _ = p.send(WriterMsg::Batch(std::mem::take(&mut self.pcap_pending)));
+        }
+    }
+}
+
+impl CorrelatorOutput for Outputs {
+    fn event(&mut self, ev: Event) {
+        self.order.push(ev);
+    }
+    fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
+        if self.pcap.is_some() {
+            self.pcap_pending.push(WriterMsg::Frames {
+                transfer,
+                conn,
+                frames,
+            });
+        }
+    }
+    fn transfer_started(&mut self, transfer: TransferId, label: &TransferLabel) {
+        if self.pcap.is_some() {
+            let label = label.clone();
+            self.pcap_pending
+                .push(WriterMsg::TransferInfo { transfer, label });
+        }
+    }
+    fn transfer_ended(&mut self, transfer: TransferId) {
+        if self.pcap.is_some() {
+            self.pcap_pending.push(WriterMsg::TransferEnd { transfer });
+        }
+    }
+}
