@@ -4,20 +4,9 @@
 use oftsniff::output::carve::Carver;
 use std::path::{Path, PathBuf};
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("oftsniff-carve-{}-{}", tag, std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+/// A scratch directory removed on drop.
+use common::TempDir as Dir;
 
 fn names(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()

@@ -14,20 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Dir(PathBuf);
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("oftsniff-scen-{}-{}", tag, std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+/// A scratch directory removed on drop.
+use common::TempDir as Dir;
 
 /// Runs oftsniff on `pcap` and returns its events. `workers`: None for the default.
 fn run(pcap: &Path, workers: Option<usize>) -> Vec<Value> {
