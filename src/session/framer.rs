@@ -44,6 +44,11 @@ impl DataConn {
         }
     }
 
+    /// Bytes held across both directions while they wait for the other side.
+    pub fn held_bytes(&self) -> usize {
+        self.pending[0].len() + self.pending[1].len()
+    }
+
     pub fn gap(&mut self, dir: Direction, len: u64) {
         let d = dir.index();
         self.discarded += self.pending[d].len() as u64;

@@ -10,4 +10,6 @@ pub mod report;
 #[cfg(test)]
 mod correlate_prediction_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod machine_tests;
