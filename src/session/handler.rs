@@ -7,13 +7,14 @@ use super::flap::FlapConn;
 use super::framer::DataConn;
 use super::machine::{At, DataMachine, FileEnd, MachineSink};
 use super::phase::{Arrow, Phase, Role};
-use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Prediction, Report, SessionKind};
+use super::records::{file_record, rendezvous_report};
+use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{classify_direction, Classification};
 use crate::flow::Direction;
 use crate::output::carve::{CarveFile, Carver};
-use crate::output::event::{FileRecord, FlowRecord, PhaseDetail, ProgressRecord, RendezvousRecord};
-use crate::proto::rendezvous::{IcbmEvent, RendezvousMsg, RvKind};
+use crate::output::event::{FlowRecord, PhaseDetail, ProgressRecord};
+use crate::proto::rendezvous::IcbmEvent;
 use crate::proto::{probe_oft, Capability, Probe};
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
 use crossbeam_channel::Sender;
@@ -424,97 +425,6 @@ fn note_frame(st: &mut FlowState, frame: FrameNo, note: &'static str) {
             l.note = format!("{note}, {}", l.note);
         }
     }
-}
-
-fn file_record(
-    end: &FileEnd,
-    path: Option<String>,
-    sender: String,
-    receiver: String,
-) -> FileRecord {
-    FileRecord {
-        ts: end.end.as_f64(),
-        transfer: String::new(),
-        name: end.name.clone(),
-        size: end.size,
-        bytes: end.bytes,
-        offset: end.offset,
-        checksum_expected: super::machine::hex32(end.checksum_expected),
-        checksum_seen: end.checksum_seen.map(super::machine::hex32),
-        checksum_ok: end.checksum_ok,
-        checksum_done: end.checksum_done.map(super::machine::hex32),
-        status: end.status.as_str(),
-        duration_s: end.duration_s(),
-        rate_bps: end.rate_bps(),
-        first_data_ts: end.first_data.map(|t| t.as_f64()),
-        last_data_ts: end.last_data.map(|t| t.as_f64()),
-        sha256: end.sha256.clone(),
-        path,
-        missing: end.missing.clone(),
-        sender,
-        receiver,
-    }
-}
-
-fn rendezvous_report(
-    msg: &RendezvousMsg,
-    flap: (crate::flow::Endpoint, crate::flow::Endpoint),
-    at: At,
-    outgoing: bool,
-    direct_im: bool,
-) -> (RendezvousRecord, Prediction) {
-    let kind = match msg.kind {
-        RvKind::Propose => "propose",
-        RvKind::Cancel => "cancel",
-        RvKind::Accept => "accept",
-        _ => "other",
-    };
-    let file = msg.file.as_ref();
-    let record = RendezvousRecord {
-        ts: at.ts.as_f64(),
-        transfer: String::new(),
-        kind,
-        frame: at.frame.0,
-        cookie: msg.cookie.to_string(),
-        capability: msg.capability.name().unwrap_or("other").to_string(),
-        snac: format!("{}/{}", msg.snac.0, msg.snac.1),
-        flap_client: flap.0.to_string(),
-        flap_server: flap.1.to_string(),
-        screen_name: msg.screen_name.clone(),
-        request_no: msg.request_no,
-        use_proxy: msg.use_proxy,
-        ip: msg.rendezvous_ip.map(|i| i.to_string()),
-        client_ip: msg.client_ip.map(|i| i.to_string()),
-        verified_ip: msg.verified_ip.map(|i| i.to_string()),
-        port: msg.port,
-        file_name: file.map(|f| f.display_name().to_string()),
-        file_count: file.map(|f| f.count),
-        total_size: msg.total_size(),
-        cancel_reason: msg.cancel_reason,
-    };
-    let mut ips = Vec::new();
-    for ip in [msg.rendezvous_ip, msg.client_ip, msg.verified_ip]
-        .into_iter()
-        .flatten()
-    {
-        if !ips.contains(&ip) {
-            ips.push(ip);
-        }
-    }
-    let prediction = Prediction {
-        cookie: msg.cookie,
-        kind: msg.kind,
-        request_no: msg.request_no,
-        use_proxy: msg.use_proxy,
-        ips,
-        port: msg.port,
-        from_sender: msg.file.is_some(),
-        file_name: file.map(|f| f.display_name().to_string()),
-        outgoing,
-        screen_name: msg.screen_name.clone(),
-        direct_im,
-    };
-    (record, prediction)
 }
 
 /// Collects the machine's output for one call; file bytes go straight to the carver.

@@ -5,10 +5,13 @@ pub mod framer;
 pub mod handler;
 pub mod machine;
 pub mod phase;
+pub mod records;
 pub mod report;
 
 #[cfg(test)]
 mod correlate_prediction_tests;
+#[cfg(test)]
+mod correlate_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]

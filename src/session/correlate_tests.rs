@@ -1,0 +1,244 @@
+//! Correlator tests: reports in awkward orders (another worker ahead), screen names,
+//! proxied files, and the indexes that tie connections to transfers.
+
+use super::correlate::*;
+use super::report::{ConnId, ConnRef, Report};
+use crate::capture::FrameNo;
+use crate::capture::{Frame, Timestamp};
+use crate::flow::{Endpoint, FlowKey};
+use crate::output::event::{Event, FileRecord, TransferRecord};
+use crate::output::event::{PhaseDetail, RendezvousRecord};
+use crate::output::transfer_files::{TransferId, TransferLabel};
+use crate::proto::rendezvous::RvKind;
+use crate::proto::Cookie;
+use crate::session::phase::{Arrow, Phase, Role};
+use crate::session::report::Prediction;
+
+const COOKIE: Cookie = Cookie(*b"7654321\0");
+
+#[derive(Default)]
+struct Out(Vec<Event>);
+impl CorrelatorOutput for Out {
+    fn event(&mut self, ev: Event) {
+        self.0.push(ev);
+    }
+    fn frames(&mut self, _: TransferId, _: FlowKey, _: Vec<Frame>) {}
+    fn transfer_started(&mut self, _: TransferId, _: &TransferLabel) {}
+    fn transfer_ended(&mut self, _: TransferId) {}
+}
+
+fn ep(s: &str) -> Endpoint {
+    let a: std::net::SocketAddr = s.parse().unwrap();
+    Endpoint::new(a.ip(), a.port())
+}
+
+/// A rendezvous on the FLAP connection of `flap_client`; `outgoing`: SNAC 4/6.
+fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool) -> Report {
+    let record = RendezvousRecord {
+        ts: 1.0,
+        transfer: String::new(),
+        kind: if kind == RvKind::Propose {
+            "propose"
+        } else {
+            "accept"
+        },
+        frame: 1,
+        cookie: COOKIE.to_string(),
+        capability: "send-file".into(),
+        snac: if outgoing { "4/6" } else { "4/7" }.into(),
+        flap_client: flap_client.into(),
+        flap_server: "198.18.0.5:5190".into(),
+        screen_name: Some(sn.into()),
+        request_no: (kind == RvKind::Propose).then_some(1),
+        use_proxy: false,
+        ip: None,
+        client_ip: None,
+        verified_ip: None,
+        port: None,
+        file_name: None,
+        file_count: None,
+        total_size: None,
+        cancel_reason: None,
+    };
+    let prediction = Prediction {
+        cookie: COOKIE,
+        kind,
+        request_no: record.request_no,
+        use_proxy: false,
+        ips: Vec::new(),
+        port: None,
+        from_sender: with_file,
+        file_name: None,
+        outgoing,
+        screen_name: Some(sn.into()),
+        direct_im: false,
+    };
+    Report::Rendezvous { record, prediction }
+}
+
+fn transfer(out: &Out) -> &TransferRecord {
+    let ts: Vec<&TransferRecord> = out
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            Event::Transfer(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ts.len(), 1);
+    ts[0]
+}
+
+const ALICE_BOS: &str = "198.18.1.10:40001";
+const BOB_BOS: &str = "198.18.2.20:40002";
+
+#[test]
+fn screen_names_follow_the_flap_clients_role_whatever_the_report_order() {
+    // Both clients ACCEPT (proxy stages, Appendix B), and both ACCEPTs reach the
+    // correlator before the PROPOSE that tells whose connection is whose.
+    let mut c = Correlator::new(false, 1024);
+    let mut out = Out::default();
+    c.handle(
+        rv(RvKind::Accept, ALICE_BOS, true, "bob198", false),
+        &mut out,
+    );
+    c.handle(
+        rv(RvKind::Accept, BOB_BOS, false, "alice198", false),
+        &mut out,
+    );
+    c.handle(
+        rv(RvKind::Propose, ALICE_BOS, true, "bob198", true),
+        &mut out,
+    );
+    c.finish(&mut out);
+    let t = transfer(&out);
+    assert_eq!(t.sender_name.as_deref(), Some("alice198"));
+    assert_eq!(t.receiver_name.as_deref(), Some("bob198"));
+}
+
+#[test]
+fn an_accept_without_its_propose_is_read_as_the_receivers() {
+    let mut c = Correlator::new(false, 1024);
+    let mut out = Out::default();
+    c.handle(
+        rv(RvKind::Accept, BOB_BOS, true, "alice198", false),
+        &mut out,
+    );
+    c.finish(&mut out);
+    let t = transfer(&out);
+    assert_eq!(t.sender_name.as_deref(), Some("alice198"));
+    assert_eq!(t.receiver_name, None);
+}
+
+fn leg(id: u64, client: &str) -> ConnRef {
+    ConnRef {
+        id: ConnId(id),
+        client: ep(client),
+        server: ep("198.18.0.9:5190"),
+        cookie: Some(COOKIE),
+        token: Some(0x4242),
+        proxied: true,
+    }
+}
+
+fn phase(conn: ConnRef, phase: Phase) -> Report {
+    Report::Phase {
+        conn,
+        phase,
+        arrow: Arrow(Role::Client, Role::Proxy),
+        ts: Timestamp(1),
+        frame: FrameNo(1),
+        detail: PhaseDetail::default(),
+    }
+}
+
+fn file(sender: &str, receiver: &str) -> FileRecord {
+    FileRecord {
+        ts: 2.0,
+        transfer: String::new(),
+        name: "f.bin".into(),
+        size: 10,
+        bytes: 10,
+        offset: 0,
+        checksum_expected: "0x00000000".into(),
+        checksum_seen: None,
+        checksum_ok: None,
+        checksum_done: None,
+        status: "complete",
+        duration_s: 0.0,
+        rate_bps: 0.0,
+        first_data_ts: None,
+        last_data_ts: None,
+        sha256: None,
+        path: None,
+        missing: Vec::new(),
+        sender: sender.into(),
+        receiver: receiver.into(),
+    }
+}
+
+fn files(out: &Out) -> Vec<&FileRecord> {
+    out.0
+        .iter()
+        .filter_map(|e| match e {
+            Event::File(f) => Some(f),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
+    let (s, r) = ("198.18.1.10:47001", "198.18.2.20:47002");
+    let mut c = Correlator::new(false, 1024);
+    let mut out = Out::default();
+    c.handle(phase(leg(1, s), Phase::ProxyInitSend), &mut out);
+    c.handle(
+        Report::File {
+            conn: leg(1, s),
+            file: file(s, "198.18.0.9:5190"),
+            primary: true,
+        },
+        &mut out,
+    );
+    assert!(files(&out).is_empty(), "waits for the receiver's leg");
+    c.handle(phase(leg(2, r), Phase::ProxyInitRecv), &mut out);
+    let f = files(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].sender.as_str(), f[0].receiver.as_str()), (s, r));
+    c.handle(
+        Report::File {
+            conn: leg(2, r),
+            file: file("198.18.0.9:5190", r),
+            primary: false,
+        },
+        &mut out,
+    );
+    c.finish(&mut out);
+    assert_eq!(
+        files(&out).len(),
+        1,
+        "the receiver's leg repeats the same file"
+    );
+    assert_eq!(transfer(&out).files, 1);
+}
+
+#[test]
+fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
+    let s = "198.18.1.10:47001";
+    let mut c = Correlator::new(false, 1024);
+    let mut out = Out::default();
+    c.handle(
+        Report::File {
+            conn: leg(1, s),
+            file: file(s, "198.18.0.9:5190"),
+            primary: true,
+        },
+        &mut out,
+    );
+    c.finish(&mut out);
+    let f = files(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].receiver, "198.18.0.9:5190");
+    assert_eq!(transfer(&out).files, 1);
+}
