@@ -93,8 +93,15 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     {
         let stop = stop.clone();
         // Ctrl-C and SIGTERM end the capture loop; everything captured is still processed
-        // and flushed. Failing to install the handler only loses graceful stop.
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+        // and flushed. A second one ends the process at once (a read from an idle pipe
+        // cannot see the first); pcap files still hold only whole records. Failing to
+        // install the handler only loses graceful stop.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                eprintln!("oftsniff: interrupted again, exiting without finishing");
+                std::process::exit(130);
+            }
+        });
     }
 
     let opts = Arc::new(SessionOptions {

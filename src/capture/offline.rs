@@ -87,7 +87,13 @@ impl OfflineSource {
     /// Opens `path` and reads its header. Every failure maps to a one-line `CaptureError`.
     pub fn open(path: impl AsRef<Path>) -> Result<OfflineSource, CaptureError> {
         let path = path.as_ref().to_path_buf();
-        let mut file = File::open(&path).map_err(|e| CaptureError::from_open(path.clone(), e))?;
+        // `-r -` reads standard input, as tcpdump does (`tcpdump -w - | oftsniff -r -`).
+        let from = if path.as_os_str() == "-" {
+            Path::new("/dev/stdin")
+        } else {
+            path.as_path()
+        };
+        let mut file = File::open(from).map_err(|e| CaptureError::from_open(path.clone(), e))?;
         let meta = file
             .metadata()
             .map_err(|e| CaptureError::from_open(path.clone(), e))?;
@@ -536,8 +542,20 @@ fn read_u32(b: &[u8], big_endian: bool) -> u32 {
 
 /// Reads up to `limit` bytes, fewer only at end of file.
 fn read_prefix(file: &mut File, limit: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(limit);
-    file.by_ref().take(limit as u64).read_to_end(&mut buf)?;
+    // Enough to tell the format (a pcap global header is 24 bytes), in as few reads as
+    // the source gives: from a pipe, waiting for more would stall a live stream.
+    const ENOUGH: usize = 24;
+    let mut buf = vec![0u8; limit];
+    let mut have = 0;
+    while have < ENOUGH {
+        match file.read(&mut buf[have..]) {
+            Ok(0) => break,
+            Ok(n) => have += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(have);
     Ok(buf)
 }
 

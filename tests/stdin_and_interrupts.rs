@@ -1,0 +1,103 @@
+//! `-r -` reads a capture from standard input (`tcpdump -w - | oftsniff -r -`), and a
+//! second Ctrl-C ends a run the first one could not (a read blocked on an idle pipe).
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn events_of(mut cmd: Command, stdin_bytes: Option<&[u8]>) -> Vec<String> {
+    cmd.arg("-q").arg("--json").arg("-");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if stdin_bytes.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(b) = stdin_bytes {
+        child.stdin.take().unwrap().write_all(b).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn standard_input_gives_the_same_events_as_the_file() {
+    for name in ["gaim-sendfile-2005.pcap", "ndpi-icq-flap-2015.pcapng"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
+        let mut from_file = common::oftsniff();
+        from_file.arg("-r").arg(&path).arg("--workers").arg("1");
+        let mut from_stdin = common::oftsniff();
+        from_stdin.arg("-r").arg("-").arg("--workers").arg("1");
+        let bytes = std::fs::read(&path).unwrap();
+        let a = events_of(from_file, None);
+        let b = events_of(from_stdin, Some(&bytes));
+        assert!(a.len() > 1, "{name}: events expected");
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+#[test]
+fn second_interrupt_ends_a_read_blocked_on_an_idle_pipe() {
+    let mut child = common::oftsniff()
+        .arg("-r")
+        .arg("-")
+        .arg("-q")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A valid header, then nothing: the reader waits on the pipe.
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/gaim-sendfile-2005.pcap"
+    ))
+    .unwrap();
+    stdin.write_all(&bytes[..24 + 16 + 60]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    let kill = |sig: &str| {
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    kill("-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still blocked in read after one interrupt"
+    );
+    kill("-INT");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "a second interrupt must end it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("interrupted again"), "{err}");
+}
