@@ -27,7 +27,7 @@ pub struct Args {
     )]
     pub interface: Option<String>,
 
-    /// Read frames from a pcap or pcapng file.
+    /// Read frames from a pcap or pcapng file ('-' for standard input).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,
 
