@@ -17,7 +17,7 @@
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{skip_unless_root, NsChild, NsOutput, Testbed};
+use netns::{skip_unless_root, Lan, NsChild, NsOutput, OSCAR_PORT};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +33,6 @@ const OFTPEER: &str = env!("CARGO_BIN_EXE_oftpeer");
 /// What each peer gets for its own waits; the harness kills it a little after.
 const PEER_TIMEOUT: &str = "20";
 const WAIT: Duration = Duration::from_secs(40);
-const OSCAR_PORT: u16 = 5190;
 /// Time for the last frames of a run to reach both capturers before they are stopped: the
 /// capture loops stop on SIGINT without draining what the kernel still holds, and tcpdump
 /// (libpcap's TPACKET_V3 ring) sees a partly filled block only after its 1 s timeout.
@@ -63,53 +62,9 @@ fn skip(test: &str, tools: &[&str]) -> bool {
     false
 }
 
-/// A bed with the BOS relay and the proxy running, and a scratch directory removed on drop.
-struct Lan {
-    dir: PathBuf,
-    // Field order is drop order: the servers die before the bed is torn down.
-    _bos: NsChild,
-    _proxy: NsChild,
-    bed: Testbed,
-}
-
 impl Lan {
-    fn up(tag: &str) -> Lan {
-        let bed = Testbed::up(tag).expect("testbed up");
-        let bos = bed
-            .spawn(
-                &bed.bos.ns,
-                OFTPEER,
-                ["bos", "--listen", &format!("{}:{OSCAR_PORT}", bed.bos.ip)],
-            )
-            .expect("start bos");
-        let proxy = bed
-            .spawn(
-                &bed.proxy.ns,
-                OFTPEER,
-                [
-                    "proxy",
-                    "--listen",
-                    &format!("{}:{OSCAR_PORT}", bed.proxy.ip),
-                ],
-            )
-            .expect("start proxy");
-        let dir = std::env::temp_dir().join(format!("oftlive-{}", bed.prefix));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Lan {
-            dir,
-            _bos: bos,
-            _proxy: proxy,
-            bed,
-        }
-    }
-
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.join(rel)
-    }
-
-    fn proxy(&self) -> String {
-        format!("{}:{OSCAR_PORT}", self.bed.proxy.ip)
     }
 
     /// Writes `len` pseudo-random bytes (seeded by the name) to `src/rel`; returns path and bytes.
@@ -190,17 +145,6 @@ impl Lan {
             send.stderr, recv.stderr
         );
         (send, recv)
-    }
-}
-
-impl Drop for Lan {
-    fn drop(&mut self) {
-        // OFT_LIVE_KEEP=1 keeps the pcaps, events and carved files for a look after a failure.
-        if std::env::var_os("OFT_LIVE_KEEP").is_some() {
-            eprintln!("[live] kept {}", self.dir.display());
-            return;
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -850,7 +794,7 @@ fn check_case(case: &Case, events: &[Value], lan: &Lan, extract: &Path) -> BTree
 
 /// Runs the whole set against one capture backend.
 fn live_lan(backend: &str) {
-    let lan = Lan::up(&format!("live-{backend}"));
+    let lan = Lan::up(&format!("live-{backend}"), OFTPEER);
     let json = lan.path("events.ndjson");
     let pcap = lan.path("oft.pcap");
     let oracle = lan.path("tcpdump.pcap");

@@ -9,7 +9,7 @@
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{skip_unless_root, NsChild, NsOutput, Testbed};
+use netns::{skip_unless_root, Lan, NsOutput, Testbed};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,59 +17,12 @@ const OFTPEER: &str = env!("CARGO_BIN_EXE_oftpeer");
 /// What each peer gets for its own waits; the harness kills it a little after.
 const PEER_TIMEOUT: &str = "15";
 const WAIT: Duration = Duration::from_secs(30);
-const OSCAR_PORT: u16 = 5190;
-
-/// A bed with the BOS relay and the proxy running, and a scratch directory for files.
-struct Lan {
-    dir: PathBuf,
-    // Field order is drop order: the servers die before the bed is torn down.
-    _bos: NsChild,
-    _proxy: NsChild,
-    bed: Testbed,
-}
 
 impl Lan {
-    fn up(tag: &str) -> Lan {
-        let bed = Testbed::up(tag).expect("testbed up");
-        let bos = bed
-            .spawn(
-                &bed.bos.ns,
-                OFTPEER,
-                ["bos", "--listen", &format!("{}:{OSCAR_PORT}", bed.bos.ip)],
-            )
-            .expect("start bos");
-        let proxy = bed
-            .spawn(
-                &bed.proxy.ns,
-                OFTPEER,
-                [
-                    "proxy",
-                    "--listen",
-                    &format!("{}:{OSCAR_PORT}", bed.proxy.ip),
-                ],
-            )
-            .expect("start proxy");
-        let dir = std::env::temp_dir().join(format!("oftpeer-{}", bed.prefix));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("out")).unwrap();
-        Lan {
-            dir,
-            _bos: bos,
-            _proxy: proxy,
-            bed,
-        }
-    }
-
-    fn bos(&self) -> String {
-        format!("{}:{OSCAR_PORT}", self.bed.bos.ip)
-    }
-
-    fn proxy(&self) -> String {
-        format!("{}:{OSCAR_PORT}", self.bed.proxy.ip)
-    }
-
     fn out(&self) -> PathBuf {
-        self.dir.join("out")
+        let out = self.dir.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        out
     }
 
     /// A file of `len` pseudo-random bytes (fixed seed per name) in the scratch directory.
@@ -134,12 +87,6 @@ impl Lan {
     }
 }
 
-impl Drop for Lan {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn assert_same(sent: &Path, received: &Path) {
     let a = std::fs::read(sent).unwrap();
     let b = std::fs::read(received)
@@ -191,7 +138,7 @@ fn testbed_comes_up_and_goes_away() {
 #[test]
 fn direct_transfer_arrives_byte_identical() {
     root_only!("direct_transfer_arrives_byte_identical");
-    let lan = Lan::up("direct");
+    let lan = Lan::up("direct", OFTPEER);
     let f = lan.file("random.bin", 2_000_003);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
@@ -202,7 +149,7 @@ fn direct_transfer_arrives_byte_identical() {
 #[test]
 fn direct_transfer_on_port_443() {
     root_only!("direct_transfer_on_port_443");
-    let lan = Lan::up("p443");
+    let lan = Lan::up("p443", OFTPEER);
     let f = lan.file("on443.bin", 100_000);
     let (send, recv) = lan.transfer(&["--data-port", "443", f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
@@ -216,7 +163,7 @@ fn direct_transfer_on_port_443() {
 #[test]
 fn stage1_proxy_created_by_sender_relays_the_file() {
     root_only!("stage1_proxy_created_by_sender_relays_the_file");
-    let lan = Lan::up("stage1");
+    let lan = Lan::up("stage1", OFTPEER);
     let f = lan.file("via-proxy.bin", 1_000_001);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(&["--proxy", &proxy, f.to_str().unwrap()], &[]);
@@ -232,7 +179,7 @@ fn stage1_proxy_created_by_sender_relays_the_file() {
 #[test]
 fn stage2_proxy_created_by_receiver_relays_the_file() {
     root_only!("stage2_proxy_created_by_receiver_relays_the_file");
-    let lan = Lan::up("stage2");
+    let lan = Lan::up("stage2", OFTPEER);
     let f = lan.file("stage2.bin", 654_321);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--proxy", &proxy]);
@@ -252,7 +199,7 @@ fn stage2_proxy_created_by_receiver_relays_the_file() {
 #[test]
 fn proxied_skip_answers_prompt_with_done_and_moves_no_data() {
     root_only!("proxied_skip_answers_prompt_with_done_and_moves_no_data");
-    let lan = Lan::up("skip");
+    let lan = Lan::up("skip", OFTPEER);
     let f = lan.file("already-here.bin", 300_000);
     let proxy = lan.proxy();
     let have = f.to_str().unwrap();
@@ -267,7 +214,7 @@ fn proxied_skip_answers_prompt_with_done_and_moves_no_data() {
 #[test]
 fn resume_from_a_partial_file_sends_only_the_rest() {
     root_only!("resume_from_a_partial_file_sends_only_the_rest");
-    let lan = Lan::up("resume");
+    let lan = Lan::up("resume", OFTPEER);
     let f = lan.file("resumed.bin", 1_500_000);
     // An odd offset: the checksum must continue with the right byte parity.
     let partial = lan.dir.join("partial.bin");
@@ -287,7 +234,7 @@ fn resume_from_a_partial_file_sends_only_the_rest() {
 #[test]
 fn folder_of_three_files_goes_over_one_connection() {
     root_only!("folder_of_three_files_goes_over_one_connection");
-    let lan = Lan::up("folder");
+    let lan = Lan::up("folder", OFTPEER);
     let files = [
         lan.file("a.txt", 1_000),
         lan.file("b.dat", 77_777),
@@ -309,7 +256,7 @@ fn folder_of_three_files_goes_over_one_connection() {
 #[test]
 fn utf16_long_name_survives_the_trip() {
     root_only!("utf16_long_name_survives_the_trip");
-    let lan = Lan::up("utf16");
+    let lan = Lan::up("utf16", OFTPEER);
     let name = format!("{}-Übergrößenträger-名前.txt", "long".repeat(20));
     let f = lan.file(&name, 4_321);
     let (send, recv) = lan.transfer(&["--utf16-names", f.to_str().unwrap()], &[]);
@@ -320,7 +267,7 @@ fn utf16_long_name_survives_the_trip() {
 #[test]
 fn abort_after_resets_the_connection_and_truncates_the_file() {
     root_only!("abort_after_resets_the_connection_and_truncates_the_file");
-    let lan = Lan::up("abort");
+    let lan = Lan::up("abort", OFTPEER);
     let f = lan.file("cut.bin", 2_000_000);
     let (send, recv) = lan.transfer(&["--abort-after", "600000", f.to_str().unwrap()], &[]);
     assert!(send.success(), "sender should succeed at aborting");
@@ -339,7 +286,7 @@ fn abort_after_resets_the_connection_and_truncates_the_file() {
 #[test]
 fn abort_through_the_proxy_is_passed_on_as_a_reset() {
     root_only!("abort_through_the_proxy_is_passed_on_as_a_reset");
-    let lan = Lan::up("pabort");
+    let lan = Lan::up("pabort", OFTPEER);
     let f = lan.file("cut.bin", 1_000_000);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(
@@ -363,7 +310,7 @@ fn abort_through_the_proxy_is_passed_on_as_a_reset() {
 #[test]
 fn redirect_makes_the_sender_connect_to_the_receiver() {
     root_only!("redirect_makes_the_sender_connect_to_the_receiver");
-    let lan = Lan::up("redirect");
+    let lan = Lan::up("redirect", OFTPEER);
     let f = lan.file("reversed.bin", 400_000);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--redirect", "0.0.0.0:5190"]);
     assert_ok(&send, &recv);
@@ -376,7 +323,7 @@ fn redirect_makes_the_sender_connect_to_the_receiver() {
 #[test]
 fn decline_cancels_the_offer_and_the_sender_gives_up() {
     root_only!("decline_cancels_the_offer_and_the_sender_gives_up");
-    let lan = Lan::up("decline");
+    let lan = Lan::up("decline", OFTPEER);
     let f = lan.file("unwanted.bin", 1_000);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--decline"]);
     assert!(recv.success(), "declining is a success for the receiver");
@@ -397,7 +344,7 @@ fn monitor_sees_every_frame_between_other_hosts() {
         eprintln!("\n** SKIPPED monitor_sees_every_frame_between_other_hosts: no tcpdump\n");
         return;
     }
-    let lan = Lan::up("monitor");
+    let lan = Lan::up("monitor", OFTPEER);
     let pcap = lan.dir.join("mon.pcap");
     let dump = lan
         .bed

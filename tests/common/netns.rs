@@ -422,3 +422,61 @@ fn join_text(h: Option<JoinHandle<Vec<u8>>>) -> String {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
 }
+
+/// The port the BOS relay and the ARS proxy listen on, as AOL's did.
+pub const OSCAR_PORT: u16 = 5190;
+
+/// A test bed with `oftpeer bos` and `oftpeer proxy` running, and a scratch directory
+/// (removed on drop unless `OFT_LIVE_KEEP` is set, to look at after a failure).
+pub struct Lan {
+    pub dir: PathBuf,
+    // Field order is drop order: the servers die before the bed is torn down.
+    _bos: NsChild,
+    _proxy: NsChild,
+    pub bed: Testbed,
+}
+
+impl Lan {
+    /// `oftpeer`: the peer binary (`env!("CARGO_BIN_EXE_oftpeer")` in the test).
+    pub fn up(tag: &str, oftpeer: &str) -> Lan {
+        let bed = Testbed::up(tag).expect("testbed up");
+        let listen = |h: &Host| format!("{}:{OSCAR_PORT}", h.ip);
+        let bos = bed
+            .spawn(&bed.bos.ns, oftpeer, ["bos", "--listen", &listen(&bed.bos)])
+            .expect("start bos");
+        let proxy = bed
+            .spawn(
+                &bed.proxy.ns,
+                oftpeer,
+                ["proxy", "--listen", &listen(&bed.proxy)],
+            )
+            .expect("start proxy");
+        let dir = std::env::temp_dir().join(format!("oftlan-{}", bed.prefix));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Lan {
+            dir,
+            _bos: bos,
+            _proxy: proxy,
+            bed,
+        }
+    }
+
+    pub fn bos(&self) -> String {
+        format!("{}:{OSCAR_PORT}", self.bed.bos.ip)
+    }
+
+    pub fn proxy(&self) -> String {
+        format!("{}:{OSCAR_PORT}", self.bed.proxy.ip)
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        if std::env::var_os("OFT_LIVE_KEEP").is_some() {
+            eprintln!("[lan] kept {}", self.dir.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
