@@ -240,10 +240,14 @@ impl Correlator {
     fn resolve(&mut self, conn: &ConnRef, ts: f64) -> TransferId {
         if let Some(&t) = self.conns.get(&conn.id) {
             let t = self.live(t);
-            if let Some(c) = conn.cookie {
-                self.learn_cookie(t, c);
+            if self.transfers.contains_key(&t) {
+                if let Some(c) = conn.cookie {
+                    self.learn_cookie(t, c);
+                }
+                return self.live(t);
             }
-            return self.live(t);
+            // Its transfer ended and was forgotten: a late report starts a new one.
+            self.conns.remove(&conn.id);
         }
         let found = conn
             .cookie
@@ -325,7 +329,14 @@ impl Correlator {
             return;
         };
         self.merged.insert(gone, keep);
-        let k = self.transfers.get_mut(&keep).expect("kept transfer");
+        for t in self.conns.values_mut() {
+            if *t == gone {
+                *t = keep;
+            }
+        }
+        let Some(k) = self.transfers.get_mut(&keep) else {
+            return;
+        };
         k.cookie = k.cookie.or(g.cookie);
         k.kind = k.kind.or(g.kind);
         k.start = k.start.min(g.start);
@@ -402,7 +413,9 @@ impl Correlator {
                 self.tick(ts, out);
                 let t = self.resolve(&conn, ts);
                 self.pair_files(t, out);
-                let tr = self.transfers.get_mut(&t).expect("live transfer");
+                let Some(tr) = self.transfers.get_mut(&t) else {
+                    return;
+                };
                 tr.end = tr.end.max(ts);
                 if tr.first_file.is_none() {
                     tr.first_file = detail.name.clone();
@@ -428,7 +441,9 @@ impl Correlator {
                 self.tick(file.ts, out);
                 let t = self.resolve(&conn, file.ts);
                 file.transfer = label(t);
-                let tr = self.transfers.get_mut(&t).expect("live transfer");
+                let Some(tr) = self.transfers.get_mut(&t) else {
+                    return;
+                };
                 if !primary {
                     tr.secondary_files.push((conn, file));
                     self.pair_files(t, out);
@@ -490,7 +505,9 @@ impl Correlator {
                 let end = outcome.end.as_f64();
                 self.tick(end, out);
                 let t = self.resolve(&conn, end);
-                let tr = self.transfers.get_mut(&t).expect("live transfer");
+                let Some(tr) = self.transfers.get_mut(&t) else {
+                    return;
+                };
                 tr.open.retain(|c| *c != conn.id);
                 tr.end = tr.end.max(end);
                 tr.kind = tr.kind.or(Some(outcome.kind));
@@ -644,7 +661,9 @@ impl Correlator {
                 self.live(t)
             }
         };
-        let tr = self.transfers.get_mut(&t).expect("live transfer");
+        let Some(tr) = self.transfers.get_mut(&t) else {
+            return t;
+        };
         tr.end = tr.end.max(ts);
         if p.direct_im {
             tr.kind.get_or_insert(SessionKind::DirectIm);

@@ -242,3 +242,78 @@ fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
     assert_eq!(f[0].receiver, "198.18.0.9:5190");
     assert_eq!(transfer(&out).files, 1);
 }
+
+fn direct_conn(id: u64, cookie: Option<Cookie>) -> ConnRef {
+    ConnRef {
+        id: ConnId(id),
+        client: ep(&format!("198.18.2.20:{}", 47_000 + id)),
+        server: ep("198.18.1.10:5190"),
+        cookie,
+        token: None,
+        proxied: false,
+    }
+}
+
+fn phase_at(conn: ConnRef, secs: f64) -> Report {
+    Report::Phase {
+        conn,
+        phase: Phase::Prompt,
+        arrow: Arrow(Role::Sender, Role::Receiver),
+        ts: Timestamp((secs * 1e9) as u64),
+        frame: FrameNo(1),
+        detail: PhaseDetail::default(),
+    }
+}
+
+#[test]
+fn late_report_of_a_connection_whose_merged_transfer_was_forgotten_starts_afresh() {
+    // B is seen with the cookie first (transfer 1); A without it (transfer 2) learns the
+    // cookie later, so transfer 2 is folded into 1. Long after that ended and was
+    // forgotten, a stray report for A must not find a dangling transfer.
+    let mut c = Correlator::new(false, 1024);
+    let mut out = Out::default();
+    let b = direct_conn(2, Some(COOKIE));
+    let a = direct_conn(1, None);
+    c.handle(phase_at(b, 10.0), &mut out);
+    c.handle(phase_at(a, 10.5), &mut out);
+    c.handle(phase_at(direct_conn(1, Some(COOKIE)), 11.0), &mut out);
+    for conn in [a, b] {
+        let outcome = crate::session::report::ConnOutcome {
+            kind: super::report::SessionKind::File,
+            start: Timestamp(10_000_000_000),
+            end: Timestamp(12_000_000_000),
+            sender: None,
+            receiver: None,
+            proxy_creator: None,
+            proxy_ip: None,
+            screen_name: None,
+            files: 0,
+            bytes: 0,
+            frames_lost: 0,
+        };
+        c.handle(Report::Closed { conn, outcome }, &mut out);
+    }
+    // Time passes: the transfer ends, then is forgotten.
+    for (i, t) in [100.0, 200.0, 300.0].into_iter().enumerate() {
+        c.handle(phase_at(direct_conn(10 + i as u64, None), t), &mut out);
+    }
+    let before = transfers_ended(&out);
+    c.handle(phase_at(a, 400.0), &mut out);
+    let stray = out.0.last().cloned();
+    c.finish(&mut out);
+    match stray {
+        Some(Event::Phase(p)) => assert!(p.transfer.starts_with('T')),
+        other => panic!("the stray report is still reported: {other:?}"),
+    }
+    assert!(
+        transfers_ended(&out) > before,
+        "the stray report is a transfer of its own"
+    );
+}
+
+fn transfers_ended(out: &Out) -> usize {
+    out.0
+        .iter()
+        .filter(|e| matches!(e, Event::Transfer(_)))
+        .count()
+}
