@@ -317,3 +317,193 @@ fn transfers_ended(out: &Out) -> usize {
         .filter(|e| matches!(e, Event::Transfer(_)))
         .count()
 }
+
+/// One step of a random story the correlator is told.
+#[derive(Clone, Debug)]
+enum Step {
+    Phase {
+        conn: u8,
+        cookie: Option<u8>,
+        token: bool,
+        proxied: bool,
+    },
+    Closed {
+        conn: u8,
+        sender_is_client: bool,
+    },
+    Propose {
+        cookie: u8,
+        proxy: bool,
+        port_of: u8,
+        from_sender: bool,
+        outgoing: bool,
+    },
+    Accept {
+        cookie: u8,
+        outgoing: bool,
+    },
+    File {
+        conn: u8,
+        primary: bool,
+    },
+    Attempt {
+        conn: u8,
+    },
+    RvFrame {
+        cookie: u8,
+    },
+    Wait {
+        secs: u16,
+    },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (
+            0u8..6,
+            proptest::option::of(0u8..3),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(conn, cookie, token, proxied)| Step::Phase {
+                conn,
+                cookie,
+                token,
+                proxied
+            }),
+        (0u8..6, any::<bool>()).prop_map(|(conn, sender_is_client)| Step::Closed {
+            conn,
+            sender_is_client
+        }),
+        (0u8..3, any::<bool>(), 0u8..6, any::<bool>(), any::<bool>()).prop_map(
+            |(cookie, proxy, port_of, from_sender, outgoing)| Step::Propose {
+                cookie,
+                proxy,
+                port_of,
+                from_sender,
+                outgoing
+            }
+        ),
+        (0u8..3, any::<bool>()).prop_map(|(cookie, outgoing)| Step::Accept { cookie, outgoing }),
+        (0u8..6, any::<bool>()).prop_map(|(conn, primary)| Step::File { conn, primary }),
+        (0u8..6).prop_map(|conn| Step::Attempt { conn }),
+        (0u8..3).prop_map(|cookie| Step::RvFrame { cookie }),
+        (0u16..400).prop_map(|secs| Step::Wait { secs }),
+    ]
+}
+
+fn story_cookie(i: u8) -> Cookie {
+    Cookie(*b"000000\0\0").with_last(i)
+}
+
+trait WithLast {
+    fn with_last(self, i: u8) -> Cookie;
+}
+impl WithLast for Cookie {
+    fn with_last(mut self, i: u8) -> Cookie {
+        self.0[5] = b'0' + i;
+        self
+    }
+}
+
+fn story_conn(i: u8, cookie: Option<u8>, token: bool, proxied: bool) -> ConnRef {
+    ConnRef {
+        id: ConnId(i as u64 + 1),
+        client: ep(&format!("198.18.2.{}:4700{}", 10 + i, i)),
+        server: ep(&format!("198.18.1.{}:5190", 10 + i % 3)),
+        cookie: cookie.map(story_cookie),
+        token: token.then_some(0x4000 + i as u16),
+        proxied,
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    /// Reports in any order, any mix, any gaps in time: the correlator never panics,
+    /// and never reports one transfer twice.
+    #[test]
+    fn any_story_is_told_without_panic(steps in proptest::collection::vec(step(), 0..60)) {
+        let mut c = Correlator::new(true, 4);
+        let mut out = Out::default();
+        let mut now = 1.0f64;
+        for s in steps {
+            now += 0.01;
+            let ts = Timestamp((now * 1e9) as u64);
+            let r = match s {
+                Step::Wait { secs } => { now += secs as f64; continue; }
+                Step::Phase { conn, cookie, token, proxied } => Report::Phase {
+                    conn: story_conn(conn, cookie, token, proxied),
+                    phase: Phase::Prompt,
+                    arrow: Arrow(Role::Sender, Role::Receiver),
+                    ts,
+                    frame: FrameNo(1),
+                    detail: PhaseDetail::default(),
+                },
+                Step::Closed { conn, sender_is_client } => {
+                    let cr = story_conn(conn, None, false, false);
+                    let outcome = crate::session::report::ConnOutcome {
+                        kind: super::report::SessionKind::File,
+                        start: ts,
+                        end: ts,
+                        sender: Some(if sender_is_client { cr.client } else { cr.server }),
+                        receiver: Some(if sender_is_client { cr.server } else { cr.client }),
+                        proxy_creator: Some(sender_is_client),
+                        proxy_ip: None,
+                        screen_name: Some("sn".into()),
+                        files: 1,
+                        bytes: 10,
+                        frames_lost: 0,
+                    };
+                    Report::Closed { conn: cr, outcome }
+                }
+                Step::Propose { cookie, proxy, port_of, from_sender, outgoing } => {
+                    let Report::Rendezvous { mut record, mut prediction } =
+                        rv(RvKind::Propose, "198.18.1.10:40001", outgoing, "alice", from_sender)
+                    else { unreachable!() };
+                    record.ts = now;
+                    prediction.cookie = story_cookie(cookie);
+                    prediction.use_proxy = proxy;
+                    prediction.ips = vec![std::net::Ipv4Addr::new(198, 18, 1, 10 + port_of % 3)];
+                    prediction.port = Some(if proxy { 0x4000 + port_of as u16 } else { 5190 });
+                    Report::Rendezvous { record, prediction }
+                }
+                Step::Accept { cookie, outgoing } => {
+                    let Report::Rendezvous { mut record, mut prediction } =
+                        rv(RvKind::Accept, "198.18.2.20:40002", outgoing, "bob", false)
+                    else { unreachable!() };
+                    record.ts = now;
+                    prediction.cookie = story_cookie(cookie);
+                    Report::Rendezvous { record, prediction }
+                }
+                Step::File { conn, primary } => {
+                    let mut f = file("198.18.1.10:5190", "198.18.2.20:47000");
+                    f.ts = now;
+                    Report::File { conn: story_conn(conn, None, false, !primary), file: f, primary }
+                }
+                Step::Attempt { conn } => Report::Attempt { conn: story_conn(conn, None, false, false), frames: Vec::new() },
+                Step::RvFrame { cookie } => Report::RendezvousFrame {
+                    cookie: story_cookie(cookie),
+                    frame: Frame {
+                        no: FrameNo(1),
+                        ts,
+                        orig_len: 0,
+                        link: crate::capture::LinkType::Ethernet,
+                        data: Vec::new(),
+                    },
+                },
+            };
+            c.handle(r, &mut out);
+        }
+        c.finish(&mut out);
+        let mut ids: Vec<&str> = out.0.iter().filter_map(|e| match e {
+            Event::Transfer(t) => Some(t.transfer.as_str()),
+            _ => None,
+        }).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        proptest::prop_assert_eq!(ids.len(), n, "a transfer was reported twice");
+    }
+}
