@@ -78,6 +78,8 @@ pub struct PhaseRecord {
     pub frame: u64,
     /// Which data connection of the transfer ("ip:port-ip:port", client first).
     pub conn: String,
+    /// 1-based number of that connection within the transfer (2 for a proxy's second leg).
+    pub leg: u32,
     #[serde(flatten)]
     pub detail: PhaseDetail,
 }

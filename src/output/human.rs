@@ -85,13 +85,22 @@ fn detail(d: &PhaseDetail) -> String {
 pub fn line(ev: &Event, verbose: bool) -> Option<String> {
     let t = time_of_day(ev.ts());
     Some(match ev {
-        Event::Phase(p) => format!(
-            "{t} {:<4} {:<15} {:<17}{}",
-            p.transfer,
-            p.phase,
-            p.dir,
-            detail(&p.detail)
-        ),
+        Event::Phase(p) => {
+            // A second leg (the far side of the proxy) says so, or its lines would read
+            // as repeats of the first leg's.
+            let tag = if p.leg > 1 {
+                format!("{}#{}", p.transfer, p.leg)
+            } else {
+                p.transfer.clone()
+            };
+            format!(
+                "{t} {:<4} {:<15} {:<17}{}",
+                tag,
+                p.phase,
+                p.dir,
+                detail(&p.detail)
+            )
+        }
         Event::File(f) => {
             let check = match f.checksum_ok {
                 Some(true) => format!("checksum {} ok", f.checksum_seen.as_deref().unwrap_or("?")),

@@ -423,6 +423,11 @@ impl Correlator {
                 if phase == super::phase::Phase::DirectIm {
                     tr.kind = Some(SessionKind::DirectIm);
                 }
+                let leg = tr
+                    .legs
+                    .iter()
+                    .position(|l| l.id == conn.id)
+                    .map_or(1, |i| i + 1);
                 out.event(Event::Phase(PhaseRecord {
                     ts,
                     transfer: label(t),
@@ -430,6 +435,7 @@ impl Correlator {
                     dir: arrow.to_string(),
                     frame: frame.0,
                     conn: conn.label(),
+                    leg: leg as u32,
                     detail,
                 }));
             }
