@@ -12,6 +12,8 @@ use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::session::correlate::{Correlator, CorrelatorOutput};
 use crate::session::report::Report;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The event thread: correlates reports into transfers and writes events out.
@@ -28,6 +30,8 @@ pub fn event_loop(
         pcap,
         order: EventOrder::new(opts.workers, MAX_HELD_EVENTS),
         error: None,
+        reader_gone: false,
+        stop: opts.stop.clone(),
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
@@ -53,7 +57,7 @@ pub fn event_loop(
                 if opts.live {
                     correlator.flush_closed(&mut out);
                     out.drain_events();
-                    out.sink.flush()?;
+                    out.flush_sink();
                 }
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -66,7 +70,7 @@ pub fn event_loop(
     correlator.finish(&mut out);
     out.drain_events();
     out.flush_pcap();
-    out.sink.flush()?;
+    out.flush_sink();
     if let Some(e) = out.error.take() {
         return Err(e);
     }
@@ -80,6 +84,8 @@ pub fn event_loop(
 const MAX_HELD_EVENTS: usize = 100_000;
 
 pub struct EventOptions {
+    /// Set to end the capture (the reader of our output went away).
+    pub stop: Arc<AtomicBool>,
     pub explain: bool,
     pub live: bool,
     pub max_transfers: usize,
@@ -93,11 +99,36 @@ struct Outputs {
     /// Writer messages of one report batch, sent together.
     pcap_pending: Vec<WriterMsg>,
     error: Option<std::io::Error>,
+    /// Whoever read our stdout went away (`oftsniff --json - | head`): stop capturing,
+    /// quietly, as tcpdump does, and keep draining reports so no worker blocks.
+    reader_gone: bool,
+    stop: Arc<AtomicBool>,
 }
 
 impl Outputs {
     fn write_event(&mut self, ev: &Event) {
+        if self.reader_gone {
+            return;
+        }
         if let Err(e) = self.sink.write(ev) {
+            self.failed(e);
+        }
+    }
+
+    fn flush_sink(&mut self) {
+        if self.reader_gone {
+            return;
+        }
+        if let Err(e) = self.sink.flush() {
+            self.failed(e);
+        }
+    }
+
+    fn failed(&mut self, e: std::io::Error) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            self.reader_gone = true;
+            self.stop.store(true, Ordering::SeqCst);
+        } else {
             self.error.get_or_insert(e);
         }
     }

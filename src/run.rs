@@ -119,6 +119,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let (rep_tx, rep_rx) = bounded::<Vec<Report>>(64);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let event_opts = EventOptions {
+        stop: stop.clone(),
         explain: args.explain,
         live,
         max_transfers: limits.max_transfers,

@@ -101,3 +101,41 @@ fn second_interrupt_ends_a_read_blocked_on_an_idle_pipe() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("interrupted again"), "{err}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    // `oftsniff --json - | head -1`: the pipe closes after the first event.
+    let dir = common::TempDir::new("epipe");
+    let pcap = dir.join("many.pcap");
+    let spec = oftsniff::gen::workloads::ManyFlows {
+        flows: 3_000,
+        ..Default::default()
+    };
+    oftsniff::gen::workloads::many_flows(&spec, std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut child = common::oftsniff()
+        .arg("-r")
+        .arg(&pcap)
+        .arg("--json")
+        .arg("-")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    {
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    } // the reader is gone
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(first.starts_with("{\"event\""), "{first}");
+    assert!(out.status.success(), "{err}");
+    assert!(
+        !err.contains("failed") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("frames captured"),
+        "counters still printed: {err}"
+    );
+}
