@@ -98,7 +98,7 @@ impl VethNs {
             "add",
             &format!("{SENDER_IP}/24"),
             "dev",
-            &peer,
+            peer,
         ]);
         run(&["ip", "-n", ns, "link", "set", peer, "up"]);
         // The host end has no address to answer ARP with; a static entry lets datagrams
@@ -118,7 +118,7 @@ impl VethNs {
             "lladdr",
             mac.trim(),
             "dev",
-            &peer,
+            peer,
             "nud",
             "permanent",
         ]);
