@@ -486,3 +486,25 @@ fn ring_backend_restores_the_vlan_tag_the_kernel_took_off() {
     }
     assert_eq!(seen, (0..N).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_down_interface_is_reported_as_down_by_both_backends() {
+    require_root!();
+    let pair = VethPair::new();
+    run(&["ip", "link", "set", &pair.b, "down"]);
+    for backend in [Backend::Ring, Backend::Pnet] {
+        let stop = AtomicBool::new(false);
+        let mut batch = Vec::new();
+        let res = LiveSource::open(&pair.b, backend, &LiveOptions::default())
+            .and_then(|mut src| src.next_batch(&mut batch, 64, &stop));
+        match res {
+            Err(e @ CaptureError::InterfaceDown { .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    format!("oftsniff: interface {} is down", pair.b)
+                );
+            }
+            other => panic!("{backend}: expected InterfaceDown, got {other:?}"),
+        }
+    }
+}
