@@ -165,8 +165,8 @@ impl OfflineSource {
         })
     }
 
-    /// Appends up to `max` frames to `batch`. Returns how many were appended; 0 means the
-    /// end of the file. Frames read before a fatal error are returned first, the error on
+    /// Appends up to `max` (> 0) frames to `batch`. Returns how many were appended; 0 means
+    /// the end of the file. Frames read before a fatal error are returned first, the error on
     /// the next call.
     pub fn next_batch(&mut self, batch: &mut Batch, max: usize) -> Result<usize, CaptureError> {
         if let Some(e) = self.pending_error.take() {
@@ -229,7 +229,6 @@ impl OfflineSource {
 
     fn refill(&mut self) -> Result<(), CaptureError> {
         let before = self.reader().data().len();
-        let exhausted_before = self.reader().reader_exhausted();
         let res = match &mut self.format {
             Format::Pcap { reader, .. } => reader.refill().map_err(|e| e.to_owned_vec()),
             Format::PcapNg { reader, .. } => reader.refill().map_err(|e| e.to_owned_vec()),
@@ -240,9 +239,10 @@ impl OfflineSource {
                 source: io::Error::other("read error"),
             });
         }
-        // A parser that keeps asking for more while nothing arrives would spin forever.
-        if self.reader().data().len() == before && exhausted_before {
-            return Err(self.corrupt("the parser asked for more data past the end of the file"));
+        // A refill that neither adds bytes nor reaches the end means the buffer is full and
+        // the parser still wants more; asking again would spin forever.
+        if self.reader().data().len() == before && !self.reader().reader_exhausted() {
+            return Err(self.corrupt("record does not fit the read buffer"));
         }
         Ok(())
     }
@@ -1151,5 +1151,59 @@ mod tests {
         assert!(matches!(p, CaptureError::Permission { .. }));
         let n = CaptureError::from_os("eth9", "bind", io::Error::from_raw_os_error(libc::ENODEV));
         assert!(matches!(n, CaptureError::NoSuchInterface { .. }));
+    }
+
+    /// Reads everything until the end or the first error; must never panic or hang.
+    fn read_to_end_or_error(bytes: &[u8]) {
+        let f = TempFile::with(bytes);
+        if let Ok(mut src) = OfflineSource::open(&f.0) {
+            let mut batch = Vec::new();
+            // Every call either makes progress through the file or ends it.
+            for _ in 0..=bytes.len() + 1 {
+                batch.clear();
+                match src.next_batch(&mut batch, 16) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+            panic!("reader did not finish");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn garbage_after_a_valid_header_never_panics(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            ng in proptest::prelude::any::<bool>(),
+        ) {
+            let mut b = if ng {
+                let mut b = Vec::new();
+                ng_shb(&mut b, false);
+                ng_idb(&mut b, false, 1, Some(9), 0);
+                b
+            } else {
+                pcap(false, false, 1, &[])
+            };
+            b.extend_from_slice(&tail);
+            read_to_end_or_error(&b);
+        }
+
+        #[test]
+        fn corrupted_real_captures_never_panic(
+            file in 0usize..3,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..8),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let name = ["gaim-sendfile-2005.pcap", "gaim-chat-join-2005.pcap", "ndpi-icq-flap-2015.pcapng"][file];
+            let mut b = std::fs::read(data_file(name)).unwrap();
+            for (at, v) in flips {
+                let i = at % b.len();
+                b[i] = v;
+            }
+            b.truncate(cut % (b.len() + 1));
+            read_to_end_or_error(&b);
+        }
     }
 }
