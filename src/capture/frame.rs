@@ -12,7 +12,10 @@ impl Timestamp {
     pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
     pub fn from_parts(secs: u64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos as u64))
+        Timestamp(
+            secs.saturating_mul(Self::NANOS_PER_SEC)
+                .saturating_add(nanos as u64),
+        )
     }
     pub fn secs(self) -> u64 {
         self.0 / Self::NANOS_PER_SEC
