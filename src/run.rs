@@ -217,6 +217,8 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         gap_bytes: totals.gap_bytes,
         overlaps_differing: totals.overlaps_differing,
         ooo_dropped_bytes: totals.ooo_dropped_bytes,
+        ooo_limit_gaps: totals.ooo_limit_gaps,
+        mem_limit_flushes: totals.mem_limit_flushes,
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
     };
@@ -273,6 +275,12 @@ pub fn print_counters(summary: &Summary) {
         eprintln!(
             "{} frames written to pcap ({} bytes, {} files, {} per-transfer files), writer fell behind {} times",
             p.frames_written, p.bytes_written, p.files, p.transfer_files, p.writer_stalls
+        );
+    }
+    if s.ooo_limit_gaps + s.mem_limit_flushes + s.ooo_dropped_bytes > 0 {
+        eprintln!(
+            "{} holes given up at --max-ooo-bytes, {} at --max-reassembly-mem, {} out-of-order bytes dropped",
+            s.ooo_limit_gaps, s.mem_limit_flushes, s.ooo_dropped_bytes
         );
     }
     if s.transfers_evicted > 0 {

@@ -248,6 +248,11 @@ pub struct StatsRecord {
     pub gap_bytes: u64,
     pub overlaps_differing: u64,
     pub ooo_dropped_bytes: u64,
+    /// Times a direction's out-of-order buffer passed `--max-ooo-bytes` and its oldest
+    /// hole was given up as a gap.
+    pub ooo_limit_gaps: u64,
+    /// Times the worker's `--max-reassembly-mem` forced buffered holes to be given up.
+    pub mem_limit_flushes: u64,
     pub held_frames_dropped: u64,
     /// Transfers ended early because `--max-transfers` were being followed.
     pub transfers_evicted: u64,
