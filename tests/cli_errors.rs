@@ -262,6 +262,19 @@ fn unwritable_output_paths_fail_before_reading() {
         ]);
         one_line_failure(&out, &format!("{flag} DIR"));
     }
+    // A file where a directory is wanted.
+    let file = scratch.0.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    for flag in ["--extract", "--pcap-dir"] {
+        let out = oftsniff(&[
+            "-r".as_ref(),
+            input.as_os_str(),
+            flag.as_ref(),
+            file.as_os_str(),
+        ]);
+        let line = one_line_failure(&out, &format!("{flag} FILE"));
+        assert!(line.contains("not a directory"), "{flag}: {line}");
+    }
 }
 
 #[test]

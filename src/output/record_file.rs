@@ -172,6 +172,12 @@ impl PcapFile {
 /// Creates `dir` (and its parents) if missing and proves it is a writable directory by
 /// creating and removing a probe file, so a bad output directory fails before capture.
 pub fn ensure_writable_dir(dir: &Path) -> Result<(), OutputError> {
+    // A file in the way would otherwise be reported as "File exists".
+    if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(OutputError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
+    }
     std::fs::create_dir_all(dir).map_err(|e| OutputError::write(dir, e))?;
     let md = std::fs::metadata(dir).map_err(|e| OutputError::write(dir, e))?;
     if !md.is_dir() {
