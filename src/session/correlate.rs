@@ -881,7 +881,7 @@ impl Correlator {
                 let arrow = if l.from_client {
                     format!("{c} -> {s}")
                 } else {
-                    format!("{s} <- {c}")
+                    format!("{c} <- {s}")
                 };
                 text.push_str(&format!(
                     "{:>7} {:.6}  {}  [{}] len {}  {}\n",
