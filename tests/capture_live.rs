@@ -5,6 +5,9 @@
 //! Needs root; skipped with a loud message otherwise. Addresses are from 198.18.0.0/15 and
 //! live only inside the test's namespace; everything is removed even when a test fails.
 
+#[path = "common/netns.rs"]
+mod netns;
+use netns::is_root;
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -16,17 +19,6 @@ const SENDER_IP: &str = "198.18.0.2";
 const TARGET_IP: [u8; 4] = [198, 18, 0, 1];
 const PORT: u16 = 40_000;
 const MARK: &[u8] = b"oftsniff-capture-test-";
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
 
 macro_rules! require_root {
     () => {

@@ -3,6 +3,9 @@
 //! exit code 2 — never a panic, a backtrace or clap's multi-line usage block. A truncated
 //! last record is the one exception: a warning, and everything before it is processed.
 
+#[path = "common/netns.rs"]
+mod netns;
+use netns::is_root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -77,17 +80,6 @@ fn one_line_failure(out: &Output, what: &str) -> String {
         assert!(!line.contains(bad), "{what}: {line}");
     }
     line.clone()
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 /// The first `n` 16-byte-header records of a classic pcap, as (start, end) byte offsets.

@@ -8,6 +8,9 @@
 //! loud message otherwise. Addresses are from 198.18.0.0/15 and exist only inside the
 //! test's namespaces, which are removed even when the test fails.
 
+#[path = "common/netns.rs"]
+mod netns;
+use netns::is_root;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,17 +25,6 @@ const PORT: u16 = 45_190;
 /// Bytes the client sends, and the server sends back once the client is done.
 const C2S_BYTES: u64 = 3 * 1024 * 1024 + 12_345;
 const S2C_BYTES: u64 = 512 * 1024 + 789;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
 
 fn have(cmd: &str) -> bool {
     Command::new(cmd)

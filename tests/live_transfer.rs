@@ -8,24 +8,104 @@
 mod common;
 
 use common::*;
-use oftsniff::proto::{Cookie, FileName, OftType};
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use oftsniff::proto::{Cookie, FileName};
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SENDER: Ipv4Addr = Ipv4Addr::new(198, 18, 7, 1);
 const RECEIVER: Ipv4Addr = Ipv4Addr::new(198, 18, 7, 2);
 const PORT: u16 = 5190;
 const FILE_BYTES: usize = 400_000;
-const CHUNK: usize = 4_000;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The two TCP peers, run by python3 inside the namespaces (the test process itself never
+/// changes namespace). Protocol bytes come from the project's emitters, as files.
+/// argv: role, address, port, dir. The sender sends `prompt.bin`, reads the ACK header,
+/// then `data.bin` slowly; the receiver reads the PROMPT, answers with `ack.bin`, and
+/// writes how many data bytes it has into `progress`. Both stop when `stop` appears.
+const PEERS_PY: &str = r#"
+import os, socket, sys, time
+role, addr, port, d = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+p = lambda n: os.path.join(d, n)
+def header(s):
+    h = b""
+    while len(h) < 6:
+        h += s.recv(6 - len(h))
+    n = int.from_bytes(h[4:6], "big")
+    while len(h) < n:
+        h += s.recv(n - len(h))
+    return h
+if role == "send":
+    l = socket.socket(); l.bind((addr, port)); l.listen(1)
+    open(p("listening"), "w").close()
+    s, _ = l.accept()
+    s.sendall(open(p("prompt.bin"), "rb").read())
+    header(s)
+    data = open(p("data.bin"), "rb").read()
+    for i in range(0, len(data), 4000):
+        if os.path.exists(p("stop")):
+            break
+        try:
+            s.sendall(data[i:i + 4000])
+        except OSError:
+            break
+        time.sleep(0.02)
+else:
+    s = socket.create_connection((addr, port))
+    header(s)
+    s.sendall(open(p("ack.bin"), "rb").read())
+    s.settimeout(0.2)
+    got = 0
+    while not os.path.exists(p("stop")):
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        got += len(b)
+        with open(p("progress.tmp"), "w") as f:
+            f.write(str(got))
+        os.replace(p("progress.tmp"), p("progress"))
+"#;
+
+fn peer(ns: &str, role: &str, dir: &Path) -> Child {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "python3", "-c", PEERS_PY, role])
+        .arg(SENDER.to_string())
+        .arg(PORT.to_string())
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Children killed when the test ends, also while it unwinds from a failed assertion.
+struct Reap(Vec<Child>);
+impl Drop for Reap {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < limit, "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn sh(args: &[&str]) {
@@ -83,24 +163,6 @@ impl Pair {
         }
         p
     }
-
-    /// Runs `f` on a thread that has entered namespace `ns`; sockets it makes live there.
-    fn in_ns<T: Send + 'static>(
-        ns: &str,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<T> {
-        let path = format!("/run/netns/{ns}");
-        std::thread::spawn(move || {
-            let fd = std::fs::File::open(&path).unwrap();
-            // SAFETY: setns on a namespace file we hold open; it only changes this thread's
-            // network namespace.
-            assert_eq!(
-                unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) },
-                0
-            );
-            f()
-        })
-    }
 }
 
 impl Drop for Pair {
@@ -111,21 +173,11 @@ impl Drop for Pair {
     }
 }
 
-/// Reads one OFT header (its length is at offset 4).
-fn read_header(s: &mut TcpStream) -> Vec<u8> {
-    let mut h = vec![0u8; 6];
-    s.read_exact(&mut h).unwrap();
-    let len = u16::from_be_bytes([h[4], h[5]]) as usize;
-    h.resize(len, 0);
-    s.read_exact(&mut h[6..]).unwrap();
-    h
-}
-
 #[test]
 fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
-    if !is_root() {
+    if !common::netns::is_root() || !have("python3") {
         eprintln!(
-            "\n*** SKIPPED live_transfer: needs root (network namespaces, packet sockets). \
+            "\n*** SKIPPED live_transfer: needs root (network namespaces, packet sockets) and python3 (the peers). \
              Run `sudo cargo test --test live_transfer`. ***\n"
         );
         return;
@@ -164,65 +216,36 @@ fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
     }
     std::thread::sleep(Duration::from_millis(300));
 
-    let listening = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
-    let received = Arc::new(AtomicU64::new(0));
-    let sender = {
-        let (listening, stop, data) = (listening.clone(), stop.clone(), data.clone());
-        Pair::in_ns(&pair.a, move || {
-            let l = TcpListener::bind(SocketAddrV4::new(SENDER, PORT)).unwrap();
-            listening.store(true, Ordering::SeqCst);
-            let (mut s, _) = l.accept().unwrap();
-            let prompt = prompt_for(Cookie([0; 8]), FileName::utf8("live.bin"), &data);
-            s.write_all(&prompt.emit()).unwrap();
-            let ack = read_header(&mut s);
-            assert_eq!(u16::from_be_bytes([ack[6], ack[7]]), OftType::Ack.code());
-            // Slowly, so the signal lands in the middle of the file.
-            for chunk in data.chunks(CHUNK) {
-                if stop.load(Ordering::SeqCst) || s.write_all(chunk).is_err() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
+    let peers_dir = d.join("peers");
+    std::fs::create_dir_all(&peers_dir).unwrap();
+    let prompt = prompt_for(Cookie([0; 8]), FileName::utf8("live.bin"), &data);
+    std::fs::write(peers_dir.join("prompt.bin"), prompt.emit()).unwrap();
+    std::fs::write(
+        peers_dir.join("ack.bin"),
+        prompt.ack(Cookie([9, 8, 7, 6, 5, 4, 3, 2])).emit(),
+    )
+    .unwrap();
+    std::fs::write(peers_dir.join("data.bin"), &data).unwrap();
+    let mut peers = Reap(vec![peer(&pair.a, "send", &peers_dir)]);
+    wait_for("sender did not listen", Duration::from_secs(10), || {
+        peers_dir.join("listening").exists()
+    });
+    peers.0.push(peer(&pair.b, "recv", &peers_dir));
+    let received = || -> usize {
+        std::fs::read_to_string(peers_dir.join("progress"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     };
-    let t = Instant::now();
-    while !listening.load(Ordering::SeqCst) {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "sender did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let receiver = {
-        let (stop, received) = (stop.clone(), received.clone());
-        Pair::in_ns(&pair.b, move || {
-            let mut s = TcpStream::connect(SocketAddrV4::new(SENDER, PORT)).unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(200)))
-                .unwrap();
-            let prompt = read_header(&mut s);
-            let h = oftsniff::proto::parse_oft_header(&prompt).unwrap().0;
-            s.write_all(&h.ack(Cookie([9, 8, 7, 6, 5, 4, 3, 2])).emit())
-                .unwrap();
-            let mut buf = vec![0u8; 64 << 10];
-            while !stop.load(Ordering::SeqCst) {
-                match s.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        received.fetch_add(n as u64, Ordering::SeqCst);
-                    }
-                    Err(_) => {}
-                }
-            }
-        })
-    };
-    let t = Instant::now();
-    while received.load(Ordering::SeqCst) < (FILE_BYTES / 4) as u64 {
-        assert!(t.elapsed() < Duration::from_secs(20), "transfer stalled");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // SAFETY: kill sends SIGINT to the oftsniff we spawned.
-    assert_eq!(unsafe { libc::kill(sniff.id() as i32, libc::SIGINT) }, 0);
+    // Slowly sent (4,000 bytes every 20 ms), so the signal lands in the middle of the file.
+    wait_for("transfer stalled", Duration::from_secs(20), || {
+        received() >= FILE_BYTES / 4
+    });
+    let sigint = Command::new("kill")
+        .args(["-INT", &sniff.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sigint.success());
     let t = Instant::now();
     let status = loop {
         if let Some(s) = sniff.try_wait().unwrap() {
@@ -234,10 +257,11 @@ fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let at_signal = received.load(Ordering::SeqCst);
-    stop.store(true, Ordering::SeqCst);
-    sender.join().unwrap();
-    receiver.join().unwrap();
+    let at_signal = received();
+    std::fs::write(peers_dir.join("stop"), b"").unwrap();
+    for c in &mut peers.0 {
+        let _ = c.wait();
+    }
     let mut err = String::new();
     sniff
         .stderr
@@ -248,7 +272,7 @@ fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
     assert!(status.success(), "oftsniff exit {status:?}: {err}");
     assert!(err.contains("frames captured"), "{err}");
     assert!(
-        (at_signal as usize) < FILE_BYTES,
+        at_signal < FILE_BYTES,
         "the signal came after the whole file"
     );
 

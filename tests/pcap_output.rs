@@ -584,13 +584,15 @@ fn frames_captured(stderr: &str) -> u64 {
 /// Feeds the capture through a FIFO: the first 60 % go in, oftsniff is seen writing
 /// pcap output, then `signal` arrives while the rest is still to come (so the run cannot
 /// end by reaching the end of the input first).
-fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
+fn stop_mid_run_with(signal: &str, tag: &str) {
     let d = TempDir::new(tag);
     let (pcap, total) = oft_capture(60, 150_000);
     let fifo = d.join("in.fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo reads a NUL-terminated path and nothing else.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let out = d.join("out.pcap");
     let mut child = oftsniff()
         .args([
@@ -624,8 +626,12 @@ fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
         assert!(Instant::now() < deadline, "no pcap output after 20 s");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: kill sends a signal to the child we spawned; no memory is involved.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success());
     tx.send(()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
@@ -658,12 +664,12 @@ fn stop_mid_run_with(signal: libc::c_int, tag: &str) {
 
 #[test]
 fn sigint_mid_run_leaves_a_whole_pcap_and_exits_zero_with_counters() {
-    stop_mid_run_with(libc::SIGINT, "sigint");
+    stop_mid_run_with("INT", "sigint");
 }
 
 #[test]
 fn sigterm_mid_run_leaves_a_whole_pcap_and_exits_zero_with_counters() {
-    stop_mid_run_with(libc::SIGTERM, "sigterm");
+    stop_mid_run_with("TERM", "sigterm");
 }
 
 #[test]

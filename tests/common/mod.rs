@@ -8,6 +8,8 @@ use oftsniff::proto::Cookie;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod netns;
+
 pub fn oftsniff() -> Command {
     Command::new(env!("CARGO_BIN_EXE_oftsniff"))
 }
