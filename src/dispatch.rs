@@ -34,6 +34,8 @@ pub struct Dispatcher {
     batch_frames: usize,
     policy: Backpressure,
     last_tick: Timestamp,
+    /// Latest packet time pushed.
+    now: Timestamp,
     pub counters: DispatchCounters,
 }
 
@@ -52,6 +54,7 @@ impl Dispatcher {
             batch_frames: batch_frames.max(1),
             policy,
             last_tick: Timestamp(0),
+            now: Timestamp(0),
             counters: DispatchCounters::default(),
         }
     }
@@ -68,6 +71,7 @@ impl Dispatcher {
             Shard::Unknown => 0,
         };
         let ts = frame.ts;
+        self.now = self.now.max(ts);
         self.pending[w].push(frame);
         if self.pending[w].len() >= self.batch_frames {
             self.send(w);
@@ -94,8 +98,17 @@ impl Dispatcher {
             if !self.pending[w].is_empty() {
                 self.send(w);
             }
-            // A tick is advisory: a full queue will carry newer times soon anyway.
-            let _ = self.workers[w].try_send(WorkItem::Tick(ts));
+            match self.policy {
+                // Offline, every worker's clock must move exactly as the file's does, or
+                // idle expiry (and so the output) would depend on thread timing.
+                Backpressure::Block => {
+                    let _ = self.workers[w].send(WorkItem::Tick(ts));
+                }
+                // Live, a tick is advisory: a full queue will carry newer times soon.
+                Backpressure::Drop => {
+                    let _ = self.workers[w].try_send(WorkItem::Tick(ts));
+                }
+            }
         }
     }
 
@@ -116,9 +129,55 @@ impl Dispatcher {
         }
     }
 
-    /// Flushes and hangs up, which ends the workers' loops.
+    /// Flushes, brings every worker's clock to the last frame's time (so flows idle
+    /// past their timeout end as `timeout` whichever worker owns them), and hangs up,
+    /// which ends the workers' loops.
     pub fn finish(mut self) -> DispatchCounters {
-        self.flush();
+        let now = self.now;
+        self.tick(now);
         self.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{FrameNo, LinkType};
+    use crate::flow::Endpoint;
+    use crate::gen::tcp::TcpConv;
+    use crossbeam_channel::{bounded, Receiver};
+    use std::net::IpAddr;
+
+    fn tcp_frame(ts: u64, sport: u16) -> Frame {
+        let ep = |last: u8, port| Endpoint::new(IpAddr::from([198, 18, 0, last]), port);
+        let mut conv = TcpConv::new(ep(1, sport), ep(2, 80), Timestamp(ts));
+        conv.handshake();
+        let mut f = crate::gen::encode::frame(&conv.segments()[0]);
+        f.no = FrameNo(1);
+        assert_eq!(f.link, LinkType::Ethernet);
+        f
+    }
+
+    fn items(rx: &Receiver<WorkItem>) -> Vec<Option<Timestamp>> {
+        rx.try_iter()
+            .map(|i| match i {
+                WorkItem::Frames(_) => None,
+                WorkItem::Tick(t) => Some(t),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finish_brings_every_worker_to_the_last_frame_time() {
+        let (tx0, rx0) = bounded(16);
+        let (tx1, rx1) = bounded(16);
+        let mut d = Dispatcher::new(vec![tx0, tx1], 64, Backpressure::Block);
+        d.push(tcp_frame(5, 40000));
+        d.push(tcp_frame(7, 40001));
+        d.finish();
+        for rx in [&rx0, &rx1] {
+            let got = items(rx);
+            assert_eq!(got.last(), Some(&Some(Timestamp(7))), "{got:?}");
+        }
     }
 }

@@ -1,16 +1,16 @@
-//! The event thread: takes the workers' reports, correlates them into transfers, puts the
-//! resulting events in time order and writes them (log, NDJSON), and hands matched frames
-//! to the pcap writer in batches.
+//! The event thread: merges the workers' reports in packet-time order, correlates them
+//! into transfers, writes the resulting events (log, NDJSON) as they come, and hands
+//! matched frames to the pcap writer in batches.
 
 use crate::capture::Frame;
 use crate::flow::FlowKey;
 use crate::output::event::Event;
-use crate::output::order::EventOrder;
 use crate::output::pcap_out::{PcapSender, WriterMsg};
 use crate::output::sink::EventSink;
 use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::session::correlate::{Correlator, CorrelatorOutput};
-use crate::session::report::Report;
+use crate::session::merge::ReportMerge;
+use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// The event thread: correlates reports into transfers and writes events out.
 pub fn event_loop(
-    rx: Receiver<Vec<Report>>,
+    rx: Receiver<ReportBatch>,
     sink: EventSink,
     pcap: Option<PcapSender>,
     opts: EventOptions,
@@ -28,35 +28,35 @@ pub fn event_loop(
         pcap_pending: Vec::new(),
         sink,
         pcap,
-        order: EventOrder::new(opts.workers, MAX_HELD_EVENTS),
         error: None,
         reader_gone: false,
         stop: opts.stop.clone(),
     };
+    let mut merge = ReportMerge::new(opts.workers, MAX_HELD_REPORTS);
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
-                for r in batch {
+                for (clock, r) in batch.reports {
                     match r {
                         Report::Stats(mut s) => {
+                            // Sent by the main thread once every worker is done.
+                            merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
                             correlator.finish(&mut out);
-                            out.drain_events();
                             s.ts = s.ts.max(correlator.now());
                             s.transfers_evicted = correlator.transfers_evicted;
                             out.write_event(&Event::Stats(s));
                         }
-                        Report::Watermark { worker, ts } => out.order.mark(worker, ts.as_f64()),
-                        r => correlator.handle(r, &mut out),
+                        r => merge.push(batch.worker, clock, r),
                     }
                 }
-                out.release_events();
+                merge.release(|c, r| correlator.handle_at(c, r, &mut out));
             }
             // Live and quiet: report transfers that have ended, and everything held,
             // rather than wait for traffic to move the packet clock.
             Err(RecvTimeoutError::Timeout) => {
                 if opts.live {
+                    merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
                     correlator.flush_closed(&mut out);
-                    out.drain_events();
                     out.flush_sink();
                 }
             }
@@ -67,8 +67,8 @@ pub fn event_loop(
             return Err(e);
         }
     }
+    merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
     correlator.finish(&mut out);
-    out.drain_events();
     out.flush_pcap();
     out.flush_sink();
     if let Some(e) = out.error.take() {
@@ -80,8 +80,8 @@ pub fn event_loop(
     ))
 }
 
-/// Events held for time ordering at most (see `EventOrder`).
-const MAX_HELD_EVENTS: usize = 100_000;
+/// Reports held for time ordering at most (see `ReportMerge`).
+const MAX_HELD_REPORTS: usize = 100_000;
 
 pub struct EventOptions {
     /// Set to end the capture (the reader of our output went away).
@@ -94,7 +94,6 @@ pub struct EventOptions {
 
 struct Outputs {
     sink: EventSink,
-    order: EventOrder,
     pcap: Option<PcapSender>,
     /// Writer messages of one report batch, sent together.
     pcap_pending: Vec<WriterMsg>,
@@ -133,22 +132,6 @@ impl Outputs {
         }
     }
 
-    fn release_events(&mut self) {
-        let mut ready = Vec::new();
-        self.order.release(|e| ready.push(e));
-        for e in ready {
-            self.write_event(&e);
-        }
-    }
-
-    fn drain_events(&mut self) {
-        let mut ready = Vec::new();
-        self.order.drain(|e| ready.push(e));
-        for e in ready {
-            self.write_event(&e);
-        }
-    }
-
     fn flush_pcap(&mut self) {
         if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
             // A failed writer reports its own error at exit.
@@ -159,7 +142,7 @@ impl Outputs {
 
 impl CorrelatorOutput for Outputs {
     fn event(&mut self, ev: Event) {
-        self.order.push(ev);
+        self.write_event(&ev);
     }
     fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
         if self.pcap.is_some() {

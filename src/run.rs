@@ -13,7 +13,7 @@ use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
 use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
-use crate::session::report::Report;
+use crate::session::report::{Report, ReportBatch};
 use crate::stats::{CaptureCounters, WorkerCounters};
 use crossbeam_channel::bounded;
 use std::fmt;
@@ -116,7 +116,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         ..SessionOptions::default()
     });
     let live = matches!(sources[0], Source::Live(_));
-    let (rep_tx, rep_rx) = bounded::<Vec<Report>>(64);
+    let (rep_tx, rep_rx) = bounded::<ReportBatch>(64);
     let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
     let event_opts = EventOptions {
         stop: stop.clone(),
@@ -222,7 +222,10 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
     };
-    let _ = rep_tx.send(vec![Report::Stats(stats.clone())]);
+    let _ = rep_tx.send(ReportBatch {
+        worker: 0,
+        reports: vec![(Timestamp(u64::MAX), Report::Stats(stats.clone()))],
+    });
     drop(rep_tx);
     let mut stats = stats;
     let explained = match event_thread.join() {

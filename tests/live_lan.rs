@@ -1024,6 +1024,7 @@ fn comparable(events: &[Value]) -> Vec<String> {
         "ts",
         "frame",
         "start",
+        "end",
         "duration_s",
         "rate_bps",
         "first_data_ts",

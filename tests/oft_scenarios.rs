@@ -72,6 +72,7 @@ fn normalized(events: &[Value]) -> Value {
         "ts",
         "frame",
         "start",
+        "end",
         "duration_s",
         "rate_bps",
         "first_data_ts",

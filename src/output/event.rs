@@ -166,6 +166,7 @@ pub struct TransferRecord {
     pub transfer: String,
     pub kind: &'static str,
     pub start: f64,
+    pub end: f64,
     pub sender: Option<String>,
     pub receiver: Option<String>,
     pub proxied: bool,

@@ -4,7 +4,6 @@ pub mod carve_name;
 pub mod error;
 pub mod event;
 pub mod human;
-pub mod order;
 pub mod pcap_out;
 pub mod pcapfile;
 pub mod record_file;

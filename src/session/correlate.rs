@@ -399,6 +399,14 @@ impl Correlator {
         self.now
     }
 
+    /// Handles a report made when its worker's packet clock stood at `clock`: the
+    /// transfers' clock moves on with every report, so a transfer ends (after its
+    /// linger) at the point in packet time where it would with one worker.
+    pub fn handle_at(&mut self, clock: Timestamp, r: Report, out: &mut dyn CorrelatorOutput) {
+        self.tick(clock.as_f64(), out);
+        self.handle(r, out);
+    }
+
     pub fn handle(&mut self, r: Report, out: &mut dyn CorrelatorOutput) {
         match r {
             Report::Phase {
@@ -810,6 +818,7 @@ impl Correlator {
 
     fn end_transfer(&mut self, t: TransferId, out: &mut dyn CorrelatorOutput) {
         let explain = self.explain;
+        let now = self.now;
         let Some(tr) = self.transfers.get_mut(&t) else {
             return;
         };
@@ -834,7 +843,11 @@ impl Correlator {
         // The rate is over the time data moved, not the whole negotiation.
         let duration = tr.data_span.map(|(a, b)| b - a).unwrap_or(0.0).max(0.0);
         let rec = TransferRecord {
-            ts: tr.end,
+            // Written when it is known to be over (its linger passed, or the input
+            // ended), which is later than its last activity: `ts` says when, so the
+            // log stays in time order, and `end` says when it last moved.
+            ts: tr.end.max(now),
+            end: tr.end,
             transfer: label(t),
             kind: tr.kind.unwrap_or(SessionKind::File).as_str(),
             start: tr.start,

@@ -8,7 +8,7 @@ use super::framer::DataConn;
 use super::machine::{At, DataMachine, FileEnd, MachineSink};
 use super::phase::{Arrow, Phase, Role};
 use super::records::{file_record, rendezvous_report};
-use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, SessionKind};
+use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, ReportBatch, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{classify_direction, Classification};
 use crate::flow::Direction;
@@ -77,10 +77,14 @@ impl SessionCounters {
 }
 
 pub struct SessionHandler {
-    reports: Sender<Vec<Report>>,
+    reports: Sender<ReportBatch>,
     /// Reports gathered during one batch of frames, sent together: one channel
-    /// operation (and at most one wake-up of the event thread) per batch.
-    pending: Vec<Report>,
+    /// operation (and at most one wake-up of the event thread) per batch. Each carries
+    /// the worker's packet clock when it was made, so the event thread can merge the
+    /// workers' reports in time order before correlating them.
+    pending: Vec<(Timestamp, Report)>,
+    /// Latest packet time this worker has seen; never goes back.
+    clock: Timestamp,
     opts: Arc<SessionOptions>,
     carver: Option<Arc<Carver>>,
     worker: u64,
@@ -165,13 +169,14 @@ const PREFIX_MAX: usize = 16;
 impl SessionHandler {
     pub fn new(
         worker: usize,
-        reports: Sender<Vec<Report>>,
+        reports: Sender<ReportBatch>,
         opts: Arc<SessionOptions>,
         carver: Option<Arc<Carver>>,
     ) -> Self {
         SessionHandler {
             reports,
             pending: Vec::new(),
+            clock: Timestamp(0),
             opts,
             carver,
             worker: worker as u64,
@@ -182,7 +187,12 @@ impl SessionHandler {
     }
 
     fn send(&mut self, r: Report) {
-        self.pending.push(r);
+        self.pending.push((self.clock, r));
+    }
+
+    /// Moves the packet clock on (every handler call that carries a time does).
+    fn clock_at(&mut self, ts: Timestamp) {
+        self.clock = self.clock.max(ts);
     }
 
     /// Hands the gathered reports to the correlator.
@@ -190,7 +200,10 @@ impl SessionHandler {
         if !self.pending.is_empty() {
             // The correlator outlives the workers; a send error means it already failed
             // and reported why.
-            let _ = self.reports.send(std::mem::take(&mut self.pending));
+            let _ = self.reports.send(ReportBatch {
+                worker: self.worker as usize,
+                reports: std::mem::take(&mut self.pending),
+            });
         }
     }
 
@@ -479,6 +492,7 @@ impl StreamHandler for SessionHandler {
     fn batch_end(&mut self, now: Timestamp) {
         // Tells the event thread that nothing older than `now` will come from this
         // worker, so it can put events of all workers in time order.
+        self.clock_at(now);
         self.send(Report::Watermark {
             worker: self.worker as usize,
             ts: now,
@@ -495,6 +509,7 @@ impl StreamHandler for SessionHandler {
     }
 
     fn segment(&mut self, st: &mut FlowState, conn: &ConnMeta, seg: &SegmentMeta) {
+        self.clock_at(seg.ts);
         st.seg = Some(*seg);
         st.rv_frame = None;
         let at = At {
@@ -527,6 +542,7 @@ impl StreamHandler for SessionHandler {
         ts: Timestamp,
         frame: FrameNo,
     ) {
+        self.clock_at(ts);
         let at = At { ts, frame };
         if let Class::Unknown = st.class {
             let d = dir.index();
@@ -560,8 +576,9 @@ impl StreamHandler for SessionHandler {
         _conn: &ConnMeta,
         dir: Direction,
         len: u64,
-        _ts: Timestamp,
+        ts: Timestamp,
     ) {
+        self.clock_at(ts);
         match &mut st.class {
             Class::Data(d) => d.gap(dir, len),
             Class::Flap(f) => f.gap(dir),
@@ -574,6 +591,7 @@ impl StreamHandler for SessionHandler {
     }
 
     fn frame(&mut self, st: &mut FlowState, conn: &ConnMeta, frame: Frame) {
+        self.clock_at(frame.ts);
         let seg = st.seg.take();
         if self.opts.explain && matches!(st.class, Class::Data(_) | Class::Unknown) {
             if let Some(s) = seg {
@@ -599,7 +617,7 @@ impl StreamHandler for SessionHandler {
         match st.class {
             Class::Data(_) if st.recognized => {
                 // Consecutive frames of one connection travel in one report.
-                if let Some(Report::Frames { conn: c, frames }) = self.pending.last_mut() {
+                if let Some((_, Report::Frames { conn: c, frames })) = self.pending.last_mut() {
                     if c.id == st.id {
                         frames.push(frame);
                         return;
@@ -638,6 +656,7 @@ impl StreamHandler for SessionHandler {
         reason: CloseReason,
         ts: Timestamp,
     ) {
+        self.clock_at(ts);
         // A connection that never carried a byte (a SYN refused with RST, an attempt
         // that timed out) may be a try the rendezvous predicted: the correlator decides.
         let silent = summary

@@ -4,6 +4,7 @@ pub mod flap;
 pub mod framer;
 pub mod handler;
 pub mod machine;
+pub mod merge;
 pub mod phase;
 pub mod records;
 pub mod report;

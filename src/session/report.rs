@@ -145,6 +145,13 @@ pub enum Report {
     Stats(crate::output::event::StatsRecord),
 }
 
+/// What a worker sends the event thread at once: its reports, each stamped with the
+/// worker's packet clock when it was made (a clock that never goes back).
+pub struct ReportBatch {
+    pub worker: usize,
+    pub reports: Vec<(Timestamp, Report)>,
+}
+
 /// One frame of a recognized connection, for `--explain`.
 #[derive(Clone, Debug)]
 pub struct LadderLine {
