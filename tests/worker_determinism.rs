@@ -115,3 +115,40 @@ fn idle_expiry_is_the_same_whichever_worker_owns_a_flow() {
     assert!(timeouts > 0, "some connections time out");
     check(3, &["--idle-timeout", "1"]);
 }
+
+#[test]
+fn pcap_output_with_rendezvous_frames_is_the_same_and_in_time_order_for_any_workers() {
+    // The FLAP frames of one transfer come from two connections (sender's and
+    // receiver's) that different workers own; they must still come out in time order.
+    let dir = TempDir::new("determinism-pcap");
+    let pcap = dir.join("all.pcap");
+    all_scenarios(&pcap, 2);
+    let write = |workers: usize| {
+        let out_path = dir.join(&format!("w{workers}.pcap"));
+        let out = oftsniff()
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-q", "--with-rendezvous", "--workers", &workers.to_string()])
+            .arg("-w")
+            .arg(&out_path)
+            .output()
+            .expect("run oftsniff");
+        assert!(out.status.success());
+        std::fs::read(&out_path).unwrap()
+    };
+    let one = write(1);
+    let frames = common::read_frames(&dir.join("w1.pcap"));
+    assert!(frames.len() > 500, "the transfers' frames were written");
+    assert!(
+        frames.windows(2).all(|w| w[0].ts <= w[1].ts),
+        "frames in time order"
+    );
+    for workers in [2, 3] {
+        for _ in 0..3 {
+            assert!(
+                write(workers) == one,
+                "--workers {workers} wrote a different pcap"
+            );
+        }
+    }
+}
