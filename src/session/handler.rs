@@ -381,7 +381,7 @@ impl SessionHandler {
         }
     }
 
-    fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction) {
+    fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, at: At) {
         for ev in std::mem::take(&mut self.icbm) {
             let IcbmEvent::Rendezvous(msg) = ev else {
                 continue;
@@ -391,13 +391,6 @@ impl SessionHandler {
                 continue;
             }
             st.rv_frame = Some(msg.cookie);
-            let at = st
-                .seg
-                .map(|s| At {
-                    ts: s.ts,
-                    frame: s.frame,
-                })
-                .unwrap_or_default();
             // SNAC 4/6 goes from an OSCAR client to the server, whichever side of the
             // TCP connection looked like the client when it was picked up midstream.
             let outgoing = match msg.snac.1 {
@@ -740,7 +733,7 @@ impl SessionHandler {
             Class::Flap(f) => {
                 f.feed(dir, bytes, &mut self.icbm);
                 if !self.icbm.is_empty() {
-                    self.on_icbm(st, conn, dir);
+                    self.on_icbm(st, conn, dir, at);
                 }
             }
             Class::Unknown | Class::Other => {}
