@@ -403,8 +403,12 @@ impl SessionHandler {
             } else {
                 (conn.key.dst(dir), conn.key.src(dir))
             };
-            let (record, prediction) =
+            let (record, mut prediction) =
                 rendezvous_report(&msg, (flap_client, flap_server), at, outgoing, direct_im);
+            prediction.segment = st
+                .seg
+                .filter(|s| s.frame == at.frame)
+                .map(|s| (s.flags, s.payload_len));
             self.send(Report::Rendezvous { record, prediction });
         }
     }
@@ -583,6 +587,8 @@ impl StreamHandler for SessionHandler {
                 } else {
                     self.counters.ladder_lines_dropped += 1;
                 }
+            } else if st.recognized {
+                self.late_ladder_line(st, conn, &frame);
             }
         }
         st.frame_notes.clear();
@@ -698,6 +704,7 @@ impl StreamHandler for SessionHandler {
                     frames_lost: st.held_lost,
                 };
                 if self.opts.explain {
+                    note_frame(st, at.frame, Phase::Close.as_str());
                     let lines = std::mem::take(&mut st.ladder);
                     self.send(Report::Ladder { conn: cref, lines });
                 }
@@ -714,6 +721,27 @@ impl StreamHandler for SessionHandler {
 }
 
 impl SessionHandler {
+    /// A frame after the connection closed (the peer's FIN after an RST, a last ACK) is
+    /// still one of its frames: its ladder line follows the ones sent at close.
+    fn late_ladder_line(&mut self, st: &FlowState, conn: &ConnMeta, frame: &Frame) {
+        let Ok(p) = crate::decode::decode_tcp(frame.link, &frame.data) else {
+            return;
+        };
+        let line = LadderLine {
+            frame: frame.no,
+            ts: frame.ts,
+            from_client: p.src == conn.client(),
+            flags: p.flags,
+            payload_len: p.payload.len() as u32,
+            note: String::new(),
+        };
+        let cref = Self::conn_ref(st, conn);
+        self.send(Report::Ladder {
+            conn: cref,
+            lines: vec![line],
+        });
+    }
+
     fn feed(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, bytes: &[u8], at: At) {
         match &mut st.class {
             Class::Data(d) => {
