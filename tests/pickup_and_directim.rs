@@ -1,6 +1,7 @@
-//! Two recognitions the scenario suite does not cover: a Direct IM (ODC2) connection is
-//! labelled Direct IM and never reported as a file, and a file transfer picked up in the
-//! middle (its handshake and PROMPT not captured) is still found and honestly reported.
+//! Two recognitions the scenario suite does not cover: a Direct IM (ODC2) connection,
+//! direct or through the rendezvous proxy, is labelled Direct IM and never reported as a
+//! file, and a file transfer picked up in the middle (its handshake and PROMPT not
+//! captured) is still found and honestly reported.
 
 mod common;
 
@@ -13,7 +14,7 @@ use oftsniff::gen::pcap::PcapBuilder;
 use oftsniff::gen::tcp::{Dir, TcpConv};
 use oftsniff::output::pcapfile::PcapFileWriter;
 use oftsniff::proto::odc::OdcHeader;
-use oftsniff::proto::Cookie;
+use oftsniff::proto::{Capability, Cookie, ProxyBody, ProxyFrame};
 use std::path::Path;
 
 fn ep(s: &str) -> Endpoint {
@@ -81,6 +82,92 @@ fn odc2_connection_is_a_direct_im_transfer_without_files() {
     assert_eq!(t.len(), 1);
     assert_eq!(t[0]["kind"], "directim");
     assert_eq!(t[0]["files"], 0);
+}
+
+/// Alice creates a proxy session for Direct IM, Bob joins it, both get READY, then ODC2
+/// frames cross the relay. `capability` is what the INIT frames announce (None: no TLV).
+fn proxied_direct_im(capability: Option<Capability>) -> Vec<serde_json::Value> {
+    let dir = TempDir::new(if capability.is_some() {
+        "odcproxy"
+    } else {
+        "odcproxy-nocap"
+    });
+    let cookie = Cookie(*b"5551234\0");
+    let init = |body: ProxyBody| {
+        ProxyFrame {
+            unknown: 0,
+            flags: 0,
+            body,
+        }
+        .emit()
+    };
+    let proxy = ep("198.18.3.9:5190");
+    let mut a = TcpConv::new(ep("198.18.3.1:40100"), proxy, Timestamp(1_000_000_000));
+    a.handshake();
+    a.send(
+        Dir::ClientToServer,
+        &init(ProxyBody::InitSend {
+            screen_name: "alice".into(),
+            cookie,
+            capability,
+        }),
+    );
+    a.send(
+        Dir::ServerToClient,
+        &ProxyFrame::ack(0x1234, [198, 18, 3, 9].into()).emit(),
+    );
+    let mut b = TcpConv::new(ep("198.18.3.2:40200"), proxy, a.now());
+    b.handshake();
+    b.send(
+        Dir::ClientToServer,
+        &init(ProxyBody::InitRecv {
+            screen_name: "bob".into(),
+            token: 0x1234,
+            cookie,
+            capability,
+        }),
+    );
+    b.send(Dir::ServerToClient, &ProxyFrame::ready().emit());
+    a.catch_up(b.now());
+    a.send(Dir::ServerToClient, &ProxyFrame::ready().emit());
+    let hello = OdcHeader::message(cookie, "alice", 0, 0x60).emit();
+    a.send(Dir::ClientToServer, &hello);
+    b.catch_up(a.now());
+    b.send(Dir::ServerToClient, &hello);
+    let answer = OdcHeader::message(cookie, "bob", 0, 0x60).emit();
+    b.send(Dir::ClientToServer, &answer);
+    a.catch_up(b.now());
+    a.send(Dir::ServerToClient, &answer);
+    a.close();
+    b.close();
+    let pcap = dir.join("odc-proxy.pcap");
+    let mut pb = PcapBuilder::new();
+    pb.add_conv(&a).add_conv(&b);
+    pb.write_file(&pcap).unwrap();
+    let json = dir.join("e.json");
+    run(&pcap, &json);
+    events(&json)
+}
+
+#[test]
+fn direct_im_through_the_proxy_is_a_direct_im_transfer() {
+    for capability in [Some(Capability::DIRECT_IM), None] {
+        let evs = proxied_direct_im(capability);
+        let direct_im: Vec<_> = of_kind(&evs, "phase")
+            .into_iter()
+            .filter(|e| e["phase"] == "direct_im")
+            .collect();
+        assert_eq!(direct_im.len(), 2, "one per leg ({capability:?}): {evs:?}");
+        assert!(
+            of_kind(&evs, "file").is_empty(),
+            "Direct IM is never a file"
+        );
+        let t = of_kind(&evs, "transfer");
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0]["kind"], "directim", "{capability:?}: {}", t[0]);
+        assert_eq!(t[0]["proxied"], true);
+        assert_eq!(t[0]["files"], 0);
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::capture::{FrameNo, Timestamp};
 use crate::flow::Direction;
 use crate::output::event::PhaseDetail;
 use crate::proto::checksum::{checksums_match, OftChecksum};
-use crate::proto::{Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
+use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
 use sha2::{Digest, Sha256};
 use std::net::Ipv4Addr;
 
@@ -139,6 +139,8 @@ pub enum Mode {
     ProxyServer,
     /// Lost framing (gap, garbage): look for an OFT2 header at each chunk start.
     Lost,
+    /// After a proxy READY for Direct IM: an ODC2 header is expected.
+    Odc,
     /// Direct IM: not followed further.
     Ignore,
 }
@@ -151,6 +153,8 @@ pub struct ProxyInfo {
     pub token: Option<u16>,
     pub proxy_ip: Option<Ipv4Addr>,
     pub screen_name: Option<String>,
+    /// The capability of the INIT frame: what the relayed stream carries after READY.
+    pub capability: Option<Capability>,
     pub ready: bool,
 }
 
@@ -251,9 +255,10 @@ impl DataMachine {
             ProxyBody::InitSend {
                 screen_name,
                 cookie,
-                ..
+                capability,
             } if from_client => {
                 proxy.creator = Some(true);
+                proxy.capability = *capability;
                 proxy.screen_name = Some(screen_name.clone());
                 d.screen_name = Some(screen_name.clone());
                 d.cookie = Some(cookie.to_string());
@@ -265,9 +270,10 @@ impl DataMachine {
                 screen_name,
                 token,
                 cookie,
-                ..
+                capability,
             } if from_client => {
                 proxy.creator = Some(false);
+                proxy.capability = *capability;
                 proxy.token = Some(*token);
                 proxy.screen_name = Some(screen_name.clone());
                 d.screen_name = Some(screen_name.clone());
@@ -287,10 +293,16 @@ impl DataMachine {
             ProxyBody::Ready if !from_client => {
                 // Arrow before the roles change: the proxy told its client.
                 let arrow = self.arrow(dir);
+                let mut next = Mode::Headers;
                 if let Some(p) = self.proxy.as_mut() {
                     p.ready = true;
+                    // §4.5: the INIT's capability says which protocol the relay carries.
+                    if p.capability == Some(Capability::DIRECT_IM) {
+                        self.direct_im = true;
+                        next = Mode::Odc;
+                    }
                 }
-                self.modes = [Mode::Headers; 2];
+                self.modes = [next; 2];
                 sink.phase(Phase::ProxyReady, arrow, at, d);
                 return;
             }
@@ -306,6 +318,14 @@ impl DataMachine {
         };
         let arrow = self.arrow(dir);
         sink.phase(phase, arrow, at, d);
+    }
+
+    /// An ODC2 header where the peers' protocol starts: the connection carries Direct IM,
+    /// which is labelled and not followed further.
+    pub fn on_odc(&mut self, dir: Direction, at: At, sink: &mut dyn MachineSink) {
+        self.direct_im = true;
+        self.modes = [Mode::Ignore; 2];
+        sink.phase(Phase::DirectIm, self.arrow(dir), at, PhaseDetail::default());
     }
 
     // ---- OFT headers ------------------------------------------------------------
