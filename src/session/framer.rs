@@ -144,7 +144,7 @@ impl DataConn {
                         self.machine.modes[d] = Mode::Headers;
                     } else {
                         self.discarded += rest.len() as u64;
-                        self.machine.unattributed[d] += rest.len() as u64;
+                        self.machine.unframed[d].data(rest, at.ts);
                         pos = input.len();
                     }
                 }

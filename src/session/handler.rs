@@ -7,6 +7,7 @@ use super::flap::FlapConn;
 use super::framer::DataConn;
 use super::machine::{At, DataMachine, FileEnd, MachineSink};
 use super::phase::{Arrow, Phase, Role};
+use super::pickup::Unframed;
 use super::records::{file_record, rendezvous_report};
 use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
@@ -110,6 +111,9 @@ pub struct FlowState {
     /// The connection produced a phase: its frames go on.
     recognized: bool,
     midstream_scan_left: usize,
+    /// What each direction of a midstream connection carried while it was scanned, for
+    /// the machine if an OFT2 header turns up (boxed: only such connections have it).
+    pickup: Option<Box<[Unframed; 2]>>,
     outs: Vec<Out>,
     ladder: Vec<LadderLine>,
     /// Phases completed by the frame being processed, for its ladder line.
@@ -138,6 +142,7 @@ impl Default for FlowState {
             held_lost: 0,
             recognized: false,
             midstream_scan_left: 0,
+            pickup: None,
             outs: Vec::new(),
             ladder: Vec::new(),
             frame_notes: Vec::new(),
@@ -221,11 +226,15 @@ impl SessionHandler {
         conn: &ConnMeta,
         dir: Direction,
         probe: &[u8],
+        ts: Timestamp,
     ) -> bool {
         let from_client = dir == conn.client_dir;
         let progress = self.opts.progress_secs;
         st.class = match classify_direction(probe) {
-            Classification::NeedMore if probe.len() < PREFIX_MAX => return false,
+            // A midstream connection's bytes are not held: a short chunk is scanned.
+            Classification::NeedMore if probe.len() < PREFIX_MAX && !conn.midstream => {
+                return false
+            }
             Classification::Oft => Class::Data(Box::new(DataConn::new(DataMachine::new(
                 conn.client_dir,
                 false,
@@ -256,31 +265,48 @@ impl SessionHandler {
                 Class::Flap(Box::default())
             }
             _ if conn.midstream && st.midstream_scan_left > 0 => {
-                return self.scan_midstream(st, conn, probe)
+                return self.scan_midstream(st, conn, dir, probe, ts)
             }
             _ => Class::Other,
         };
-        if let Class::Data(_) = st.class {
+        if let Class::Data(d) = &mut st.class {
             self.counters.data_conns += 1;
+            // The other direction was scanned first (a DONE answering data in flight).
+            if let Some(seen) = st.pickup.take() {
+                d.machine.unframed = *seen;
+            }
         }
+        st.pickup = None;
         st.prefix = [Vec::new(), Vec::new()];
         true
     }
 
     /// A connection picked up midstream: look for an OFT2 header at this chunk's start.
-    fn scan_midstream(&mut self, st: &mut FlowState, conn: &ConnMeta, bytes: &[u8]) -> bool {
+    /// Chunks before it are counted and hashed (a DONE may later name the file they end)
+    /// but not kept.
+    fn scan_midstream(
+        &mut self,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+    ) -> bool {
         st.prefix = [Vec::new(), Vec::new()];
         st.midstream_scan_left = st.midstream_scan_left.saturating_sub(bytes.len());
         if probe_oft(bytes) == Probe::Match {
-            st.class = Class::Data(Box::new(DataConn::new(DataMachine::midstream(
-                conn.client_dir,
-                self.opts.progress_secs,
-            ))));
+            let mut m = DataMachine::midstream(conn.client_dir, self.opts.progress_secs);
+            if let Some(seen) = st.pickup.take() {
+                m.unframed = *seen;
+            }
+            st.class = Class::Data(Box::new(DataConn::new(m)));
             self.counters.data_conns += 1;
             return true;
         }
+        st.pickup.get_or_insert_with(Box::default)[dir.index()].data(bytes, ts);
         if st.midstream_scan_left == 0 {
             st.class = Class::Other;
+            st.pickup = None;
         }
         false
     }
@@ -529,11 +555,11 @@ impl StreamHandler for SessionHandler {
             let d = dir.index();
             let prior = std::mem::take(&mut st.prefix[d]);
             let decided = if prior.is_empty() {
-                self.classify(st, conn, dir, bytes)
+                self.classify(st, conn, dir, bytes, ts)
             } else {
                 let mut probe = prior.clone();
                 probe.extend_from_slice(&bytes[..bytes.len().min(PREFIX_MAX)]);
-                self.classify(st, conn, dir, &probe)
+                self.classify(st, conn, dir, &probe, ts)
             };
             if !decided {
                 if matches!(st.class, Class::Unknown) && !conn.midstream {
@@ -565,6 +591,9 @@ impl StreamHandler for SessionHandler {
             Class::Unknown => {
                 // The start of this direction is gone: classification starts over.
                 st.prefix[dir.index()].clear();
+                if let Some(seen) = st.pickup.as_mut() {
+                    seen[dir.index()].gap(len);
+                }
             }
             Class::Other => {}
         }

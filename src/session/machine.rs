@@ -6,6 +6,7 @@
 //! checksum and hash file data.
 
 use super::phase::{Arrow, Phase, Role};
+use super::pickup::Unframed;
 use crate::capture::{FrameNo, Timestamp};
 use crate::flow::Direction;
 use crate::output::event::PhaseDetail;
@@ -97,6 +98,13 @@ impl FileEnd {
     }
 }
 
+/// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
+/// when bytes seen before the file was named were placed in it (None: not knowable).
+enum FileHash {
+    Running(Sha256),
+    Placed(Option<String>),
+}
+
 /// A file from its PROMPT to its DONE.
 struct FileProgress {
     prompt: OftHeader,
@@ -108,7 +116,7 @@ struct FileProgress {
     next: u64,
     bytes: u64,
     checksum: Option<OftChecksum>,
-    sha: Sha256,
+    sha: FileHash,
     first_data: Option<Timestamp>,
     last_data: Option<Timestamp>,
     missing: Vec<[u64; 2]>,
@@ -168,8 +176,9 @@ pub struct DataMachine {
     file: Option<FileProgress>,
     pub files_done: u64,
     pub bytes: u64,
-    /// Bytes seen per direction before framing was found (midstream pickup).
-    pub unattributed: [u64; 2],
+    /// Bytes seen per direction since its last header, outside any framing (midstream
+    /// pickup, lost framing).
+    pub unframed: [Unframed; 2],
     pub finished: bool,
     pub direct_im: bool,
     pub progress_nanos: u64,
@@ -194,7 +203,7 @@ impl DataMachine {
             file: None,
             files_done: 0,
             bytes: 0,
-            unattributed: [0; 2],
+            unframed: Default::default(),
             finished: false,
             direct_im: false,
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
@@ -332,6 +341,8 @@ impl DataMachine {
 
     pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
         let rdir = dir.reverse();
+        // Whatever this direction carried unframed belongs to what came before.
+        self.unframed[dir.index()] = Unframed::default();
         match h.kind {
             OftType::Prompt => {
                 if self.file.is_some() {
@@ -435,9 +446,18 @@ impl DataMachine {
                 };
                 sink.phase(Phase::Done, self.arrow(dir), at, d);
                 if self.file.is_none() {
-                    // Picked up after the PROMPT: the DONE names the file.
+                    // Picked up after the ACK: the DONE names the file, and what the
+                    // sender's direction carried unframed just before it is its end.
                     let mut f = FileProgress::unknown(&h, at.ts);
-                    f.bytes = self.unattributed[rdir.index()].min(h.size as u64);
+                    let size = h.size as u64;
+                    let seen = std::mem::take(&mut self.unframed[rdir.index()]).place(size);
+                    f.bytes = seen.bytes;
+                    f.next = size;
+                    f.missing = seen.missing;
+                    f.sha = FileHash::Placed(seen.sha256);
+                    f.first_data = seen.first;
+                    f.last_data = seen.last;
+                    self.bytes += seen.bytes;
                     self.file = Some(f);
                 }
                 let status = match self.file.as_ref() {
@@ -487,7 +507,9 @@ impl DataMachine {
         if let Some(c) = f.checksum.as_mut() {
             c.update(chunk);
         }
-        f.sha.update(chunk);
+        if let FileHash::Running(s) = &mut f.sha {
+            s.update(chunk);
+        }
         sink.file_data(f.next, chunk);
         f.next += n as u64;
         f.bytes += n as u64;
@@ -535,13 +557,17 @@ impl DataMachine {
                 self.modes[dir.index()] = if left == 0 && n == len {
                     Mode::Blocked
                 } else if left == 0 {
+                    self.unframed[dir.index()].gap(len - n);
                     Mode::Lost
                 } else {
                     Mode::Data { remaining: left }
                 };
             }
             Mode::Ignore => {}
-            _ => self.modes[dir.index()] = Mode::Lost,
+            _ => {
+                self.unframed[dir.index()].gap(len);
+                self.modes[dir.index()] = Mode::Lost;
+            }
         }
     }
 
@@ -608,7 +634,11 @@ impl DataMachine {
             last_data: f.last_data,
             requested: f.requested,
             end: ts,
-            sha256: (status != FileStatus::Skipped).then(|| hex(&f.sha.finalize())),
+            sha256: match f.sha {
+                _ if status == FileStatus::Skipped => None,
+                FileHash::Running(s) => Some(hex(&s.finalize())),
+                FileHash::Placed(h) => h,
+            },
             missing,
             carved: false,
         };
@@ -629,7 +659,7 @@ impl FileProgress {
             next: 0,
             bytes: 0,
             checksum: None,
-            sha: Sha256::new(),
+            sha: FileHash::Running(Sha256::new()),
             first_data: None,
             last_data: None,
             missing: Vec::new(),

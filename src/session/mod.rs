@@ -5,6 +5,7 @@ pub mod framer;
 pub mod handler;
 pub mod machine;
 pub mod phase;
+pub mod pickup;
 pub mod records;
 pub mod report;
 
