@@ -55,9 +55,9 @@ fn propose_behind_a_given_up_hole_keeps_its_own_time_and_frame() {
     let mut segs = c.into_segments();
     let propose_ts = segs[propose_at].ts;
     segs.remove(lost);
-    // Segments are in time order, so a frame's number is its position from 1; the lost
-    // segment came before the PROPOSE.
-    let propose_frame = propose_at as u64 + 1 - 1;
+    // Segments are in time order, so a frame's number is its index plus one, less one
+    // for the lost segment before the PROPOSE.
+    let propose_frame = propose_at as u64;
 
     let pcap = dir.join("flap.pcap");
     let mut b = PcapBuilder::new();
