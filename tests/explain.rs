@@ -27,8 +27,12 @@ fn gaim_capture_ladder_is_numbered_directed_and_annotated() {
         .collect();
     let frames: Vec<u64> = ladder.iter().map(|(n, _)| *n).collect();
     // The PROPOSE (1) and ACCEPT (12) on FLAP, and every frame of the data connection
-    // (8 to 20, less 12, 15 and 17, which are FLAP), in input order.
-    assert_eq!(frames, vec![1, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 20]);
+    // (8 to 21, less 12, 15 and 17, which are FLAP), in input order: 21, the receiver's
+    // FIN after the sender's RST, is one of them too.
+    assert_eq!(
+        frames,
+        vec![1, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 20, 21]
+    );
     let line = |n: u64| ladder.iter().find(|(f, _)| *f == n).unwrap().1;
     assert!(
         line(1).contains("FLAP") && line(1).contains("propose"),
@@ -36,6 +40,18 @@ fn gaim_capture_ladder_is_numbered_directed_and_annotated() {
         line(1)
     );
     assert!(line(12).contains("accept"), "{}", line(12));
+    // FLAP lines carry flags and length like the others; the arrow says who sent: the
+    // client its 4/6, the server its 4/7.
+    assert!(
+        line(1).contains("FLAP 4.254.84.74:4834 -> 64.12.24.152:5190  [P.] len 126  SNAC 4/6"),
+        "{}",
+        line(1)
+    );
+    assert!(
+        line(12).contains("FLAP 4.254.84.74:4834 <- 64.12.24.152:5190  [P.] len 117  SNAC 4/7"),
+        "{}",
+        line(12)
+    );
     // Client first on every data line; the arrow says who sent.
     assert!(
         line(8).contains("24.252.11.55:60792 -> 4.254.84.74:5190  [S]"),
@@ -60,5 +76,15 @@ fn gaim_capture_ladder_is_numbered_directed_and_annotated() {
         line(14)
     );
     assert!(line(19).ends_with("done"), "{}", line(19));
-    assert!(line(20).contains("[R.]"), "{}", line(20));
+    // The RST completed the close (JSON says frame 20 too).
+    assert!(
+        line(20).contains("[R.]") && line(20).ends_with("close"),
+        "{}",
+        line(20)
+    );
+    assert!(
+        line(21).contains("24.252.11.55:60792 -> 4.254.84.74:5190  [F.] len 0"),
+        "{}",
+        line(21)
+    );
 }

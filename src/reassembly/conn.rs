@@ -1,7 +1,7 @@
 //! One TCP connection: who is the client, how far the handshake and teardown went, and
 //! the two directions' reassemblers.
 
-use super::stream::{Push, StreamReassembler, StreamSink};
+use super::stream::{Origin, Push, StreamReassembler, StreamSink};
 use super::{ConnMeta, DirSummary, FlowSummary, SegmentMeta};
 use crate::capture::{FrameNo, Timestamp};
 use crate::decode::TcpFlags;
@@ -144,7 +144,19 @@ impl Conn {
             }
         }
         let s = &mut self.streams[i];
-        let push = s.push(seq, flags.syn(), flags.fin(), payload, max_ooo, sink);
+        let origin = Origin {
+            ts: seg.ts,
+            frame: seg.frame,
+        };
+        let push = s.push(
+            seq,
+            flags.syn(),
+            flags.fin(),
+            payload,
+            origin,
+            max_ooo,
+            sink,
+        );
         if flags.fin() && self.fin_end[i].is_none() && s.fin_seen() {
             let data_seq = if flags.syn() {
                 seq.wrapping_add(1)

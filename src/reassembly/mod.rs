@@ -105,7 +105,9 @@ pub trait StreamHandler {
 
     fn open(&mut self, st: &mut Self::State, conn: &ConnMeta);
     fn segment(&mut self, st: &mut Self::State, conn: &ConnMeta, seg: &SegmentMeta);
-    /// In-order payload bytes of `dir`. `frame` is the frame whose arrival made them deliverable.
+    /// In-order payload bytes of `dir`. `frame` (and `ts`) is the frame whose arrival made
+    /// them deliverable or, for bytes that waited behind a hole given up later (at close,
+    /// at a buffer limit), the frame that carried them: never a later, unrelated frame.
     fn data(
         &mut self,
         st: &mut Self::State,

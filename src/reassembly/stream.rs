@@ -14,12 +14,26 @@
 //! - a hole that will never be filled (buffer over its limit, or the caller gives up at
 //!   close) becomes a gap of exactly the missing length, and delivery goes on after it.
 
+use crate::capture::{FrameNo, Timestamp};
 use std::collections::BTreeMap;
+
+/// The frame that carried some bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub ts: Timestamp,
+    pub frame: FrameNo,
+}
 
 /// Receiver of one direction's reassembled stream.
 pub trait StreamSink {
-    /// The next bytes of the stream, in order.
+    /// The next bytes of the stream, in order, made deliverable by the segment being pushed.
     fn data(&mut self, bytes: &[u8]);
+    /// Buffered bytes delivered because the hole before them was given up: no segment
+    /// being pushed completed them, the one that carried them (`origin`) did.
+    fn data_from(&mut self, bytes: &[u8], origin: Origin) {
+        let _ = origin;
+        self.data(bytes)
+    }
     /// `len` bytes of the stream will never arrive; `data` continues after them.
     fn gap(&mut self, len: u64);
 }
@@ -55,8 +69,9 @@ pub struct StreamReassembler {
     next: u64,
     /// Offset just past the last byte, once a FIN said where the stream ends.
     fin_at: Option<u64>,
-    /// Out-of-order pieces by offset; never overlapping each other, all at or beyond `next`.
-    ooo: BTreeMap<u64, Vec<u8>>,
+    /// Out-of-order pieces by offset, with the frame that carried each; never overlapping
+    /// each other, all at or beyond `next`.
+    ooo: BTreeMap<u64, (Vec<u8>, Origin)>,
     /// Accounted size of `ooo`: bytes plus `PIECE_OVERHEAD` per piece.
     ooo_cost: usize,
     delivered: u64,
@@ -115,14 +130,17 @@ impl StreamReassembler {
         self.next = 0;
     }
 
-    /// Takes one segment of this direction. `max_ooo` bounds the accounted out-of-order
-    /// buffer; past it the oldest holes are given up as gaps until it fits again.
+    /// Takes one segment of this direction, carried by `origin`. `max_ooo` bounds the
+    /// accounted out-of-order buffer; past it the oldest holes are given up as gaps until
+    /// it fits again.
+    #[allow(clippy::too_many_arguments)]
     pub fn push<S: StreamSink>(
         &mut self,
         seq: u32,
         syn: bool,
         fin: bool,
         payload: &[u8],
+        origin: Origin,
         max_ooo: usize,
         sink: &mut S,
     ) -> Push {
@@ -166,8 +184,8 @@ impl StreamReassembler {
             }
         }
 
-        out.overlap_differing = self.insert(start, end, payload, sink);
-        self.drain(sink);
+        out.overlap_differing = self.insert(start, end, payload, origin, sink);
+        self.drain(false, sink);
 
         if self.ooo_cost > max_ooo {
             out.forced_gap = true;
@@ -184,6 +202,7 @@ impl StreamReassembler {
         start: u64,
         end: u64,
         payload: &[u8],
+        origin: Origin,
         sink: &mut S,
     ) -> bool {
         let mut differing = false;
@@ -197,16 +216,16 @@ impl StreamReassembler {
                 .ooo
                 .range(..=pos)
                 .next_back()
-                .map(|(&k, v)| (k, k + v.len() as u64))
+                .map(|(&k, v)| (k, k + v.0.len() as u64))
                 .filter(|&(_, kend)| kend > pos);
             if let Some((k, kend)) = covering {
                 let oend = kend.min(end);
-                let old = &self.ooo[&k][(pos - k) as usize..(oend - k) as usize];
+                let old = &self.ooo[&k].0[(pos - k) as usize..(oend - k) as usize];
                 let new = &payload[(pos - start) as usize..(oend - start) as usize];
                 differing |= old != new;
                 if k == self.next {
                     // Deliver only this piece: the next one must still be compared.
-                    self.deliver_first(sink);
+                    self.deliver_first(false, sink);
                 }
                 pos = oend;
                 continue;
@@ -219,27 +238,31 @@ impl StreamReassembler {
                 .min(end);
             let piece = &payload[(pos - start) as usize..(lim - start) as usize];
             if pos == self.next {
-                self.deliver(piece, sink);
+                self.deliver(piece, None, sink);
             } else {
                 self.ooo_cost += piece.len() + PIECE_OVERHEAD;
-                self.ooo.insert(pos, piece.to_vec());
+                self.ooo.insert(pos, (piece.to_vec(), origin));
             }
             pos = lim;
         }
         differing
     }
 
-    fn deliver<S: StreamSink>(&mut self, bytes: &[u8], sink: &mut S) {
+    fn deliver<S: StreamSink>(&mut self, bytes: &[u8], given_up: Option<Origin>, sink: &mut S) {
         if bytes.is_empty() {
             return;
         }
         self.next += bytes.len() as u64;
         self.delivered += bytes.len() as u64;
-        sink.data(bytes);
+        match given_up {
+            Some(o) => sink.data_from(bytes, o),
+            None => sink.data(bytes),
+        }
     }
 
-    /// Delivers the first buffered piece if it starts at or before `next`.
-    fn deliver_first<S: StreamSink>(&mut self, sink: &mut S) -> bool {
+    /// Delivers the first buffered piece if it starts at or before `next`; `given_up`
+    /// when a hole before it was abandoned rather than filled.
+    fn deliver_first<S: StreamSink>(&mut self, given_up: bool, sink: &mut S) -> bool {
         let Some(entry) = self.ooo.first_entry() else {
             return false;
         };
@@ -247,18 +270,18 @@ impl StreamReassembler {
         if k > self.next {
             return false;
         }
-        let piece = entry.remove();
+        let (piece, origin) = entry.remove();
         self.ooo_cost -= piece.len() + PIECE_OVERHEAD;
         let skip = (self.next - k) as usize;
         if let Some(rest) = piece.get(skip..) {
-            self.deliver(rest, sink);
+            self.deliver(rest, given_up.then_some(origin), sink);
         }
         true
     }
 
     /// Delivers every buffered piece now contiguous with `next`.
-    fn drain<S: StreamSink>(&mut self, sink: &mut S) {
-        while self.deliver_first(sink) {}
+    fn drain<S: StreamSink>(&mut self, given_up: bool, sink: &mut S) {
+        while self.deliver_first(given_up, sink) {}
     }
 
     fn emit_gap<S: StreamSink>(&mut self, len: u64, sink: &mut S) {
@@ -277,7 +300,7 @@ impl StreamReassembler {
         if k > self.next {
             self.emit_gap(k - self.next, sink);
         }
-        self.drain(sink);
+        self.drain(true, sink);
         true
     }
 
@@ -334,9 +357,9 @@ mod tests {
     fn in_order_delivery_after_syn() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(99, true, false, b"", BIG, &mut r);
-        s.push(100, false, false, b"hello ", BIG, &mut r);
-        s.push(106, false, true, b"world", BIG, &mut r);
+        s.push(99, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(100, false, false, b"hello ", Origin::default(), BIG, &mut r);
+        s.push(106, false, true, b"world", Origin::default(), BIG, &mut r);
         assert_eq!(r.0, vec![Ev::Data(b"hello world".to_vec())]);
         assert!(s.is_complete());
         assert_eq!(s.delivered_bytes(), 11);
@@ -346,27 +369,27 @@ mod tests {
     fn overlap_keeps_first_copy() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(0, true, false, b"", BIG, &mut r);
+        s.push(0, true, false, b"", Origin::default(), BIG, &mut r);
         // bytes 4..8 arrive first, then a differing copy of 2..10, then the start.
         assert!(
-            !s.push(5, false, false, b"EFGH", BIG, &mut r)
+            !s.push(5, false, false, b"EFGH", Origin::default(), BIG, &mut r)
                 .overlap_differing
         );
         assert!(
-            s.push(3, false, false, b"cdxxxxij", BIG, &mut r)
+            s.push(3, false, false, b"cdxxxxij", Origin::default(), BIG, &mut r)
                 .overlap_differing
         );
         assert!(
-            !s.push(1, false, false, b"ab", BIG, &mut r)
+            !s.push(1, false, false, b"ab", Origin::default(), BIG, &mut r)
                 .overlap_differing
         );
         assert_eq!(r.0, vec![Ev::Data(b"abcdEFGHij".to_vec())]);
         // An identical overlapping copy is not counted.
         let mut s = StreamReassembler::new();
-        s.push(0, true, false, b"", BIG, &mut r);
-        s.push(5, false, false, b"EFGH", BIG, &mut r);
+        s.push(0, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(5, false, false, b"EFGH", Origin::default(), BIG, &mut r);
         assert!(
-            !s.push(3, false, false, b"cdEFGHij", BIG, &mut r)
+            !s.push(3, false, false, b"cdEFGHij", Origin::default(), BIG, &mut r)
                 .overlap_differing
         );
     }
@@ -375,14 +398,14 @@ mod tests {
     fn keepalive_not_a_gap() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(1000, true, false, b"", BIG, &mut r);
-        s.push(1001, false, false, b"abc", BIG, &mut r);
+        s.push(1000, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(1001, false, false, b"abc", Origin::default(), BIG, &mut r);
         // Keep-alives: zero or one garbage byte at next_seq - 1.
-        let p = s.push(1003, false, false, b"", BIG, &mut r);
-        let q = s.push(1003, false, false, b"\0", BIG, &mut r);
+        let p = s.push(1003, false, false, b"", Origin::default(), BIG, &mut r);
+        let q = s.push(1003, false, false, b"\0", Origin::default(), BIG, &mut r);
         assert_eq!(p, Push::default());
         assert_eq!(q, Push::default());
-        s.push(1004, false, true, b"def", BIG, &mut r);
+        s.push(1004, false, true, b"def", Origin::default(), BIG, &mut r);
         s.flush(&mut r);
         assert_eq!(r.0, vec![Ev::Data(b"abcdef".to_vec())]);
         assert_eq!(s.gaps(), 0);
@@ -392,9 +415,25 @@ mod tests {
     fn sequence_wraps_at_2_pow_32() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(u32::MAX - 2, true, false, b"", BIG, &mut r);
-        s.push(1, false, false, b"DEF", BIG, &mut r); // after the wrap, out of order
-        s.push(u32::MAX - 1, false, false, b"ABC", BIG, &mut r);
+        s.push(
+            u32::MAX - 2,
+            true,
+            false,
+            b"",
+            Origin::default(),
+            BIG,
+            &mut r,
+        );
+        s.push(1, false, false, b"DEF", Origin::default(), BIG, &mut r); // after the wrap, out of order
+        s.push(
+            u32::MAX - 1,
+            false,
+            false,
+            b"ABC",
+            Origin::default(),
+            BIG,
+            &mut r,
+        );
         assert_eq!(r.0, vec![Ev::Data(b"ABCDEF".to_vec())]);
         assert_eq!(s.next_seq(), 4);
     }
@@ -403,19 +442,23 @@ mod tests {
     fn far_backward_jump_is_dropped_and_counted() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(0, true, false, b"", BIG, &mut r);
-        s.push(1, false, false, b"ab", BIG, &mut r);
+        s.push(0, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(1, false, false, b"ab", Origin::default(), BIG, &mut r);
         let p = s.push(
             3u32.wrapping_sub((1 << 30) + 10),
             false,
             false,
             b"zzz",
+            Origin::default(),
             BIG,
             &mut r,
         );
         assert_eq!(p.dropped_bytes, 3);
         // An ordinary retransmission is dropped silently.
-        assert_eq!(s.push(1, false, false, b"ab", BIG, &mut r), Push::default());
+        assert_eq!(
+            s.push(1, false, false, b"ab", Origin::default(), BIG, &mut r),
+            Push::default()
+        );
         assert_eq!(r.0, vec![Ev::Data(b"ab".to_vec())]);
     }
 
@@ -423,10 +466,10 @@ mod tests {
     fn midstream_starts_at_first_segment() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(500, false, false, b"", BIG, &mut r); // bare ACK fixes nothing
+        s.push(500, false, false, b"", Origin::default(), BIG, &mut r); // bare ACK fixes nothing
         assert!(!s.is_started());
-        s.push(600, false, false, b"xyz", BIG, &mut r);
-        s.push(597, false, false, b"abcxyz", BIG, &mut r); // older bytes: lost history
+        s.push(600, false, false, b"xyz", Origin::default(), BIG, &mut r);
+        s.push(597, false, false, b"abcxyz", Origin::default(), BIG, &mut r); // older bytes: lost history
         assert_eq!(r.0, vec![Ev::Data(b"xyz".to_vec())]);
     }
 
@@ -435,20 +478,52 @@ mod tests {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
         let limit = 2 * (10 + PIECE_OVERHEAD);
-        s.push(0, true, false, b"", limit, &mut r);
-        s.push(1, false, false, b"0123456789", limit, &mut r);
+        s.push(0, true, false, b"", Origin::default(), limit, &mut r);
+        s.push(
+            1,
+            false,
+            false,
+            b"0123456789",
+            Origin::default(),
+            limit,
+            &mut r,
+        );
         // hole at 10..20; three pieces buffered behind it exceed the limit.
         assert!(
-            !s.push(21, false, false, b"bbbbbbbbbb", limit, &mut r)
-                .forced_gap
+            !s.push(
+                21,
+                false,
+                false,
+                b"bbbbbbbbbb",
+                Origin::default(),
+                limit,
+                &mut r
+            )
+            .forced_gap
         );
         assert!(
-            !s.push(41, false, false, b"dddddddddd", limit, &mut r)
-                .forced_gap
+            !s.push(
+                41,
+                false,
+                false,
+                b"dddddddddd",
+                Origin::default(),
+                limit,
+                &mut r
+            )
+            .forced_gap
         );
         assert!(
-            s.push(61, false, false, b"ffffffffff", limit, &mut r)
-                .forced_gap
+            s.push(
+                61,
+                false,
+                false,
+                b"ffffffffff",
+                Origin::default(),
+                limit,
+                &mut r
+            )
+            .forced_gap
         );
         assert_eq!(
             r.0,
@@ -460,20 +535,76 @@ mod tests {
         );
         assert!(s.buffered_cost() <= limit);
         // The late hole filler is now history and ignored.
-        s.push(11, false, false, b"aaaaaaaaaa", limit, &mut r);
+        s.push(
+            11,
+            false,
+            false,
+            b"aaaaaaaaaa",
+            Origin::default(),
+            limit,
+            &mut r,
+        );
         s.flush(&mut r);
         assert_eq!(s.gaps(), 3);
         assert_eq!(s.gap_bytes(), 30);
         assert_eq!(s.delivered_bytes(), 40);
     }
 
+    /// Names the frame each delivery is attributed to: the pushing one, or (given-up
+    /// holes) the one that carried the bytes.
+    #[derive(Default)]
+    struct Origins(Vec<(Vec<u8>, Option<u64>)>);
+
+    impl StreamSink for Origins {
+        fn data(&mut self, bytes: &[u8]) {
+            self.0.push((bytes.to_vec(), None));
+        }
+        fn data_from(&mut self, bytes: &[u8], origin: Origin) {
+            self.0.push((bytes.to_vec(), Some(origin.frame.0)));
+        }
+        fn gap(&mut self, _: u64) {}
+    }
+
+    fn from(frame: u64) -> Origin {
+        Origin {
+            ts: crate::capture::Timestamp(frame * 1_000),
+            frame: crate::capture::FrameNo(frame),
+        }
+    }
+
+    #[test]
+    fn bytes_behind_a_given_up_hole_keep_the_frame_that_carried_them() {
+        let mut s = StreamReassembler::new();
+        let mut r = Origins::default();
+        s.push(0, true, false, b"", from(1), BIG, &mut r);
+        s.push(1, false, false, b"ab", from(2), BIG, &mut r);
+        s.push(5, false, false, b"ef", from(3), BIG, &mut r);
+        s.push(7, false, false, b"gh", from(4), BIG, &mut r);
+        s.flush(&mut r);
+        assert_eq!(
+            r.0,
+            vec![
+                (b"ab".to_vec(), None),
+                (b"ef".to_vec(), Some(3)),
+                (b"gh".to_vec(), Some(4))
+            ]
+        );
+        // A hole that is filled: the filling frame completed what waited behind it.
+        let mut s = StreamReassembler::new();
+        let mut r = Origins::default();
+        s.push(0, true, false, b"", from(1), BIG, &mut r);
+        s.push(3, false, false, b"cd", from(2), BIG, &mut r);
+        s.push(1, false, false, b"ab", from(3), BIG, &mut r);
+        assert_eq!(r.0, vec![(b"ab".to_vec(), None), (b"cd".to_vec(), None)]);
+    }
+
     #[test]
     fn data_beyond_fin_is_dropped() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(0, true, false, b"", BIG, &mut r);
-        s.push(1, false, true, b"ab", BIG, &mut r);
-        let p = s.push(2, false, false, b"bcd", BIG, &mut r);
+        s.push(0, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(1, false, true, b"ab", Origin::default(), BIG, &mut r);
+        let p = s.push(2, false, false, b"bcd", Origin::default(), BIG, &mut r);
         assert_eq!(p.dropped_bytes, 2);
         assert_eq!(r.0, vec![Ev::Data(b"ab".to_vec())]);
         assert!(s.is_complete());
@@ -483,10 +614,10 @@ mod tests {
     fn flush_gaps_up_to_fin() {
         let mut s = StreamReassembler::new();
         let mut r = Rec::default();
-        s.push(0, true, false, b"", BIG, &mut r);
-        s.push(1, false, false, b"ab", BIG, &mut r);
-        s.push(5, false, false, b"ef", BIG, &mut r);
-        s.push(9, false, true, b"", BIG, &mut r);
+        s.push(0, true, false, b"", Origin::default(), BIG, &mut r);
+        s.push(1, false, false, b"ab", Origin::default(), BIG, &mut r);
+        s.push(5, false, false, b"ef", Origin::default(), BIG, &mut r);
+        s.push(9, false, true, b"", Origin::default(), BIG, &mut r);
         s.flush(&mut r);
         assert_eq!(
             r.0,
@@ -605,15 +736,31 @@ mod tests {
         fn run(c: &Case, segs: &[(usize, usize)], max_ooo: usize) -> (Rec, StreamReassembler) {
             let mut s = StreamReassembler::new();
             let mut r = Rec::default();
-            s.push(c.isn, true, false, b"", max_ooo, &mut r);
+            s.push(c.isn, true, false, b"", Origin::default(), max_ooo, &mut r);
             let base = c.isn.wrapping_add(1);
             for &(a, b) in segs {
                 let seq = base.wrapping_add(a as u32);
-                s.push(seq, false, false, &c.data[a..b], max_ooo, &mut r);
+                s.push(
+                    seq,
+                    false,
+                    false,
+                    &c.data[a..b],
+                    Origin::default(),
+                    max_ooo,
+                    &mut r,
+                );
             }
             // A bare FIN, never lost, marks where the stream ends.
             let fin_seq = base.wrapping_add(c.data.len() as u32);
-            s.push(fin_seq, false, true, b"", max_ooo, &mut r);
+            s.push(
+                fin_seq,
+                false,
+                true,
+                b"",
+                Origin::default(),
+                max_ooo,
+                &mut r,
+            );
             s.flush(&mut r);
             (r, s)
         }

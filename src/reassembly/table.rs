@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use super::conn::{Conn, Teardown};
-use super::stream::StreamSink;
+use super::stream::{Origin, StreamSink};
 use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::config::Limits;
@@ -73,6 +73,10 @@ impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
     fn data(&mut self, bytes: &[u8]) {
         self.h
             .data(self.st, self.meta, self.dir, bytes, self.ts, self.frame);
+    }
+    fn data_from(&mut self, bytes: &[u8], origin: Origin) {
+        self.h
+            .data(self.st, self.meta, self.dir, bytes, origin.ts, origin.frame);
     }
     fn gap(&mut self, len: u64) {
         self.counters.gaps += 1;

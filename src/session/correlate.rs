@@ -495,8 +495,14 @@ impl Correlator {
                     tr.flap.get_or_insert((c, sv));
                 }
                 if self.explain {
+                    // As on data lines: OSCAR client first, the arrow says who sent.
+                    let arrow = if prediction.outgoing { "->" } else { "<-" };
+                    let tcp = prediction
+                        .segment
+                        .map(|(flags, len)| format!("  [{flags}] len {len}"))
+                        .unwrap_or_default();
                     let line = format!(
-                        "{:>7} {:.6}  FLAP {} -> {}  SNAC {} {}{}",
+                        "{:>7} {:.6}  FLAP {} {arrow} {}{tcp}  SNAC {} {}{}",
                         record.frame,
                         record.ts,
                         record.flap_client,

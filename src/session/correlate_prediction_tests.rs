@@ -72,6 +72,7 @@ fn propose(cookie: u8, ts: f64) -> Report {
             outgoing: true,
             screen_name: Some("bob".into()),
             direct_im: false,
+            segment: None,
         },
     }
 }

@@ -72,6 +72,7 @@ fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool
         outgoing,
         screen_name: Some(sn.into()),
         direct_im: false,
+        segment: None,
     };
     Report::Rendezvous { record, prediction }
 }

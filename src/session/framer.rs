@@ -4,7 +4,7 @@
 
 use super::machine::{At, DataMachine, MachineSink, Mode, MAX_PENDING};
 use crate::flow::Direction;
-use crate::proto::{parse_oft_header, parse_proxy_frame, probe_oft, ParseError, Probe};
+use crate::proto::{parse_oft_header, parse_proxy_frame, probe_odc, probe_oft, ParseError, Probe};
 
 pub struct DataConn {
     pub machine: DataMachine,
@@ -114,7 +114,20 @@ impl DataConn {
                         self.machine.on_header(dir, h, at, sink);
                     }
                     Err(ParseError::Incomplete { .. }) => break,
+                    // A proxy relaying Direct IM whose INIT did not say so (no capability).
+                    Err(ParseError::Invalid(_))
+                        if self.machine.proxy.is_some()
+                            && self.machine.files_done == 0
+                            && probe_odc(rest) == Probe::Match =>
+                    {
+                        self.machine.on_odc(dir, at, sink)
+                    }
                     Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
+                },
+                Mode::Odc => match probe_odc(rest) {
+                    Probe::Match => self.machine.on_odc(dir, at, sink),
+                    Probe::NeedMore => break,
+                    Probe::NoMatch => self.machine.modes[d] = Mode::Lost,
                 },
                 Mode::ProxyClient | Mode::ProxyServer => match parse_proxy_frame(rest) {
                     Ok((f, len)) => {
@@ -131,7 +144,7 @@ impl DataConn {
                         self.machine.modes[d] = Mode::Headers;
                     } else {
                         self.discarded += rest.len() as u64;
-                        self.machine.unattributed[d] += rest.len() as u64;
+                        self.machine.unframed[d].data(rest, at.ts);
                         pos = input.len();
                     }
                 }

@@ -7,6 +7,7 @@ use super::flap::FlapConn;
 use super::framer::DataConn;
 use super::machine::{At, DataMachine, FileEnd, MachineSink};
 use super::phase::{Arrow, Phase, Role};
+use super::pickup::Unframed;
 use super::records::{file_record, rendezvous_report};
 use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, ReportBatch, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
@@ -114,6 +115,9 @@ pub struct FlowState {
     /// The connection produced a phase: its frames go on.
     recognized: bool,
     midstream_scan_left: usize,
+    /// What each direction of a midstream connection carried while it was scanned, for
+    /// the machine if an OFT2 header turns up (boxed: only such connections have it).
+    pickup: Option<Box<[Unframed; 2]>>,
     outs: Vec<Out>,
     ladder: Vec<LadderLine>,
     /// Phases completed by the frame being processed, for its ladder line.
@@ -142,6 +146,7 @@ impl Default for FlowState {
             held_lost: 0,
             recognized: false,
             midstream_scan_left: 0,
+            pickup: None,
             outs: Vec::new(),
             ladder: Vec::new(),
             frame_notes: Vec::new(),
@@ -234,11 +239,15 @@ impl SessionHandler {
         conn: &ConnMeta,
         dir: Direction,
         probe: &[u8],
+        ts: Timestamp,
     ) -> bool {
         let from_client = dir == conn.client_dir;
         let progress = self.opts.progress_secs;
         st.class = match classify_direction(probe) {
-            Classification::NeedMore if probe.len() < PREFIX_MAX => return false,
+            // A midstream connection's bytes are not held: a short chunk is scanned.
+            Classification::NeedMore if probe.len() < PREFIX_MAX && !conn.midstream => {
+                return false
+            }
             Classification::Oft => Class::Data(Box::new(DataConn::new(DataMachine::new(
                 conn.client_dir,
                 false,
@@ -269,31 +278,48 @@ impl SessionHandler {
                 Class::Flap(Box::default())
             }
             _ if conn.midstream && st.midstream_scan_left > 0 => {
-                return self.scan_midstream(st, conn, probe)
+                return self.scan_midstream(st, conn, dir, probe, ts)
             }
             _ => Class::Other,
         };
-        if let Class::Data(_) = st.class {
+        if let Class::Data(d) = &mut st.class {
             self.counters.data_conns += 1;
+            // The other direction was scanned first (a DONE answering data in flight).
+            if let Some(seen) = st.pickup.take() {
+                d.machine.unframed = *seen;
+            }
         }
+        st.pickup = None;
         st.prefix = [Vec::new(), Vec::new()];
         true
     }
 
     /// A connection picked up midstream: look for an OFT2 header at this chunk's start.
-    fn scan_midstream(&mut self, st: &mut FlowState, conn: &ConnMeta, bytes: &[u8]) -> bool {
+    /// Chunks before it are counted and hashed (a DONE may later name the file they end)
+    /// but not kept.
+    fn scan_midstream(
+        &mut self,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+    ) -> bool {
         st.prefix = [Vec::new(), Vec::new()];
         st.midstream_scan_left = st.midstream_scan_left.saturating_sub(bytes.len());
         if probe_oft(bytes) == Probe::Match {
-            st.class = Class::Data(Box::new(DataConn::new(DataMachine::midstream(
-                conn.client_dir,
-                self.opts.progress_secs,
-            ))));
+            let mut m = DataMachine::midstream(conn.client_dir, self.opts.progress_secs);
+            if let Some(seen) = st.pickup.take() {
+                m.unframed = *seen;
+            }
+            st.class = Class::Data(Box::new(DataConn::new(m)));
             self.counters.data_conns += 1;
             return true;
         }
+        st.pickup.get_or_insert_with(Box::default)[dir.index()].data(bytes, ts);
         if st.midstream_scan_left == 0 {
             st.class = Class::Other;
+            st.pickup = None;
         }
         false
     }
@@ -394,7 +420,7 @@ impl SessionHandler {
         }
     }
 
-    fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction) {
+    fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, at: At) {
         for ev in std::mem::take(&mut self.icbm) {
             let IcbmEvent::Rendezvous(msg) = ev else {
                 continue;
@@ -404,13 +430,6 @@ impl SessionHandler {
                 continue;
             }
             st.rv_frame = Some(msg.cookie);
-            let at = st
-                .seg
-                .map(|s| At {
-                    ts: s.ts,
-                    frame: s.frame,
-                })
-                .unwrap_or_default();
             // SNAC 4/6 goes from an OSCAR client to the server, whichever side of the
             // TCP connection looked like the client when it was picked up midstream.
             let outgoing = match msg.snac.1 {
@@ -423,8 +442,12 @@ impl SessionHandler {
             } else {
                 (conn.key.dst(dir), conn.key.src(dir))
             };
-            let (record, prediction) =
+            let (record, mut prediction) =
                 rendezvous_report(&msg, (flap_client, flap_server), at, outgoing, direct_im);
+            prediction.segment = st
+                .seg
+                .filter(|s| s.frame == at.frame)
+                .map(|s| (s.flags, s.payload_len));
             self.send(Report::Rendezvous { record, prediction });
         }
     }
@@ -548,11 +571,11 @@ impl StreamHandler for SessionHandler {
             let d = dir.index();
             let prior = std::mem::take(&mut st.prefix[d]);
             let decided = if prior.is_empty() {
-                self.classify(st, conn, dir, bytes)
+                self.classify(st, conn, dir, bytes, ts)
             } else {
                 let mut probe = prior.clone();
                 probe.extend_from_slice(&bytes[..bytes.len().min(PREFIX_MAX)]);
-                self.classify(st, conn, dir, &probe)
+                self.classify(st, conn, dir, &probe, ts)
             };
             if !decided {
                 if matches!(st.class, Class::Unknown) && !conn.midstream {
@@ -585,6 +608,9 @@ impl StreamHandler for SessionHandler {
             Class::Unknown => {
                 // The start of this direction is gone: classification starts over.
                 st.prefix[dir.index()].clear();
+                if let Some(seen) = st.pickup.as_mut() {
+                    seen[dir.index()].gap(len);
+                }
             }
             Class::Other => {}
         }
@@ -608,6 +634,8 @@ impl StreamHandler for SessionHandler {
                 } else {
                     self.counters.ladder_lines_dropped += 1;
                 }
+            } else if st.recognized {
+                self.late_ladder_line(st, conn, &frame);
             }
         }
         st.frame_notes.clear();
@@ -724,6 +752,7 @@ impl StreamHandler for SessionHandler {
                     frames_lost: st.held_lost,
                 };
                 if self.opts.explain {
+                    note_frame(st, at.frame, Phase::Close.as_str());
                     let lines = std::mem::take(&mut st.ladder);
                     self.send(Report::Ladder { conn: cref, lines });
                 }
@@ -740,6 +769,27 @@ impl StreamHandler for SessionHandler {
 }
 
 impl SessionHandler {
+    /// A frame after the connection closed (the peer's FIN after an RST, a last ACK) is
+    /// still one of its frames: its ladder line follows the ones sent at close.
+    fn late_ladder_line(&mut self, st: &FlowState, conn: &ConnMeta, frame: &Frame) {
+        let Ok(p) = crate::decode::decode_tcp(frame.link, &frame.data) else {
+            return;
+        };
+        let line = LadderLine {
+            frame: frame.no,
+            ts: frame.ts,
+            from_client: p.src == conn.client(),
+            flags: p.flags,
+            payload_len: p.payload.len() as u32,
+            note: String::new(),
+        };
+        let cref = Self::conn_ref(st, conn);
+        self.send(Report::Ladder {
+            conn: cref,
+            lines: vec![line],
+        });
+    }
+
     fn feed(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, bytes: &[u8], at: At) {
         match &mut st.class {
             Class::Data(d) => {
@@ -759,7 +809,7 @@ impl SessionHandler {
             Class::Flap(f) => {
                 f.feed(dir, bytes, &mut self.icbm);
                 if !self.icbm.is_empty() {
-                    self.on_icbm(st, conn, dir);
+                    self.on_icbm(st, conn, dir, at);
                 }
             }
             Class::Unknown | Class::Other => {}

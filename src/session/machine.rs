@@ -6,11 +6,12 @@
 //! checksum and hash file data.
 
 use super::phase::{Arrow, Phase, Role};
+use super::pickup::Unframed;
 use crate::capture::{FrameNo, Timestamp};
 use crate::flow::Direction;
 use crate::output::event::PhaseDetail;
 use crate::proto::checksum::{checksums_match, OftChecksum};
-use crate::proto::{Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
+use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
 use sha2::{Digest, Sha256};
 use std::net::Ipv4Addr;
 
@@ -97,6 +98,13 @@ impl FileEnd {
     }
 }
 
+/// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
+/// when bytes seen before the file was named were placed in it (None: not knowable).
+enum FileHash {
+    Running(Sha256),
+    Placed(Option<String>),
+}
+
 /// A file from its PROMPT to its DONE.
 struct FileProgress {
     prompt: OftHeader,
@@ -108,7 +116,7 @@ struct FileProgress {
     next: u64,
     bytes: u64,
     checksum: Option<OftChecksum>,
-    sha: Sha256,
+    sha: FileHash,
     first_data: Option<Timestamp>,
     last_data: Option<Timestamp>,
     missing: Vec<[u64; 2]>,
@@ -139,6 +147,8 @@ pub enum Mode {
     ProxyServer,
     /// Lost framing (gap, garbage): look for an OFT2 header at each chunk start.
     Lost,
+    /// After a proxy READY for Direct IM: an ODC2 header is expected.
+    Odc,
     /// Direct IM: not followed further.
     Ignore,
 }
@@ -151,6 +161,8 @@ pub struct ProxyInfo {
     pub token: Option<u16>,
     pub proxy_ip: Option<Ipv4Addr>,
     pub screen_name: Option<String>,
+    /// The capability of the INIT frame: what the relayed stream carries after READY.
+    pub capability: Option<Capability>,
     pub ready: bool,
 }
 
@@ -164,8 +176,9 @@ pub struct DataMachine {
     file: Option<FileProgress>,
     pub files_done: u64,
     pub bytes: u64,
-    /// Bytes seen per direction before framing was found (midstream pickup).
-    pub unattributed: [u64; 2],
+    /// Bytes seen per direction since its last header, outside any framing (midstream
+    /// pickup, lost framing).
+    pub unframed: [Unframed; 2],
     pub finished: bool,
     pub direct_im: bool,
     pub progress_nanos: u64,
@@ -190,7 +203,7 @@ impl DataMachine {
             file: None,
             files_done: 0,
             bytes: 0,
-            unattributed: [0; 2],
+            unframed: Default::default(),
             finished: false,
             direct_im: false,
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
@@ -251,9 +264,10 @@ impl DataMachine {
             ProxyBody::InitSend {
                 screen_name,
                 cookie,
-                ..
+                capability,
             } if from_client => {
                 proxy.creator = Some(true);
+                proxy.capability = *capability;
                 proxy.screen_name = Some(screen_name.clone());
                 d.screen_name = Some(screen_name.clone());
                 d.cookie = Some(cookie.to_string());
@@ -265,9 +279,10 @@ impl DataMachine {
                 screen_name,
                 token,
                 cookie,
-                ..
+                capability,
             } if from_client => {
                 proxy.creator = Some(false);
+                proxy.capability = *capability;
                 proxy.token = Some(*token);
                 proxy.screen_name = Some(screen_name.clone());
                 d.screen_name = Some(screen_name.clone());
@@ -287,10 +302,16 @@ impl DataMachine {
             ProxyBody::Ready if !from_client => {
                 // Arrow before the roles change: the proxy told its client.
                 let arrow = self.arrow(dir);
+                let mut next = Mode::Headers;
                 if let Some(p) = self.proxy.as_mut() {
                     p.ready = true;
+                    // §4.5: the INIT's capability says which protocol the relay carries.
+                    if p.capability == Some(Capability::DIRECT_IM) {
+                        self.direct_im = true;
+                        next = Mode::Odc;
+                    }
                 }
-                self.modes = [Mode::Headers; 2];
+                self.modes = [next; 2];
                 sink.phase(Phase::ProxyReady, arrow, at, d);
                 return;
             }
@@ -308,10 +329,20 @@ impl DataMachine {
         sink.phase(phase, arrow, at, d);
     }
 
+    /// An ODC2 header where the peers' protocol starts: the connection carries Direct IM,
+    /// which is labelled and not followed further.
+    pub fn on_odc(&mut self, dir: Direction, at: At, sink: &mut dyn MachineSink) {
+        self.direct_im = true;
+        self.modes = [Mode::Ignore; 2];
+        sink.phase(Phase::DirectIm, self.arrow(dir), at, PhaseDetail::default());
+    }
+
     // ---- OFT headers ------------------------------------------------------------
 
     pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
         let rdir = dir.reverse();
+        // Whatever this direction carried unframed belongs to what came before.
+        self.unframed[dir.index()] = Unframed::default();
         match h.kind {
             OftType::Prompt => {
                 if self.file.is_some() {
@@ -415,9 +446,18 @@ impl DataMachine {
                 };
                 sink.phase(Phase::Done, self.arrow(dir), at, d);
                 if self.file.is_none() {
-                    // Picked up after the PROMPT: the DONE names the file.
+                    // Picked up after the ACK: the DONE names the file, and what the
+                    // sender's direction carried unframed just before it is its end.
                     let mut f = FileProgress::unknown(&h, at.ts);
-                    f.bytes = self.unattributed[rdir.index()].min(h.size as u64);
+                    let size = h.size as u64;
+                    let seen = std::mem::take(&mut self.unframed[rdir.index()]).place(size);
+                    f.bytes = seen.bytes;
+                    f.next = size;
+                    f.missing = seen.missing;
+                    f.sha = FileHash::Placed(seen.sha256);
+                    f.first_data = seen.first;
+                    f.last_data = seen.last;
+                    self.bytes += seen.bytes;
                     self.file = Some(f);
                 }
                 let status = match self.file.as_ref() {
@@ -467,7 +507,9 @@ impl DataMachine {
         if let Some(c) = f.checksum.as_mut() {
             c.update(chunk);
         }
-        f.sha.update(chunk);
+        if let FileHash::Running(s) = &mut f.sha {
+            s.update(chunk);
+        }
         sink.file_data(f.next, chunk);
         f.next += n as u64;
         f.bytes += n as u64;
@@ -515,13 +557,17 @@ impl DataMachine {
                 self.modes[dir.index()] = if left == 0 && n == len {
                     Mode::Blocked
                 } else if left == 0 {
+                    self.unframed[dir.index()].gap(len - n);
                     Mode::Lost
                 } else {
                     Mode::Data { remaining: left }
                 };
             }
             Mode::Ignore => {}
-            _ => self.modes[dir.index()] = Mode::Lost,
+            _ => {
+                self.unframed[dir.index()].gap(len);
+                self.modes[dir.index()] = Mode::Lost;
+            }
         }
     }
 
@@ -588,7 +634,11 @@ impl DataMachine {
             last_data: f.last_data,
             requested: f.requested,
             end: ts,
-            sha256: (status != FileStatus::Skipped).then(|| hex(&f.sha.finalize())),
+            sha256: match f.sha {
+                _ if status == FileStatus::Skipped => None,
+                FileHash::Running(s) => Some(hex(&s.finalize())),
+                FileHash::Placed(h) => h,
+            },
             missing,
             carved: false,
         };
@@ -609,7 +659,7 @@ impl FileProgress {
             next: 0,
             bytes: 0,
             checksum: None,
-            sha: Sha256::new(),
+            sha: FileHash::Running(Sha256::new()),
             first_data: None,
             last_data: None,
             missing: Vec::new(),

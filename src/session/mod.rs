@@ -6,6 +6,7 @@ pub mod handler;
 pub mod machine;
 pub mod merge;
 pub mod phase;
+pub mod pickup;
 pub mod records;
 pub mod report;
 

@@ -94,6 +94,7 @@ pub fn rendezvous_report(
         outgoing,
         screen_name: msg.screen_name.clone(),
         direct_im,
+        segment: None,
     };
     (record, prediction)
 }

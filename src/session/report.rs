@@ -84,6 +84,10 @@ pub struct Prediction {
     pub outgoing: bool,
     pub screen_name: Option<String>,
     pub direct_im: bool,
+    /// TCP flags and payload length of the frame that completed the message, for the
+    /// `--explain` ladder; None when that frame is no longer at hand (the bytes waited
+    /// behind a hole given up later).
+    pub segment: Option<(crate::decode::TcpFlags, u32)>,
 }
 
 pub enum Report {

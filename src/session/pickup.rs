@@ -1,0 +1,154 @@
+//! Bytes of one direction seen before any framing was found in it: a connection picked
+//! up in the middle of a file's data, or a direction that lost its framing. They are
+//! counted and hashed as they pass (never kept), with the holes between them, so that a
+//! DONE arriving later can place them: the sender's unframed bytes just before the DONE
+//! are the end of the file it names.
+
+use crate::capture::Timestamp;
+use sha2::{Digest, Sha256};
+
+/// Bound on the holes remembered (the same bound as a file's `missing` list).
+const MAX_HOLES: usize = 256;
+
+#[derive(Clone, Default)]
+pub struct Unframed {
+    bytes: u64,
+    /// Stream length covered since the first byte or hole: bytes plus holes.
+    span: u64,
+    /// Holes as `[start, end)` offsets within the span.
+    holes: Vec<[u64; 2]>,
+    sha: Sha256,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+/// What unframed bytes say about the file they end.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Placed {
+    /// Bytes of the file seen.
+    pub bytes: u64,
+    /// Ranges of the file not seen.
+    pub missing: Vec<[u64; 2]>,
+    /// SHA-256 of the bytes seen, when exactly the file's bytes were hashed.
+    pub sha256: Option<String>,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl Unframed {
+    pub fn data(&mut self, bytes: &[u8], ts: Timestamp) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.sha.update(bytes);
+        self.bytes += bytes.len() as u64;
+        self.span += bytes.len() as u64;
+        self.first.get_or_insert(ts);
+        self.last = Some(ts);
+    }
+
+    pub fn gap(&mut self, len: u64) {
+        if self.holes.len() < MAX_HOLES {
+            self.holes.push([self.span, self.span + len]);
+        }
+        self.span += len;
+    }
+
+    /// Places these bytes as the last ones of a file of `size` bytes.
+    pub fn place(self, size: u64) -> Placed {
+        // More than the file: something else (an earlier file, a header cut across
+        // segments) came first. Only the last `size` bytes are this file's.
+        let cut = self.span.saturating_sub(size);
+        let start = size.saturating_sub(self.span);
+        let mut missing: Vec<[u64; 2]> = Vec::new();
+        let mut add = |a: u64, b: u64| match missing.last_mut() {
+            _ if a >= b => {}
+            Some(m) if m[1] == a => m[1] = b,
+            _ => missing.push([a, b]),
+        };
+        add(0, start);
+        let mut hole_bytes = 0;
+        for &[a, b] in &self.holes {
+            let (a, b) = (a.max(cut), b.max(cut));
+            hole_bytes += b - a;
+            add(start + a - cut, start + b - cut);
+        }
+        let whole_span = cut == 0;
+        let bytes = if whole_span {
+            self.bytes
+        } else {
+            size - hole_bytes
+        };
+        Placed {
+            bytes,
+            missing,
+            sha256: (whole_span && bytes > 0).then(|| hex(&self.sha.finalize())),
+            first: self.first.filter(|_| whole_span),
+            last: self.last.filter(|_| bytes > 0),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(b: &[u8]) -> String {
+        hex(&Sha256::digest(b))
+    }
+
+    #[test]
+    fn bytes_before_a_done_are_the_files_tail() {
+        let mut u = Unframed::default();
+        u.data(b"hello", Timestamp(1));
+        u.data(b" world", Timestamp(2));
+        let p = u.place(100);
+        assert_eq!(p.bytes, 11);
+        assert_eq!(p.missing, vec![[0, 89]]);
+        assert_eq!(p.sha256, Some(sha(b"hello world")));
+        assert_eq!((p.first, p.last), (Some(Timestamp(1)), Some(Timestamp(2))));
+    }
+
+    #[test]
+    fn holes_after_pickup_are_placed_too() {
+        let mut u = Unframed::default();
+        u.data(b"abc", Timestamp(1));
+        u.gap(4);
+        u.data(b"xyz", Timestamp(2));
+        let p = u.place(20);
+        assert_eq!(p.bytes, 6);
+        assert_eq!(p.missing, vec![[0, 10], [13, 17]]);
+        // A hole right at pickup joins the unseen start.
+        let mut u = Unframed::default();
+        u.gap(2);
+        u.data(b"ab", Timestamp(1));
+        assert_eq!(u.place(10).missing, vec![[0, 8]]);
+    }
+
+    #[test]
+    fn more_than_the_file_keeps_only_its_tail_and_no_hash() {
+        let mut u = Unframed::default();
+        u.data(b"0123456789", Timestamp(1));
+        u.gap(5);
+        u.data(b"abcde", Timestamp(2));
+        // The file is the last 8 of 20: 3 of them in the hole, then "abcde".
+        let p = u.place(8);
+        assert_eq!(p.bytes, 5);
+        assert_eq!(p.missing, vec![[0, 3]]);
+        assert_eq!(p.sha256, None);
+        assert_eq!(p.first, None);
+    }
+
+    #[test]
+    fn nothing_seen_is_all_missing_and_unhashed() {
+        let p = Unframed::default().place(7);
+        assert_eq!(p.bytes, 0);
+        assert_eq!(p.missing, vec![[0, 7]]);
+        assert_eq!(p.sha256, None);
+        assert_eq!((p.first, p.last), (None, None));
+    }
+}
