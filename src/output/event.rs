@@ -157,6 +157,9 @@ pub struct RendezvousRecord {
     pub total_size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<u16>,
+    /// SNAC 4/0B: the channel-specific NAK code (1: declined).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nak_code: Option<u16>,
 }
 
 /// A transfer ended: all its data connections closed (or the input ended).

@@ -184,6 +184,9 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
             if let Some(v) = r.cancel_reason {
                 let _ = write!(s, " reason={v}");
             }
+            if let Some(v) = r.nak_code {
+                let _ = write!(s, " nak_code={v}");
+            }
             s
         }
         Event::Transfer(x) => {

@@ -480,6 +480,13 @@ impl Correlator {
                 prediction,
             } => {
                 self.tick(record.ts, out);
+                // A 4/0B answers any ICBM: it is a transfer's only when its cookie
+                // names one already seen.
+                if record.kind == super::records::DECLINE
+                    && !self.by_cookie.contains_key(&prediction.cookie)
+                {
+                    return;
+                }
                 let t = self.rendezvous(&prediction, &record.flap_client, record.ts);
                 record.transfer = label(t);
                 let ep = |s: &str| {

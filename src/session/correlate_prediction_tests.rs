@@ -59,6 +59,7 @@ fn propose(cookie: u8, ts: f64) -> Report {
             file_count: Some(1),
             total_size: Some(10),
             cancel_reason: None,
+            nak_code: None,
         },
         prediction: Prediction {
             cookie,

@@ -59,6 +59,7 @@ fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool
         file_count: None,
         total_size: None,
         cancel_reason: None,
+        nak_code: None,
     };
     let prediction = Prediction {
         cookie: COOKIE,

@@ -8,7 +8,7 @@ use super::framer::DataConn;
 use super::machine::{At, DataMachine, FileEnd, MachineSink};
 use super::phase::{Arrow, Phase, Role};
 use super::pickup::Unframed;
-use super::records::{file_record, rendezvous_report};
+use super::records::{decline_report, file_record, rendezvous_report};
 use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, ReportBatch, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{classify_direction, Classification};
@@ -422,8 +422,29 @@ impl SessionHandler {
 
     fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, at: At) {
         for ev in std::mem::take(&mut self.icbm) {
-            let IcbmEvent::Rendezvous(msg) = ev else {
-                continue;
+            let msg = match ev {
+                IcbmEvent::Rendezvous(msg) => msg,
+                // Only rendezvous ICBMs (channel 2) can be about a transfer; whether this
+                // cookie is one, only the correlator knows.
+                IcbmEvent::ClientError(e) if e.channel == 2 => {
+                    // The error goes back towards the proposer: 4/0B client → server is
+                    // the decliner speaking.
+                    let outgoing = dir == conn.client_dir;
+                    let flap = if outgoing {
+                        (conn.key.src(dir), conn.key.dst(dir))
+                    } else {
+                        (conn.key.dst(dir), conn.key.src(dir))
+                    };
+                    let (record, mut prediction) = decline_report(&e, flap, at, outgoing);
+                    prediction.segment = st
+                        .seg
+                        .filter(|s| s.frame == at.frame)
+                        .map(|s| (s.flags, s.payload_len));
+                    st.rv_frame = Some(e.cookie);
+                    self.send(Report::Rendezvous { record, prediction });
+                    continue;
+                }
+                _ => continue,
             };
             let direct_im = msg.capability == Capability::DIRECT_IM;
             if msg.capability != Capability::SEND_FILE && !direct_im {

@@ -5,7 +5,7 @@ use super::machine::{hex32, At, FileEnd};
 use super::report::Prediction;
 use crate::flow::Endpoint;
 use crate::output::event::{FileRecord, RendezvousRecord};
-use crate::proto::rendezvous::{RendezvousMsg, RvKind};
+use crate::proto::rendezvous::{ClientError, RendezvousMsg, RvKind};
 
 pub fn file_record(
     end: &FileEnd,
@@ -36,6 +36,58 @@ pub fn file_record(
         receiver,
     }
 }
+
+/// SNAC 4/0B about a channel-2 ICBM: the peer refused (declined) the rendezvous with
+/// this cookie, or its client failed at it (§5.8). It ends the transfer the cookie names,
+/// as a CANCEL does.
+pub fn decline_report(
+    e: &ClientError,
+    flap: (Endpoint, Endpoint),
+    at: At,
+    outgoing: bool,
+) -> (RendezvousRecord, Prediction) {
+    let record = RendezvousRecord {
+        ts: at.ts.as_f64(),
+        transfer: String::new(),
+        kind: DECLINE,
+        frame: at.frame.0,
+        cookie: e.cookie.to_string(),
+        capability: "other".to_string(),
+        snac: "4/0B".to_string(),
+        flap_client: flap.0.to_string(),
+        flap_server: flap.1.to_string(),
+        screen_name: Some(e.screen_name.clone()),
+        request_no: None,
+        use_proxy: false,
+        ip: None,
+        client_ip: None,
+        verified_ip: None,
+        port: None,
+        file_name: None,
+        file_count: None,
+        total_size: None,
+        cancel_reason: None,
+        nak_code: e.code,
+    };
+    let prediction = Prediction {
+        cookie: e.cookie,
+        kind: RvKind::Cancel,
+        request_no: None,
+        use_proxy: false,
+        ips: Vec::new(),
+        port: None,
+        from_sender: false,
+        file_name: None,
+        outgoing,
+        screen_name: Some(e.screen_name.clone()),
+        direct_im: false,
+        segment: None,
+    };
+    (record, prediction)
+}
+
+/// The `type` of a rendezvous record made from a SNAC 4/0B.
+pub const DECLINE: &str = "decline";
 
 pub fn rendezvous_report(
     msg: &RendezvousMsg,
@@ -72,6 +124,7 @@ pub fn rendezvous_report(
         file_count: file.map(|f| f.count),
         total_size: msg.total_size(),
         cancel_reason: msg.cancel_reason,
+        nak_code: None,
     };
     let mut ips = Vec::new();
     for ip in [msg.rendezvous_ip, msg.client_ip, msg.verified_ip]
