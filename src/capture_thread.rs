@@ -146,21 +146,82 @@ fn capture_loop(
             dispatcher.flush();
             continue;
         }
-        // Claim frames against `-c` (other capture threads claim too).
-        let before = shared.captured.fetch_add(got as u64, Ordering::Relaxed);
-        let keep = (shared.limit.saturating_sub(before)).min(got as u64) as usize;
-        batch.truncate(keep);
-        if shared.renumber {
-            let first = shared.next_frame.fetch_add(keep as u64, Ordering::Relaxed);
-            for (i, f) in batch.iter_mut().enumerate() {
-                f.no = crate::capture::FrameNo(first + i as u64);
-            }
-        }
-        for frame in batch.drain(..) {
-            counters.frames_captured += 1;
-            *last_ts = (*last_ts).max(frame.ts);
-            dispatcher.push(frame);
+        hand_on(&mut batch, got, dispatcher, counters, last_ts, shared);
+    }
+    // Stopped by a signal: what the kernel already captured is still ours to report.
+    if let Source::Live(l) = source {
+        if shared.captured.load(Ordering::Relaxed) < shared.limit {
+            drain_after_stop(l, &mut batch, dispatcher, counters, last_ts, shared)?;
         }
     }
     Ok(())
+}
+
+/// How long frames captured before a stop are still read: the kernel hands the ring's
+/// current block over after its retire timeout (10 ms by default), and a busy link
+/// keeps filling it, so the wait is bounded rather than "until empty".
+const DRAIN_AFTER_STOP: std::time::Duration = std::time::Duration::from_millis(150);
+
+fn drain_after_stop(
+    l: &mut LiveSource,
+    batch: &mut Batch,
+    dispatcher: &mut Dispatcher,
+    counters: &mut CaptureCounters,
+    last_ts: &mut Timestamp,
+    shared: &CaptureShared,
+) -> Result<(), RunError> {
+    let started = std::time::Instant::now();
+    // Never waits: with `stop` set, a source returns what is ready, or 0.
+    let stopped = AtomicBool::new(true);
+    let mut quiet = 0;
+    while started.elapsed() < DRAIN_AFTER_STOP {
+        let taken = shared.captured.load(Ordering::Relaxed);
+        if taken >= shared.limit {
+            break;
+        }
+        batch.clear();
+        let want = batch
+            .capacity()
+            .max(1)
+            .min((shared.limit - taken).min(usize::MAX as u64) as usize);
+        let got = l.next_batch(batch, want, &stopped)?;
+        if got == 0 {
+            // Twice empty, a retire timeout apart: the frames from before the stop are in.
+            quiet += 1;
+            if quiet >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        quiet = 0;
+        hand_on(batch, got, dispatcher, counters, last_ts, shared);
+    }
+    Ok(())
+}
+
+/// Claims a batch's frames against `-c` (other capture threads claim too), numbers them
+/// when several threads capture, and hands them to the dispatcher.
+fn hand_on(
+    batch: &mut Batch,
+    got: usize,
+    dispatcher: &mut Dispatcher,
+    counters: &mut CaptureCounters,
+    last_ts: &mut Timestamp,
+    shared: &CaptureShared,
+) {
+    let before = shared.captured.fetch_add(got as u64, Ordering::Relaxed);
+    let keep = (shared.limit.saturating_sub(before)).min(got as u64) as usize;
+    batch.truncate(keep);
+    if shared.renumber {
+        let first = shared.next_frame.fetch_add(keep as u64, Ordering::Relaxed);
+        for (i, f) in batch.iter_mut().enumerate() {
+            f.no = crate::capture::FrameNo(first + i as u64);
+        }
+    }
+    for frame in batch.drain(..) {
+        counters.frames_captured += 1;
+        *last_ts = (*last_ts).max(frame.ts);
+        dispatcher.push(frame);
+    }
 }
