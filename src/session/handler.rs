@@ -12,7 +12,7 @@ use super::records::{decline_report, file_record, rendezvous_report};
 use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, ReportBatch, SessionKind};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{classify_direction, Classification};
-use crate::flow::Direction;
+use crate::flow::{Direction, Endpoint};
 use crate::output::carve::{CarveFile, Carver};
 use crate::output::event::{FlowRecord, PhaseDetail, ProgressRecord};
 use crate::proto::rendezvous::IcbmEvent;
@@ -430,16 +430,9 @@ impl SessionHandler {
                     // The error goes back towards the proposer: 4/0B client → server is
                     // the decliner speaking.
                     let outgoing = dir == conn.client_dir;
-                    let flap = if outgoing {
-                        (conn.key.src(dir), conn.key.dst(dir))
-                    } else {
-                        (conn.key.dst(dir), conn.key.src(dir))
-                    };
+                    let flap = flap_ends(conn, dir, outgoing);
                     let (record, mut prediction) = decline_report(&e, flap, at, outgoing);
-                    prediction.segment = st
-                        .seg
-                        .filter(|s| s.frame == at.frame)
-                        .map(|s| (s.flags, s.payload_len));
+                    prediction.segment = segment_of(st, at);
                     st.rv_frame = Some(e.cookie);
                     self.send(Report::Rendezvous { record, prediction });
                     continue;
@@ -458,20 +451,28 @@ impl SessionHandler {
                 7 => false,
                 _ => dir == conn.client_dir,
             };
-            let (flap_client, flap_server) = if outgoing {
-                (conn.key.src(dir), conn.key.dst(dir))
-            } else {
-                (conn.key.dst(dir), conn.key.src(dir))
-            };
-            let (record, mut prediction) =
-                rendezvous_report(&msg, (flap_client, flap_server), at, outgoing, direct_im);
-            prediction.segment = st
-                .seg
-                .filter(|s| s.frame == at.frame)
-                .map(|s| (s.flags, s.payload_len));
+            let flap = flap_ends(conn, dir, outgoing);
+            let (record, mut prediction) = rendezvous_report(&msg, flap, at, outgoing, direct_im);
+            prediction.segment = segment_of(st, at);
             self.send(Report::Rendezvous { record, prediction });
         }
     }
+}
+
+/// The OSCAR client and server of a FLAP connection, from who sent a message.
+fn flap_ends(conn: &ConnMeta, dir: Direction, outgoing: bool) -> (Endpoint, Endpoint) {
+    if outgoing {
+        (conn.key.src(dir), conn.key.dst(dir))
+    } else {
+        (conn.key.dst(dir), conn.key.src(dir))
+    }
+}
+
+/// TCP flags and payload length of the frame that completed a message, for `--explain`.
+fn segment_of(st: &FlowState, at: At) -> Option<(crate::decode::TcpFlags, u32)> {
+    st.seg
+        .filter(|s| s.frame == at.frame)
+        .map(|s| (s.flags, s.payload_len))
 }
 
 fn note_frame(st: &mut FlowState, frame: FrameNo, note: &'static str) {
