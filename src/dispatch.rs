@@ -39,8 +39,10 @@ pub struct Dispatcher {
     pub counters: DispatchCounters,
 }
 
-/// Packet-time interval between ticks.
-const TICK_NANOS: u64 = Timestamp::NANOS_PER_SEC;
+/// Packet-time interval between ticks. The event thread merges the workers' reports in
+/// packet-time order, so a worker with no traffic of its own holds the others' reports
+/// (and, with `-w`, their frames) for up to this long.
+const TICK_NANOS: u64 = Timestamp::NANOS_PER_SEC / 10;
 
 impl Dispatcher {
     pub fn new(workers: Vec<Sender<WorkItem>>, batch_frames: usize, policy: Backpressure) -> Self {
