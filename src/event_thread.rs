@@ -43,6 +43,9 @@ pub fn event_loop(
                             out.drain_events();
                             s.ts = s.ts.max(correlator.now());
                             s.transfers_evicted = correlator.transfers_evicted;
+                            // The writer's counters are final only once it has every frame.
+                            out.flush_pcap();
+                            s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
                             out.write_event(&Event::Stats(s));
                         }
                         Report::Watermark { worker, ts } => out.order.mark(worker, ts.as_f64()),
