@@ -12,6 +12,7 @@ use crate::output::carve::Carver;
 use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
+use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
 use crate::session::report::Report;
 use crate::stats::{CaptureCounters, WorkerCounters};
@@ -140,12 +141,23 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     for i in 0..n {
         let (tx, rx) = bounded::<WorkItem>(limits.queue_batches);
         senders.push(tx);
-        let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
         let limits = limits.clone();
-        let h = thread::Builder::new()
-            .name(format!("worker-{i}"))
-            .spawn(move || crate::worker::run(rx, handler, &limits))
-            .map_err(|e| RunError(format!("oftsniff: cannot start worker thread: {e}")))?;
+        let builder = thread::Builder::new().name(format!("worker-{i}"));
+        let spawned = if args.no_classify {
+            let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
+            builder.spawn(move || {
+                let (_, c) = crate::worker::run(rx, handler, &limits);
+                (SessionCounters::default(), c)
+            })
+        } else {
+            let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
+            builder.spawn(move || {
+                let (h, c) = crate::worker::run(rx, handler, &limits);
+                (h.counters, c)
+            })
+        };
+        let h =
+            spawned.map_err(|e| RunError(format!("oftsniff: cannot start worker thread: {e}")))?;
         workers.push(h);
     }
 
@@ -195,9 +207,9 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let mut session = SessionCounters::default();
     for w in workers {
         match w.join() {
-            Ok((handler, c)) => {
+            Ok((counters, c)) => {
                 totals.add(&c);
-                session.add(&handler.counters);
+                session.add(&counters);
             }
             Err(_) => return Err(RunError("oftsniff: a worker thread crashed".into())),
         }
