@@ -74,7 +74,8 @@ pub struct OfflineSource {
     /// those frames still reach the pipeline.
     pending_error: Option<CaptureError>,
     finished: bool,
-    bufs: BufTaker,
+    /// Boxed so `Source`, an enum moved between threads, stays small.
+    bufs: Box<BufTaker>,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -164,13 +165,13 @@ impl OfflineSource {
             warnings: Vec::new(),
             pending_error: None,
             finished: false,
-            bufs: BufTaker::unpooled(),
+            bufs: Box::default(),
         })
     }
 
     /// Takes frame buffers from `pool` (handed back by the pcap writer) when it has any.
     pub fn use_pool(&mut self, pool: &FramePool) {
-        self.bufs = pool.taker();
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` (> 0) frames to `batch`. Returns how many were appended; 0 means
