@@ -104,7 +104,7 @@ row() {
     if [ "$rc" -ne 0 ]; then
         local why
         why=$(grep -v '^\s*$' "$SCRATCH/err" | head -n 1 | cut -c1-70)
-        printf '  %-38s  failed (exit %d): %s\n' "$label" "$rc" "${why:-no message}"
+        printf '  %-42s  failed (exit %d): %s\n' "$label" "$rc" "${why:-no message}"
         return 0
     fi
     LAST_NS=$((t1 - t0))
@@ -112,7 +112,7 @@ row() {
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
     awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" 'BEGIN {
         sec = ns / 1e9; if (sec <= 0) sec = 1e-9
-        printf "  %-38s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB\n",
+        printf "  %-42s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB\n",
             l, sec, s * 8 / sec / 1e9, f / sec / 1e3, rss / 1024
     }'
 }
@@ -126,7 +126,7 @@ bench() {
     echo
     awk -v n="$name" -v s="$size" -v f="$frames" 'BEGIN {
         printf "%s: %.1f MB, %d frames, %.0f bytes/frame\n", n, s / 1e6, f, s / f }'
-    printf '  %-38s %10s %15s %14s %11s\n' "" "time" "throughput" "rate" "peak RSS"
+    printf '  %-42s %10s %15s %14s %11s\n' "" "time" "throughput" "rate" "peak RSS"
     row "tcpdump -r -w /dev/null (ceiling)" "$file" "$frames" tcpdump -r "$file" -w /dev/null
     row "oftsniff --workers 1" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers 1
     row "oftsniff --workers 2" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers 2
@@ -141,7 +141,7 @@ bench() {
             "$OFTSNIFF" -r "$file" --workers "$n" --json /dev/null
         if [ "$pipe_ns" -gt 0 ] && [ "$LAST_NS" -gt 0 ]; then
             awk -v a="$pipe_ns" -v b="$LAST_NS" -v n="$n" 'BEGIN {
-                printf "  %-38s %8.0f %% of the pipeline-only throughput\n",
+                printf "  %-42s %8.0f %% of the pipeline-only throughput\n",
                     "  OFT recognition cost, --workers " n ":", a / b * 100 }'
         fi
     done
@@ -158,7 +158,7 @@ bench() {
         rm -f "$out"
         if [ "$base_ns" -gt 0 ] && [ "$w_ns" -gt 0 ]; then
             awk -v a="$base_ns" -v b="$w_ns" -v n="$n" -v w="$wrote" 'BEGIN {
-                printf "  %-38s %8.0f %% of the throughput without -w (%.1f MB written)\n",
+                printf "  %-42s %8.0f %% of the throughput without -w (%.1f MB written)\n",
                     "  -w cost, --workers " n ":", a / b * 100, w / 1e6 }'
         fi
     done
