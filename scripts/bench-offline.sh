@@ -3,6 +3,10 @@
 # `tcpdump -r FILE -w /dev/null` as the read ceiling. One run per row; numbers are indicative
 # (2 shared cores), so nothing here asserts a target.
 #
+# OFT recognition: each workload also runs with --no-classify (the capture, reassembly and
+# flow-record pipeline alone); the "OFT recognition cost" line compares the normal run
+# with it, both with --json /dev/null.
+#
 # Pcap output: each workload also runs with `-w FILE` on the same disk as the data (the
 # output is deleted after each row); the "-w cost" line compares it with the same run
 # without -w. elephants and many-flows hold no OFT, so -w writes nothing there (it measures
@@ -25,7 +29,7 @@ for a in "$@"; do
     --keep) KEEP=1 ;;
     --regen) REGEN=1 ;;
     -h | --help)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -100,7 +104,7 @@ row() {
     if [ "$rc" -ne 0 ]; then
         local why
         why=$(grep -v '^\s*$' "$SCRATCH/err" | head -n 1 | cut -c1-70)
-        printf '  %-38s  failed (exit %d): %s\n' "$label" "$rc" "${why:-no message}"
+        printf '  %-42s  failed (exit %d): %s\n' "$label" "$rc" "${why:-no message}"
         return 0
     fi
     LAST_NS=$((t1 - t0))
@@ -108,7 +112,7 @@ row() {
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
     awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" 'BEGIN {
         sec = ns / 1e9; if (sec <= 0) sec = 1e-9
-        printf "  %-38s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB\n",
+        printf "  %-42s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB\n",
             l, sec, s * 8 / sec / 1e9, f / sec / 1e3, rss / 1024
     }'
 }
@@ -122,14 +126,25 @@ bench() {
     echo
     awk -v n="$name" -v s="$size" -v f="$frames" 'BEGIN {
         printf "%s: %.1f MB, %d frames, %.0f bytes/frame\n", n, s / 1e6, f, s / f }'
-    printf '  %-38s %10s %15s %14s %11s\n' "" "time" "throughput" "rate" "peak RSS"
+    printf '  %-42s %10s %15s %14s %11s\n' "" "time" "throughput" "rate" "peak RSS"
     row "tcpdump -r -w /dev/null (ceiling)" "$file" "$frames" tcpdump -r "$file" -w /dev/null
     row "oftsniff --workers 1" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers 1
     row "oftsniff --workers 2" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers 2
-    row "oftsniff --workers 1 --json /dev/null" "$file" "$frames" \
-        "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null
-    row "oftsniff --workers 2 --json /dev/null" "$file" "$frames" \
-        "$OFTSNIFF" -r "$file" --workers 2 --json /dev/null
+    # OFT recognition against the pipeline alone (--no-classify: reassembly into a
+    # consumer that only counts, flow records still written), both with --json.
+    local pipe_ns
+    for n in 1 2; do
+        row "oftsniff --workers $n --no-classify --json" "$file" "$frames" \
+            "$OFTSNIFF" -r "$file" --workers "$n" --no-classify --json /dev/null
+        pipe_ns=$LAST_NS
+        row "oftsniff --workers $n --json /dev/null" "$file" "$frames" \
+            "$OFTSNIFF" -r "$file" --workers "$n" --json /dev/null
+        if [ "$pipe_ns" -gt 0 ] && [ "$LAST_NS" -gt 0 ]; then
+            awk -v a="$pipe_ns" -v b="$LAST_NS" -v n="$n" 'BEGIN {
+                printf "  %-42s %8.0f %% of the pipeline-only throughput\n",
+                    "  OFT recognition cost, --workers " n ":", a / b * 100 }'
+        fi
+    done
     # -w to a file on the same disk as the input, next to the same run without it.
     local out=$DATA/$name.out.pcap w_ns
     for n in 1 2; do
@@ -143,7 +158,7 @@ bench() {
         rm -f "$out"
         if [ "$base_ns" -gt 0 ] && [ "$w_ns" -gt 0 ]; then
             awk -v a="$base_ns" -v b="$w_ns" -v n="$n" -v w="$wrote" 'BEGIN {
-                printf "  %-38s %8.0f %% of the throughput without -w (%.1f MB written)\n",
+                printf "  %-42s %8.0f %% of the throughput without -w (%.1f MB written)\n",
                     "  -w cost, --workers " n ":", a / b * 100, w / 1e6 }'
         fi
     done

@@ -7,7 +7,7 @@
 # starts oftsniff on the bed's monitor port with its log on this terminal, runs a direct and
 # a proxied file transfer between the sender and receiver namespaces (oftpeer), stops
 # oftsniff, and says where the pcap, the NDJSON events and the carved files are
-# (./demo-out/ unless OFT_DEMO_OUT says otherwise). The bed is torn down on exit, Ctrl-C
+# (./demo-out/ unless OFT_DEMO_OUT says otherwise; OFT_DEMO_BIN runs binaries built elsewhere). The bed is torn down on exit, Ctrl-C
 # included. Only 198.18.0.0/24 inside private namespaces is used; nothing leaves the machine.
 set -euo pipefail
 
@@ -21,7 +21,9 @@ cd "$ROOT"
 OUT="${OFT_DEMO_OUT:-$ROOT/demo-out}"
 export OFT_TESTBED_PREFIX="${OFT_TESTBED_PREFIX:-oftdemo}"
 P="$OFT_TESTBED_PREFIX"
-BIN="$ROOT/target/release"
+# OFT_DEMO_BIN: a directory already holding oftsniff and oftpeer (the test suite passes its
+# own build); nothing is built then.
+BIN="${OFT_DEMO_BIN:-$ROOT/target/release}"
 SNIFF_PID=""
 PIDS=()
 
@@ -43,10 +45,16 @@ command -v ip >/dev/null || { echo "demo.sh: iproute2 'ip' not found" >&2; exit 
 
 # Build as the user who ran sudo (their toolchain, their file ownership in target/);
 # cargo does nothing when everything is fresh.
-say "building (cargo build --release; quick when up to date)"
-if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+if [ -n "${OFT_DEMO_BIN:-}" ]; then
+    [ -x "$BIN/oftsniff" ] && [ -x "$BIN/oftpeer" ] || {
+        echo "demo.sh: OFT_DEMO_BIN=$BIN holds no oftsniff and oftpeer" >&2
+        exit 1
+    }
+elif [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    say "building (cargo build --release; quick when up to date)"
     sudo -u "$SUDO_USER" -H bash -lc "cd '$ROOT' && cargo build --release --bins"
 elif command -v cargo >/dev/null; then
+    say "building (cargo build --release; quick when up to date)"
     cargo build --release --bins
 elif [ ! -x "$BIN/oftsniff" ] || [ ! -x "$BIN/oftpeer" ]; then
     echo "demo.sh: cargo not found and no release build: run 'cargo build --release' first" >&2

@@ -79,6 +79,11 @@ pub struct Args {
     #[arg(long)]
     pub explain: bool,
 
+    /// Benchmarking: run the capture, reassembly and flow-record pipeline without OFT
+    /// recognition (reassembled bytes are only counted; no transfers are reported).
+    #[arg(long, conflicts_with_all = ["write", "pcap_dir", "extract", "explain", "with_rendezvous"])]
+    pub no_classify: bool,
+
     /// Live capture backend.
     #[arg(long, value_enum, default_value = "ring")]
     pub backend: BackendArg,

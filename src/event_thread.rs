@@ -44,6 +44,9 @@ pub fn event_loop(
                             correlator.finish(&mut out);
                             s.ts = s.ts.max(correlator.now());
                             s.transfers_evicted = correlator.transfers_evicted;
+                            // The writer's counters are final only once it has every frame.
+                            out.flush_pcap();
+                            s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
                             out.write_event(&Event::Stats(s));
                         }
                         r => merge.push(batch.worker, clock, r),

@@ -21,6 +21,7 @@ pub mod reassembly;
 pub mod worker;
 
 pub mod classify;
+pub mod passthrough;
 pub mod proto;
 pub mod session;
 

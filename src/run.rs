@@ -12,6 +12,7 @@ use crate::output::carve::Carver;
 use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
+use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
 use crate::session::report::{Report, ReportBatch};
 use crate::stats::{CaptureCounters, WorkerCounters};
@@ -41,7 +42,6 @@ impl From<CaptureError> for RunError {
 pub struct Summary {
     pub stats: StatsRecord,
     pub warnings: Vec<String>,
-    pub pcap: Option<PcapOutStats>,
     pub session: SessionCounters,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
@@ -60,7 +60,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let limits = args.limits();
     // The source first (a bad interface or file is the likeliest mistake), then every
     // output: an unwritable path must fail before any capture starts.
-    let sources = Source::open(args)?;
+    let mut sources = Source::open(args)?;
     let human = !args.quiet;
     let sink = EventSink::open(args.json.as_deref(), human, args.verbose).map_err(|e| {
         RunError(format!(
@@ -80,6 +80,11 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         // Messages are whole report batches (up to a frame batch each): a short queue
         // bounds the memory they hold and pushes back on the workers early.
         cfg.channel_capacity = 64;
+        for s in sources.iter_mut() {
+            if let Source::Offline(o) = s {
+                o.use_pool(&cfg.pool);
+            }
+        }
         Some(PcapOut::open(cfg).map_err(one_line)?)
     } else {
         None
@@ -136,12 +141,23 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     for i in 0..n {
         let (tx, rx) = bounded::<WorkItem>(limits.queue_batches);
         senders.push(tx);
-        let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
         let limits = limits.clone();
-        let h = thread::Builder::new()
-            .name(format!("worker-{i}"))
-            .spawn(move || crate::worker::run(rx, handler, &limits))
-            .map_err(|e| RunError(format!("oftsniff: cannot start worker thread: {e}")))?;
+        let builder = thread::Builder::new().name(format!("worker-{i}"));
+        let spawned = if args.no_classify {
+            let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
+            builder.spawn(move || {
+                let (_, c) = crate::worker::run(rx, handler, &limits);
+                (SessionCounters::default(), c)
+            })
+        } else {
+            let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
+            builder.spawn(move || {
+                let (h, c) = crate::worker::run(rx, handler, &limits);
+                (h.counters, c)
+            })
+        };
+        let h =
+            spawned.map_err(|e| RunError(format!("oftsniff: cannot start worker thread: {e}")))?;
         workers.push(h);
     }
 
@@ -191,9 +207,9 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let mut session = SessionCounters::default();
     for w in workers {
         match w.join() {
-            Ok((handler, c)) => {
+            Ok((counters, c)) => {
                 totals.add(&c);
-                session.add(&handler.counters);
+                session.add(&counters);
             }
             Err(_) => return Err(RunError("oftsniff: a worker thread crashed".into())),
         }
@@ -221,6 +237,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         mem_limit_flushes: totals.mem_limit_flushes,
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
+        pcap: None,
     };
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
@@ -240,11 +257,11 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
         return Err(one_line(e));
     }
+    stats.pcap = pcap;
     result?;
     Ok(Summary {
         stats,
         warnings,
-        pcap,
         session,
         explained,
     })
@@ -274,11 +291,8 @@ pub fn print_counters(summary: &Summary) {
         "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
         s.reassembly_gaps, s.gap_bytes, s.overlaps_differing
     );
-    if let Some(p) = &summary.pcap {
-        eprintln!(
-            "{} frames written to pcap ({} bytes, {} files, {} per-transfer files), writer fell behind {} times",
-            p.frames_written, p.bytes_written, p.files, p.transfer_files, p.writer_stalls
-        );
+    if let Some(p) = &s.pcap {
+        print_pcap_counters(p);
     }
     if s.ooo_limit_gaps + s.mem_limit_flushes + s.ooo_dropped_bytes > 0 {
         eprintln!(
@@ -296,6 +310,49 @@ pub fn print_counters(summary: &Summary) {
         eprintln!(
             "{} frames not held for pcap output (--max-held-frames)",
             s.held_frames_dropped
+        );
+    }
+}
+
+fn print_pcap_counters(p: &PcapOutStats) {
+    eprintln!(
+        "{} frames written to pcap ({} bytes, {} files, {} per-transfer files with {} frames), writer fell behind {} times",
+        p.frames_written,
+        p.bytes_written,
+        p.files,
+        p.transfer_files,
+        p.transfer_frames_written,
+        p.writer_stalls
+    );
+    if p.written_out_of_order + p.late_frames > 0 {
+        eprintln!(
+            "{} frames written out of timestamp order (after the reorder window), {} frames after their transfer ended (-w only)",
+            p.written_out_of_order, p.late_frames
+        );
+    }
+    if p.transfers_evicted > 0 {
+        eprintln!(
+            "{} transfers' per-transfer files closed early (too many followed at once)",
+            p.transfers_evicted
+        );
+    }
+    // Frames that belong in the output but are not there: say so loudly.
+    if p.link_mismatch > 0 {
+        eprintln!(
+            "oftsniff: warning: {} frames not written to -w: their link type differs from the file's (a pcapng mixing link types; --pcap-dir keeps them)",
+            p.link_mismatch
+        );
+    }
+    if p.transfer_link_mismatch > 0 {
+        eprintln!(
+            "oftsniff: warning: {} frames not written to their --pcap-dir file: their link type differs from the transfer's first frame",
+            p.transfer_link_mismatch
+        );
+    }
+    if p.frames_not_written > 0 {
+        eprintln!(
+            "oftsniff: warning: {} frames not written to -w after a write error",
+            p.frames_not_written
         );
     }
 }

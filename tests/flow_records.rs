@@ -393,6 +393,37 @@ fn one_or_two_workers_give_the_same_flow_records() {
     }
 }
 
+#[test]
+fn no_classify_gives_the_same_flow_records_and_no_transfer() {
+    for cap in CAPTURES {
+        let full = run_oftsniff(&data(cap.file), &[]);
+        let pipe = run_oftsniff(&data(cap.file), &["--no-classify"]);
+        assert_eq!(
+            sorted_json(&full.flows),
+            sorted_json(&pipe.flows),
+            "{}",
+            cap.file
+        );
+        assert_eq!(full.stats, pipe.stats, "{}", cap.file);
+    }
+    let out = Command::new(BIN)
+        .arg("-r")
+        .arg(data("gaim-sendfile-2005.pcap"))
+        .args(["--no-classify", "--json", "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("\"transfer\""), "{text}");
+    // Recognition-only outputs make no sense without recognition.
+    let refused = Command::new(BIN)
+        .arg("-r")
+        .arg(data("gaim-sendfile-2005.pcap"))
+        .args(["--no-classify", "-w", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}
+
 // ---- live cross-check against tshark -------------------------------------------------
 
 fn tshark_available() -> bool {

@@ -356,10 +356,14 @@ fn many_senders_through_a_tiny_channel_lose_nothing() {
     let mut c = cfg_w(&out);
     c.channel_capacity = 1;
     let h = PcapOut::open(c).unwrap();
+    // All four start at once: a thousand sends into one slot cannot all find it free.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(4));
     let threads: Vec<_> = (0..4u64)
         .map(|w| {
             let s = h.sender();
+            let start = start.clone();
             std::thread::spawn(move || {
+                start.wait();
                 for i in 0..250u64 {
                     let no = w * 1000 + i;
                     s.frames(TransferId(w), conn(w as u8), vec![frame(no, i, 60)])
@@ -373,6 +377,10 @@ fn many_senders_through_a_tiny_channel_lose_nothing() {
     }
     let st = h.finish();
     assert_eq!(st.frames_written, 1000);
+    assert!(
+        st.writer_stalls > 0,
+        "senders waited but no stall was counted"
+    );
     let got = numbers(&read_pcap(&out).1);
     for w in 0..4u64 {
         let mine: Vec<u64> = got.iter().copied().filter(|n| n / 1000 == w).collect();

@@ -48,6 +48,11 @@ pub enum LinkType {
     Ethernet,
     /// LINKTYPE_RAW (101): bare IPv4 or IPv6.
     Raw,
+    /// Bare IPv4 or IPv6 under DLT_RAW's older numbers, found in old capture files: 12
+    /// (most BSDs) and 14 (OpenBSD). Kept apart from `Raw` so pcap output carries the
+    /// number the input had.
+    Raw12,
+    Raw14,
     /// LINKTYPE_LOOP (108): BSD loopback, network-order address family.
     Loop,
     /// LINKTYPE_LINUX_SLL (113): `tcpdump -i any`, version 1.
@@ -65,7 +70,9 @@ impl LinkType {
         Some(match n {
             0 => LinkType::Null,
             1 => LinkType::Ethernet,
-            101 | 12 | 14 => LinkType::Raw,
+            101 => LinkType::Raw,
+            12 => LinkType::Raw12,
+            14 => LinkType::Raw14,
             108 => LinkType::Loop,
             113 => LinkType::LinuxSll,
             228 => LinkType::Ipv4,
@@ -79,6 +86,8 @@ impl LinkType {
             LinkType::Null => 0,
             LinkType::Ethernet => 1,
             LinkType::Raw => 101,
+            LinkType::Raw12 => 12,
+            LinkType::Raw14 => 14,
             LinkType::Loop => 108,
             LinkType::LinuxSll => 113,
             LinkType::Ipv4 => 228,
@@ -111,3 +120,17 @@ pub struct Frame {
 
 /// Frames travel in batches so channel costs are paid per batch, not per frame.
 pub type Batch = Vec<Frame>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_link_type_number_survives_the_round_trip() {
+        for n in [0, 1, 12, 14, 101, 108, 113, 228, 229, 276] {
+            let l = LinkType::from_linktype(n).unwrap();
+            assert_eq!(l.linktype(), n, "{l:?}");
+        }
+        assert_eq!(LinkType::from_linktype(2), None);
+    }
+}

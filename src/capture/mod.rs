@@ -9,6 +9,7 @@ pub mod frame;
 pub mod interfaces;
 pub mod offline;
 pub mod pnet_backend;
+pub mod pool;
 pub mod ring;
 
 use std::fmt;
@@ -20,6 +21,7 @@ pub use frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
 pub use interfaces::{list_interfaces, InterfaceInfo};
 pub use offline::OfflineSource;
 pub use pnet_backend::{PnetOptions, PnetSource};
+pub use pool::FramePool;
 pub use ring::{KernelStats, RingOptions, RingSource};
 
 /// Which live-capture implementation to use (`--backend`).

@@ -16,6 +16,7 @@ use pcap_parser::{
 
 use super::error::{CaptureError, CaptureWarning};
 use super::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
+use super::pool::{BufTaker, FramePool};
 
 /// Bytes the parser buffers at once. Large reads keep the syscall count per gigabyte low.
 pub const READ_BUFFER_BYTES: usize = 8 << 20;
@@ -73,6 +74,8 @@ pub struct OfflineSource {
     /// those frames still reach the pipeline.
     pending_error: Option<CaptureError>,
     finished: bool,
+    /// Boxed so `Source`, an enum moved between threads, stays small.
+    bufs: Box<BufTaker>,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -162,7 +165,13 @@ impl OfflineSource {
             warnings: Vec::new(),
             pending_error: None,
             finished: false,
+            bufs: Box::default(),
         })
+    }
+
+    /// Takes frame buffers from `pool` (handed back by the pcap writer) when it has any.
+    pub fn use_pool(&mut self, pool: &FramePool) {
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` (> 0) frames to `batch`. Returns how many were appended; 0 means
@@ -275,6 +284,7 @@ impl OfflineSource {
     /// borrows the parser's buffer; the buffer is advanced afterwards.
     fn step(&mut self, batch: &mut Batch) -> Result<Step, CaptureError> {
         let no = self.next_frame_no();
+        let bufs = &mut self.bufs;
         let outcome: Result<(usize, Step), Problem> = match &mut self.format {
             Format::Pcap {
                 reader,
@@ -291,7 +301,7 @@ impl OfflineSource {
                         ts: Timestamp(ts),
                         orig_len: b.origlen,
                         link: *link,
-                        data: b.data.to_vec(),
+                        data: bufs.copy(b.data),
                     });
                     Ok((len, Step::Frame))
                 }
@@ -304,7 +314,7 @@ impl OfflineSource {
                 big_endian,
             } => match reader.next() {
                 Ok((len, PcapBlockOwned::NG(block))) => {
-                    match ng_block(block, ifaces, big_endian, no, batch) {
+                    match ng_block(block, ifaces, big_endian, no, batch, bufs) {
                         Ok(s) => Ok((len, s)),
                         Err(p) => Err(Problem::Ng(p)),
                     }
@@ -427,6 +437,7 @@ fn ng_block(
     big_endian: &mut bool,
     no: FrameNo,
     batch: &mut Batch,
+    bufs: &mut BufTaker,
 ) -> Result<Step, NgProblem> {
     match block {
         Block::SectionHeader(shb) => {
@@ -459,7 +470,7 @@ fn ng_block(
                 ts: ng_timestamp(raw_ts, units, iface.offset_secs),
                 orig_len: epb.origlen,
                 link,
-                data: epb.packet_data().to_vec(),
+                data: bufs.copy(epb.packet_data()),
             });
             Ok(Step::Frame)
         }
@@ -478,7 +489,7 @@ fn ng_block(
                 ts: Timestamp(0),
                 orig_len: spb.origlen,
                 link,
-                data: data.to_vec(),
+                data: bufs.copy(data),
             });
             Ok(Step::Frame)
         }
@@ -799,7 +810,8 @@ mod tests {
             (0, LinkType::Null),
             (1, LinkType::Ethernet),
             (101, LinkType::Raw),
-            (12, LinkType::Raw),
+            (12, LinkType::Raw12),
+            (14, LinkType::Raw14),
             (108, LinkType::Loop),
             (113, LinkType::LinuxSll),
             (228, LinkType::Ipv4),

@@ -50,7 +50,9 @@ pub fn shard(link: LinkType, d: &[u8]) -> Shard {
             Some(et) => (et, 20),
             None => return Shard::Unknown,
         },
-        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => return by_version(d, 0),
+        LinkType::Raw | LinkType::Raw12 | LinkType::Raw14 | LinkType::Ipv4 | LinkType::Ipv6 => {
+            return by_version(d, 0)
+        }
         LinkType::Null | LinkType::Loop => return by_version(d, 4),
     };
     match ethertype {

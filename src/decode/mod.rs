@@ -167,7 +167,9 @@ fn slice_link(link: LinkType, data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> 
         LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Undecodable),
         LinkType::LinuxSll => by_type(SLL_LEN, 14),
         LinkType::LinuxSll2 => by_type(SLL2_LEN, 0),
-        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(data),
+        LinkType::Raw | LinkType::Raw12 | LinkType::Raw14 | LinkType::Ipv4 | LinkType::Ipv6 => {
+            from_ip(data)
+        }
         LinkType::Null | LinkType::Loop => from_ip(data.get(NULL_LEN..).ok_or(Skip::Undecodable)?),
     }
 }

@@ -260,4 +260,6 @@ pub struct StatsRecord {
     pub held_frames_dropped: u64,
     /// Transfers ended early because `--max-transfers` were being followed.
     pub transfers_evicted: u64,
+    /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
+    pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
 }

@@ -6,8 +6,8 @@
 //!
 //! Order on output: frames of one connection leave in the order they were sent (capture
 //! order); frames of different connections are merged by timestamp through a bounded
-//! reorder window (`reorder` module; default 500 ms of packet time, 65 536 frames or
-//! 64 MiB, whichever is hit first). When no message arrives for `flush_interval` of wall
+//! reorder window (`reorder` module; default 500 ms of packet time, 32 768 frames or
+//! 32 MiB, whichever is hit first). When no message arrives for `flush_interval` of wall
 //! time everything held is written, so a quiet live capture does not keep frames back.
 //!
 //! Files are opened by `PcapOut::open`, before capture starts. Each file only ever holds
@@ -20,7 +20,8 @@ use super::reorder::{ReorderBuffer, ReorderLimits};
 use super::rotate::{RotatingPcap, Rotation};
 use super::transfer_files::TransferFiles;
 pub use super::transfer_files::{TransferId, TransferLabel};
-use crate::capture::{Frame, LinkType, Timestamp};
+use crate::capture::pool::BufReturner;
+use crate::capture::{Frame, FramePool, LinkType, Timestamp};
 use crate::flow::FlowKey;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use serde::{Serialize, Serializer};
@@ -55,6 +56,8 @@ pub struct PcapOutConfig {
     pub max_open_transfer_files: usize,
     /// Transfers tracked at once by `--pcap-dir`; past it the least recent is closed.
     pub max_transfers: usize,
+    /// Where buffers of written frames go (give the capture thread the same pool).
+    pub pool: FramePool,
 }
 
 impl PcapOutConfig {
@@ -70,6 +73,7 @@ impl PcapOutConfig {
             flush_interval: Duration::from_secs(1),
             max_open_transfer_files: 256,
             max_transfers: 65_536,
+            pool: FramePool::new(16),
         }
     }
 }
@@ -96,11 +100,13 @@ pub enum WriterMsg {
 
 enum Envelope {
     Msg(WriterMsg),
-    Finish,
+    /// Write everything sent before this, close the files, and end; the final counters
+    /// go back through the reply channel when there is one.
+    Finish(Option<Sender<PcapOutStats>>),
 }
 
 /// Counters and outcome of the writer, reported at exit.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct PcapOutStats {
     /// Frames and bytes (headers included) written to `-w`.
     pub frames_written: u64,
@@ -128,10 +134,17 @@ pub struct PcapOutStats {
     pub write_errors: u64,
     /// First write error; when set, the output is incomplete and oftsniff exits 2.
     #[serde(serialize_with = "error_as_line")]
-    pub error: Option<OutputError>,
+    pub error: Option<Arc<OutputError>>,
 }
 
-fn error_as_line<S: Serializer>(e: &Option<OutputError>, s: S) -> Result<S::Ok, S::Error> {
+impl PcapOutStats {
+    fn fail(&mut self, e: OutputError) {
+        self.write_errors += 1;
+        self.error.get_or_insert_with(|| Arc::new(e));
+    }
+}
+
+fn error_as_line<S: Serializer>(e: &Option<Arc<OutputError>>, s: S) -> Result<S::Ok, S::Error> {
     match e {
         Some(e) => s.serialize_some(&e.to_string()),
         None => s.serialize_none(),
@@ -182,6 +195,15 @@ impl PcapSender {
     pub fn transfer_end(&self, transfer: TransferId) -> Result<(), OutputError> {
         self.send(WriterMsg::TransferEnd { transfer })
     }
+
+    /// Ends the writer once everything sent before has been written and returns its
+    /// final counters, so they can go into the `stats` event; `None` if it is gone.
+    /// Nothing sent afterwards is written.
+    pub fn finish_and_report(&self) -> Option<PcapOutStats> {
+        let (tx, rx) = bounded(1);
+        self.tx.send(Envelope::Finish(Some(tx))).ok()?;
+        rx.recv().ok()
+    }
 }
 
 pub struct PcapOut;
@@ -215,8 +237,10 @@ impl PcapOut {
             per_transfer,
             reorder: ReorderBuffer::new(cfg.reorder),
             held: HashMap::default(),
+            bufs: cfg.pool.returner(),
             last_ts: Timestamp(0),
             stats: PcapOutStats::default(),
+            stalls: stalls.clone(),
         };
         let interval = cfg.flush_interval;
         let thread = std::thread::Builder::new()
@@ -247,11 +271,11 @@ impl PcapOutHandle {
     /// syncs and closes every file, and joins the thread. Messages sent after this
     /// through leftover senders are not written.
     pub fn finish(self) -> PcapOutStats {
-        let _ = self.tx.send(Envelope::Finish);
+        let _ = self.tx.send(Envelope::Finish(None));
         let mut stats = match self.thread.join() {
             Ok(s) => s,
             Err(_) => PcapOutStats {
-                error: Some(OutputError::WriterGone),
+                error: Some(Arc::new(OutputError::WriterGone)),
                 ..Default::default()
             },
         };
@@ -265,24 +289,27 @@ struct Writer {
     per_transfer: Option<TransferFiles>,
     /// Tagged with whether the frame came after its transfer's end.
     reorder: ReorderBuffer<(TransferId, FlowKey), bool>,
-    /// Frames of each transfer still in the reorder buffer.
+    /// Frames of each transfer still in the reorder buffer (kept for `--pcap-dir` only).
     held: HashMap<TransferId, usize, FastHash>,
+    /// Buffers of written frames go back to the capture thread.
+    bufs: BufReturner,
     last_ts: Timestamp,
     stats: PcapOutStats,
+    stalls: Arc<AtomicU64>,
 }
 
 impl Writer {
     fn run(mut self, rx: Receiver<Envelope>, interval: Duration) -> PcapOutStats {
         let mut last_flush = Instant::now();
+        let mut reply = None;
         loop {
             match rx.recv_timeout(interval) {
                 Ok(Envelope::Msg(m)) => self.handle(m),
-                Ok(Envelope::Finish) | Err(RecvTimeoutError::Disconnected) => {
-                    while let Ok(Envelope::Msg(m)) = rx.try_recv() {
-                        self.handle(m);
-                    }
+                Ok(Envelope::Finish(r)) => {
+                    reply = r;
                     break;
                 }
+                Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => self.release(true),
             }
             if last_flush.elapsed() >= interval {
@@ -291,7 +318,11 @@ impl Writer {
             }
         }
         self.release(true);
-        self.close()
+        let stats = self.close();
+        if let Some(r) = reply {
+            let _ = r.send(stats.clone());
+        }
+        stats
     }
 
     fn handle(&mut self, m: WriterMsg) {
@@ -313,12 +344,10 @@ impl Writer {
                     .is_some_and(|pt| pt.is_ended(transfer));
                 if late {
                     self.stats.late_frames += frames.len() as u64;
-                } else if !frames.is_empty() {
+                } else if self.per_transfer.is_some() && !frames.is_empty() {
                     *self.held.entry(transfer).or_insert(0) += frames.len();
                 }
-                for f in frames {
-                    self.reorder.push((transfer, conn), late, f);
-                }
+                self.reorder.push_many((transfer, conn), late, frames);
                 self.release(false);
             }
             WriterMsg::TransferInfo { transfer, label } => {
@@ -340,7 +369,9 @@ impl Writer {
     fn release(&mut self, drain: bool) {
         while let Some(((transfer, _), late, frame)) = self.reorder.pop(drain) {
             self.write(transfer, &frame, late);
-            if late {
+            self.bufs.give(frame.data);
+            // Only `--pcap-dir` needs to know when a transfer's last frame is out.
+            if late || self.per_transfer.is_none() {
                 continue;
             }
             let done = match self.held.get_mut(&transfer) {
@@ -382,14 +413,12 @@ impl Writer {
 
     /// Stops writing `-w` after an error; what is on disk stays a valid pcap.
     fn fail_main(&mut self, e: OutputError) {
-        self.stats.write_errors += 1;
-        self.stats.error.get_or_insert(e);
+        self.stats.fail(e);
         if let Some(m) = self.main.take() {
             self.stats.bytes_written += m.bytes_written();
             self.stats.files += m.files_opened();
             if let Err(e) = m.close() {
-                self.stats.write_errors += 1;
-                self.stats.error.get_or_insert(e);
+                self.stats.fail(e);
             }
         }
     }
@@ -408,8 +437,7 @@ impl Writer {
             self.stats.bytes_written += m.bytes_written();
             self.stats.files += m.files_opened();
             if let Err(e) = m.close() {
-                self.stats.write_errors += 1;
-                self.stats.error.get_or_insert(e);
+                self.stats.fail(e);
             }
         }
         if let Some(mut pt) = self.per_transfer.take() {
@@ -422,9 +450,10 @@ impl Writer {
             self.stats.transfers_evicted = c.transfers_evicted;
             self.stats.write_errors += c.write_errors;
             if self.stats.error.is_none() {
-                self.stats.error = pt.first_error.take();
+                self.stats.error = pt.first_error.take().map(Arc::new);
             }
         }
+        self.stats.writer_stalls = self.stalls.load(Ordering::Relaxed);
         self.stats
     }
 }

@@ -14,9 +14,10 @@
 
 use crate::capture::{Frame, Timestamp};
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-/// The writer hashes a key per frame; FNV is several times cheaper than SipHash and
+/// The writer hashes a key per batch of frames; FNV is several times cheaper than SipHash and
 /// the keys come from our own flow table, not from an attacker choosing hash inputs.
 type FastHash = std::hash::BuildHasherDefault<crate::flow::key::FnvHasher>;
 use std::hash::Hash;
@@ -46,22 +47,33 @@ struct Held<T> {
     tag: T,
 }
 
+/// One connection's frames. Slots are reused once empty, keeping their capacity.
+struct Queue<K, T> {
+    key: K,
+    frames: VecDeque<Held<T>>,
+}
+
 pub struct ReorderBuffer<K, T> {
     limits: ReorderLimits,
-    queues: HashMap<K, VecDeque<Held<T>>, FastHash>,
-    /// One entry per non-empty queue: its head's timestamp and arrival number.
-    heads: BinaryHeap<Reverse<(Timestamp, u64, K)>>,
+    /// Key to slot in `queues`: hashed once per `push_many`, never per frame.
+    slots: HashMap<K, usize, FastHash>,
+    queues: Vec<Queue<K, T>>,
+    free: Vec<usize>,
+    /// One entry per non-empty queue: its head's timestamp, arrival number and slot.
+    heads: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
     newest: Timestamp,
     seq: u64,
     frames: usize,
     bytes: usize,
 }
 
-impl<K: Hash + Eq + Ord + Clone, T> ReorderBuffer<K, T> {
+impl<K: Hash + Eq + Clone, T: Clone> ReorderBuffer<K, T> {
     pub fn new(limits: ReorderLimits) -> Self {
         ReorderBuffer {
             limits,
-            queues: HashMap::default(),
+            slots: HashMap::default(),
+            queues: Vec::new(),
+            free: Vec::new(),
             heads: BinaryHeap::new(),
             newest: Timestamp(0),
             seq: 0,
@@ -72,19 +84,50 @@ impl<K: Hash + Eq + Ord + Clone, T> ReorderBuffer<K, T> {
 
     /// Queues a frame of connection `key`, carrying `tag` along to the output.
     pub fn push(&mut self, key: K, tag: T, frame: Frame) {
-        self.seq += 1;
-        self.newest = self.newest.max(frame.ts);
-        self.frames += 1;
-        self.bytes += frame.data.len();
-        let q = self.queues.entry(key.clone()).or_default();
-        if q.is_empty() {
-            self.heads.push(Reverse((frame.ts, self.seq, key)));
+        self.push_many(key, tag, std::iter::once(frame));
+    }
+
+    /// Queues frames of connection `key` in the order given, each carrying `tag`.
+    pub fn push_many(&mut self, key: K, tag: T, frames: impl IntoIterator<Item = Frame>) {
+        let mut frames = frames.into_iter().peekable();
+        if frames.peek().is_none() {
+            return;
         }
-        q.push_back(Held {
-            seq: self.seq,
-            frame,
-            tag,
-        });
+        let slot = match self.slots.get(&key) {
+            Some(&s) => s,
+            None => {
+                let s = match self.free.pop() {
+                    Some(s) => {
+                        self.queues[s].key = key.clone();
+                        s
+                    }
+                    None => {
+                        self.queues.push(Queue {
+                            key: key.clone(),
+                            frames: VecDeque::new(),
+                        });
+                        self.queues.len() - 1
+                    }
+                };
+                self.slots.insert(key, s);
+                s
+            }
+        };
+        let q = &mut self.queues[slot].frames;
+        for frame in frames {
+            self.seq += 1;
+            self.newest = self.newest.max(frame.ts);
+            self.frames += 1;
+            self.bytes += frame.data.len();
+            if q.is_empty() {
+                self.heads.push(Reverse((frame.ts, self.seq, slot)));
+            }
+            q.push_back(Held {
+                seq: self.seq,
+                frame,
+                tag: tag.clone(),
+            });
+        }
     }
 
     fn over_limits(&self) -> bool {
@@ -93,25 +136,27 @@ impl<K: Hash + Eq + Ord + Clone, T> ReorderBuffer<K, T> {
 
     /// The next frame that may leave now, or with `drain` the next one regardless.
     pub fn pop(&mut self, drain: bool) -> Option<(K, T, Frame)> {
-        let Reverse((ts, _, _)) = self.heads.peek()?;
+        let Reverse((ts, _, _)) = *self.heads.peek()?;
         let waited = Duration::from_nanos(self.newest.0.saturating_sub(ts.0));
         if !(drain || self.over_limits() || waited >= self.limits.window) {
             return None;
         }
-        let Reverse((_, _, key)) = self.heads.pop()?;
-        let q = self.queues.get_mut(&key)?;
-        let held = q.pop_front()?;
-        match q.front() {
-            Some(next) => self
-                .heads
-                .push(Reverse((next.frame.ts, next.seq, key.clone()))),
+        let mut top = self.heads.peek_mut()?;
+        let slot = top.0 .2;
+        let q = &mut self.queues[slot];
+        let held = q.frames.pop_front()?;
+        match q.frames.front() {
+            // Replacing the top in place sifts once instead of a pop and a push.
+            Some(next) => *top = Reverse((next.frame.ts, next.seq, slot)),
             None => {
-                self.queues.remove(&key);
+                PeekMut::pop(top);
+                self.slots.remove(&q.key);
+                self.free.push(slot);
             }
         }
         self.frames -= 1;
         self.bytes -= held.frame.data.len();
-        Some((key, held.tag, held.frame))
+        Some((q.key.clone(), held.tag, held.frame))
     }
 
     pub fn len(&self) -> usize {

@@ -87,9 +87,23 @@ pub fn have_tshark() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("!!! tshark not installed: SKIPPING the tshark checks of this test");
+        loud_skip("tshark is not installed (.ci/run installs it): its checks were NOT run");
     }
     ok
+}
+
+/// A banner on the real stderr: libtest captures `eprintln!` of passing tests, which
+/// would turn a skipped check into a silent pass.
+pub fn loud_skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED part of {test}: {why} ***\n"
+    );
 }
 
 /// tshark opens the file and reads to its end without a "cut short" warning; returns

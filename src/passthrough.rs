@@ -1,0 +1,74 @@
+//! `--no-classify`: the capture-to-stream pipeline without OFT recognition.
+//!
+//! A stream consumer that looks at nothing: reassembled bytes are only counted, frames
+//! are dropped, and each connection still ends in a flow record. It exists to measure
+//! what OFT recognition costs on top of the pipeline (`scripts/bench-offline.sh`), with
+//! the same threads, channels and event ordering as a normal run.
+
+use crate::capture::{Frame, FrameNo, Timestamp};
+use crate::flow::Direction;
+use crate::output::event::FlowRecord;
+use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
+use crate::session::report::Report;
+use crossbeam_channel::Sender;
+
+pub struct PassThrough {
+    reports: Sender<Vec<Report>>,
+    pending: Vec<Report>,
+    worker: usize,
+    flow_records: bool,
+    /// Payload bytes delivered in order, all flows together.
+    pub bytes_delivered: u64,
+}
+
+impl PassThrough {
+    pub fn new(worker: usize, reports: Sender<Vec<Report>>, flow_records: bool) -> Self {
+        PassThrough {
+            reports,
+            pending: Vec::new(),
+            worker,
+            flow_records,
+            bytes_delivered: 0,
+        }
+    }
+}
+
+impl StreamHandler for PassThrough {
+    type State = ();
+
+    fn open(&mut self, _: &mut (), _: &ConnMeta) {}
+
+    fn segment(&mut self, _: &mut (), _: &ConnMeta, _: &SegmentMeta) {}
+
+    fn data(&mut self, _: &mut (), _: &ConnMeta, _: Direction, b: &[u8], _: Timestamp, _: FrameNo) {
+        self.bytes_delivered += b.len() as u64;
+    }
+
+    fn gap(&mut self, _: &mut (), _: &ConnMeta, _: Direction, _: u64, _: Timestamp) {}
+
+    fn frame(&mut self, _: &mut (), _: &ConnMeta, _: Frame) {}
+
+    fn close(
+        &mut self,
+        _: &mut (),
+        conn: &ConnMeta,
+        summary: &FlowSummary,
+        reason: CloseReason,
+        ts: Timestamp,
+    ) {
+        if self.flow_records {
+            self.pending
+                .push(Report::Flow(FlowRecord::new(conn, summary, reason, ts)));
+        }
+    }
+
+    fn batch_end(&mut self, now: Timestamp) {
+        // The same watermark protocol as the session handler, so the event thread
+        // orders flow records exactly as in a normal run.
+        self.pending.push(Report::Watermark {
+            worker: self.worker,
+            ts: now,
+        });
+        let _ = self.reports.send(std::mem::take(&mut self.pending));
+    }
+}

@@ -1,0 +1,173 @@
+//! The shell scripts users run by hand: `scripts/testbed.sh` and `scripts/demo.sh`.
+//! Root only (network namespaces); skipped loudly otherwise. Every namespace they make is
+//! removed at the end, also when a check fails.
+
+#[path = "common/netns.rs"]
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+/// A prefix of this process (the harness's stale-bed sweep recognizes the pattern).
+fn prefix(seq: u32) -> String {
+    format!("oftt{}x{seq}", std::process::id())
+}
+
+fn testbed(prefix: &str, cmd: &str) -> Output {
+    Command::new(script("testbed.sh"))
+        .arg(cmd)
+        .env("OFT_TESTBED_PREFIX", prefix)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run testbed.sh")
+}
+
+/// Namespaces of `prefix` that exist now.
+fn namespaces(prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{prefix}-")))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Runs `testbed.sh down` for `prefix` when dropped, whatever happened.
+struct Down(String);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = testbed(&self.0, "down");
+    }
+}
+
+fn ip(ns: &str, args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .expect("run ip");
+    assert!(out.status.success(), "ip -n {ns} {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn in_198_18_slash_15(addr: &str) -> bool {
+    let ip: std::net::Ipv4Addr = addr.split('/').next().unwrap().parse().unwrap();
+    let o = ip.octets();
+    o[0] == 198 && (o[1] == 18 || o[1] == 19)
+}
+
+#[test]
+fn testbed_down_is_safe_twice_and_up_uses_only_198_18_without_default_routes() {
+    if netns::skip_unless_root(
+        "testbed_down_is_safe_twice_and_up_uses_only_198_18_without_default_routes",
+    ) {
+        return;
+    }
+    let p = prefix(900);
+    let _guard = Down(p.clone());
+    for _ in 0..2 {
+        let out = testbed(&p, "down");
+        assert!(out.status.success(), "down on nothing: {out:?}");
+    }
+    let up = testbed(&p, "up");
+    assert!(
+        up.status.success(),
+        "up: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let made = namespaces(&p);
+    assert_eq!(made.len(), 6, "{made:?}");
+    for ns in &made {
+        for line in ip(ns, &["-4", "-o", "addr", "show"]).lines() {
+            let addr = line.split_whitespace().nth(3).unwrap();
+            assert!(
+                addr.starts_with("127.") || in_198_18_slash_15(addr),
+                "{ns}: address {addr} outside 198.18.0.0/15"
+            );
+        }
+        let v6 = ip(ns, &["-6", "-o", "addr", "show", "scope", "global"]);
+        assert!(v6.trim().is_empty(), "{ns}: global IPv6 addresses: {v6}");
+        for fam in ["-4", "-6"] {
+            let routes = ip(ns, &[fam, "route", "show", "default"]);
+            assert!(routes.trim().is_empty(), "{ns}: default route {routes}");
+        }
+    }
+    let any_198 = made
+        .iter()
+        .any(|ns| ip(ns, &["-4", "-o", "addr", "show"]).contains("198.18.0."));
+    assert!(any_198, "no host of the bed has an address");
+    for _ in 0..2 {
+        let out = testbed(&p, "down");
+        assert!(out.status.success(), "down: {out:?}");
+        assert!(
+            namespaces(&p).is_empty(),
+            "left behind: {:?}",
+            namespaces(&p)
+        );
+    }
+}
+
+#[test]
+fn demo_runs_end_to_end_carves_both_files_and_leaves_no_namespace() {
+    if netns::skip_unless_root("demo_runs_end_to_end_carves_both_files_and_leaves_no_namespace") {
+        return;
+    }
+    let p = prefix(901);
+    let _guard = Down(p.clone());
+    let out_dir = std::env::temp_dir().join(format!("oftsniff-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    // The binaries this test run built, not whatever target/release holds.
+    let bin = Path::new(env!("CARGO_BIN_EXE_oftsniff")).parent().unwrap();
+    assert!(bin.join("oftpeer").exists(), "no oftpeer beside oftsniff");
+    let run = Command::new(script("demo.sh"))
+        .env("OFT_TESTBED_PREFIX", &p)
+        .env("OFT_DEMO_OUT", &out_dir)
+        .env("OFT_DEMO_BIN", bin)
+        .env_remove("SUDO_USER")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run demo.sh");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let result = std::panic::catch_unwind(|| {
+        assert!(
+            run.status.success(),
+            "demo.sh exited {:?}\n{stdout}\n{stderr}",
+            run.status
+        );
+        for name in ["holiday-photos.zip", "thesis-draft.pdf"] {
+            let sent = std::fs::read(out_dir.join("src").join(name)).unwrap();
+            let carved = std::fs::read(out_dir.join("carved").join(name))
+                .unwrap_or_else(|e| panic!("{name} not carved ({e})\n{stdout}\n{stderr}"));
+            assert!(sent == carved, "carved {name} differs from what was sent");
+            assert!(
+                stdout.contains(&format!("carved {name} is identical")),
+                "{stdout}"
+            );
+        }
+        let pcap = std::fs::metadata(out_dir.join("transfers.pcap")).unwrap();
+        assert!(pcap.len() > 4_000_000, "pcap holds {} bytes", pcap.len());
+        let events = std::fs::read_to_string(out_dir.join("events.ndjson")).unwrap();
+        assert_eq!(events.matches("\"event\":\"transfer\"").count(), 2);
+        assert!(
+            namespaces(&p).is_empty(),
+            "demo left namespaces: {:?}",
+            namespaces(&p)
+        );
+    });
+    let _ = std::fs::remove_dir_all(&out_dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
