@@ -3,18 +3,20 @@
 //! A stream consumer that looks at nothing: reassembled bytes are only counted, frames
 //! are dropped, and each connection still ends in a flow record. It exists to measure
 //! what OFT recognition costs on top of the pipeline (`scripts/bench-offline.sh`), with
-//! the same threads, channels and event ordering as a normal run.
+//! the same threads, channels and report merging as a normal run.
 
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::Direction;
 use crate::output::event::FlowRecord;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
-use crate::session::report::Report;
+use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::Sender;
 
 pub struct PassThrough {
-    reports: Sender<Vec<Report>>,
-    pending: Vec<Report>,
+    reports: Sender<ReportBatch>,
+    pending: Vec<(Timestamp, Report)>,
+    /// Latest packet time seen, which stamps reports as the session handler's do.
+    clock: Timestamp,
     worker: usize,
     flow_records: bool,
     /// Payload bytes delivered in order, all flows together.
@@ -22,10 +24,11 @@ pub struct PassThrough {
 }
 
 impl PassThrough {
-    pub fn new(worker: usize, reports: Sender<Vec<Report>>, flow_records: bool) -> Self {
+    pub fn new(worker: usize, reports: Sender<ReportBatch>, flow_records: bool) -> Self {
         PassThrough {
             reports,
             pending: Vec::new(),
+            clock: Timestamp(0),
             worker,
             flow_records,
             bytes_delivered: 0,
@@ -56,19 +59,25 @@ impl StreamHandler for PassThrough {
         reason: CloseReason,
         ts: Timestamp,
     ) {
+        self.clock = self.clock.max(ts);
         if self.flow_records {
-            self.pending
-                .push(Report::Flow(FlowRecord::new(conn, summary, reason, ts)));
+            let r = Report::Flow(FlowRecord::new(conn, summary, reason, ts));
+            self.pending.push((self.clock, r));
         }
     }
 
     fn batch_end(&mut self, now: Timestamp) {
         // The same watermark protocol as the session handler, so the event thread
-        // orders flow records exactly as in a normal run.
-        self.pending.push(Report::Watermark {
+        // merges flow records exactly as in a normal run.
+        self.clock = self.clock.max(now);
+        let mark = Report::Watermark {
             worker: self.worker,
             ts: now,
+        };
+        self.pending.push((self.clock, mark));
+        let _ = self.reports.send(ReportBatch {
+            worker: self.worker,
+            reports: std::mem::take(&mut self.pending),
         });
-        let _ = self.reports.send(std::mem::take(&mut self.pending));
     }
 }
