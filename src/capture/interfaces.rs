@@ -100,9 +100,6 @@ mod tests {
             mac: Some("02:00:00:00:00:01".into()),
             addrs: vec!["198.18.0.1/24".into()],
         };
-        assert_eq!(
-            i.to_string(),
-            "veth0 [Up] 02:00:00:00:00:01 198.18.0.1/24"
-        );
+        assert_eq!(i.to_string(), "veth0 [Up] 02:00:00:00:00:01 198.18.0.1/24");
     }
 }

@@ -84,6 +84,8 @@ use crate::capture::LinkType;
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::IpAddr;
 
+/// Ethernet II header: two addresses and the ethertype.
+const ETH_LEN: usize = 14;
 /// Length of the Linux cooked-capture headers.
 const SLL_LEN: usize = 16;
 const SLL2_LEN: usize = 20;
@@ -154,17 +156,22 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
 }
 
 fn slice_link(link: LinkType, data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
+    // VLAN tags are skipped here rather than by etherparse, which knows neither 0x9200
+    // nor more than two tags: the shard hash (`hash::skip_vlan_tags`) must find the same
+    // IP header, or the two directions of a flow could land on different workers.
     let by_type = |off: usize, proto_at: usize| -> Result<LaxSlicedPacket<'_>, Skip> {
         let proto = data.get(proto_at..proto_at + 2).ok_or(Skip::Undecodable)?;
+        let et = u16::from_be_bytes([proto[0], proto[1]]);
+        let (et, off) = hash::skip_vlan_tags(data, et, off).ok_or(Skip::Undecodable)?;
         let rest = data.get(off..).ok_or(Skip::Undecodable)?;
-        let et = EtherType(u16::from_be_bytes([proto[0], proto[1]]));
-        if et != EtherType::IPV4 && et != EtherType::IPV6 && et != EtherType::VLAN_TAGGED_FRAME {
+        let et = EtherType(et);
+        if et != EtherType::IPV4 && et != EtherType::IPV6 {
             return Err(Skip::NonTcp);
         }
         Ok(LaxSlicedPacket::from_ether_type(et, rest))
     };
     match link {
-        LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Undecodable),
+        LinkType::Ethernet => by_type(ETH_LEN, 12),
         LinkType::LinuxSll => by_type(SLL_LEN, 14),
         LinkType::LinuxSll2 => by_type(SLL2_LEN, 0),
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => from_ip(data),
