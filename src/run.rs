@@ -221,6 +221,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         mem_limit_flushes: totals.mem_limit_flushes,
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
+        snaplen_truncated: totals.snaplen_truncated,
     };
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
@@ -274,6 +275,7 @@ pub fn print_counters(summary: &Summary) {
         "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
         s.reassembly_gaps, s.gap_bytes, s.overlaps_differing
     );
+    eprintln!("{} frames truncated by snaplen", s.snaplen_truncated);
     if let Some(p) = &summary.pcap {
         eprintln!(
             "{} frames written to pcap ({} bytes, {} files, {} per-transfer files), writer fell behind {} times",

@@ -65,6 +65,10 @@ pub struct TcpPacket {
     pub flags: TcpFlags,
     pub window: u16,
     pub payload: Range<usize>,
+    /// Payload bytes the IP header says followed `payload` but the frame does not hold:
+    /// a snap length cut it, or the header lies (the worker tells which by the frame's
+    /// original length).
+    pub cut: u32,
 }
 
 /// Why a frame did not yield a TCP segment.
@@ -100,24 +104,32 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
         None if sliced.stop_err.is_some() => return Err(Skip::Undecodable),
         None => return Err(Skip::NonTcp),
     };
-    let (src_ip, dst_ip, payload): (IpAddr, IpAddr, _) = match &net {
+    // Where the IP packet says it ends, as an offset into `data`: beyond the frame's end
+    // when the capture cut it short. None for an IPv6 jumbogram (length 0), whose real
+    // length is not in the fixed header.
+    let offset = |s: &[u8]| s.as_ptr() as usize - data.as_ptr() as usize;
+    let (src_ip, dst_ip, payload, ip_end): (IpAddr, IpAddr, _, Option<usize>) = match &net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
             (
                 h.source_addr().into(),
                 h.destination_addr().into(),
                 v4.payload(),
+                Some(offset(h.slice()) + h.total_len() as usize),
             )
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
+            let len = h.payload_length() as usize;
             (
                 h.source_addr().into(),
                 h.destination_addr().into(),
                 v6.payload(),
+                (len > 0).then(|| offset(h.slice()) + 40 + len),
             )
         }
     };
+    let incomplete = payload.incomplete;
     if payload.ip_number != etherparse::IpNumber::TCP {
         return Err(Skip::NonTcp);
     }
@@ -130,7 +142,12 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
     };
     let body = tcp.payload();
     // The payload is a subslice of `data`; its offset lets the frame move on unborrowed.
-    let start = body.as_ptr() as usize - data.as_ptr() as usize;
+    let start = offset(body);
+    let end = start + body.len();
+    let cut = match ip_end {
+        Some(ip_end) if incomplete => ip_end.saturating_sub(end).min(u32::MAX as usize) as u32,
+        _ => 0,
+    };
     let mut flags = 0u8;
     for (on, bit) in [
         (tcp.fin(), TcpFlags::FIN),
@@ -151,7 +168,8 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
         ack: tcp.acknowledgment_number(),
         flags: TcpFlags(flags),
         window: tcp.window_size(),
-        payload: start..start + body.len(),
+        payload: start..end,
+        cut,
     })
 }
 

@@ -257,4 +257,6 @@ pub struct StatsRecord {
     pub held_frames_dropped: u64,
     /// Transfers ended early because `--max-transfers` were being followed.
     pub transfers_evicted: u64,
+    /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
+    pub snaplen_truncated: u64,
 }
