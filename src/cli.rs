@@ -99,6 +99,15 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub ring_blocks: u32,
 
+    /// pnet backend: kernel receive buffer (SO_RCVBUF) in KiB, the queue that absorbs
+    /// bursts while oftsniff is busy.
+    #[arg(
+        long,
+        value_name = "KIB",
+        default_value_t = crate::capture::PnetOptions::default().recv_buffer_bytes / 1024
+    )]
+    pub pnet_buffer_kb: usize,
+
     /// Also print a line per TCP connection as it ends.
     #[arg(short = 'v', long)]
     pub verbose: bool,

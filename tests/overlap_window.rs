@@ -54,7 +54,7 @@ fn overlaps(dir: &TempDir, pcap: &std::path::Path, extra: &[&str]) -> u64 {
         "--json".as_ref(),
         json.as_os_str(),
     ];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     common::run_ok(&args);
     let ev = events(&json);
     let flow = of_kind(&ev, "flow")[0];
