@@ -32,6 +32,7 @@ impl Source {
             promisc: !args.no_promisc,
             ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
             ring_block_count: args.ring_blocks as usize,
+            pnet_recv_buffer_bytes: args.pnet_buffer_kb.saturating_mul(1024),
             // Fanout groups are per network namespace; the pid keeps two instances apart.
             fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
             ..LiveOptions::default()

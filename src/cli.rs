@@ -104,6 +104,15 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub ring_blocks: u32,
 
+    /// pnet backend: kernel receive buffer (SO_RCVBUF) in KiB, the queue that absorbs
+    /// bursts while oftsniff is busy.
+    #[arg(
+        long,
+        value_name = "KIB",
+        default_value_t = crate::capture::PnetOptions::default().recv_buffer_bytes / 1024
+    )]
+    pub pnet_buffer_kb: usize,
+
     /// Also print a line per TCP connection as it ends.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -139,6 +148,13 @@ pub struct Args {
     /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
     pub max_held_frames: usize,
+
+    /// Limit: delivered bytes kept per direction so a retransmission of them with
+    /// different content counts in overlaps_differing (0: not kept, and such
+    /// retransmissions are not compared; only out-of-order bytes are). Costs up to
+    /// 2 x BYTES per flow.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().overlap_window_bytes)]
+    pub overlap_window_bytes: usize,
 }
 
 impl Args {
@@ -151,6 +167,7 @@ impl Args {
             max_held_frames: self.max_held_frames,
             midstream_scan_bytes: self.midstream_scan_bytes,
             max_transfers: self.max_transfers.max(1),
+            overlap_window_bytes: self.overlap_window_bytes,
             ..Limits::default()
         }
     }

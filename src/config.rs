@@ -24,6 +24,10 @@ pub struct Limits {
     pub batch_frames: usize,
     /// Batches queued per worker channel.
     pub queue_batches: usize,
+    /// Delivered bytes kept per direction to compare retransmissions with, so one whose
+    /// content differs is counted in `overlaps_differing` (0: none kept, only buffered
+    /// out-of-order bytes are compared). Costs up to twice this per flow.
+    pub overlap_window_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +43,9 @@ impl Default for Limits {
             max_transfers: 65_536,
             batch_frames: 256,
             queue_batches: 64,
+            // Off by default: even a small window, times two directions of up to
+            // `max_flows` flows per worker, could add gigabytes at the flow limit.
+            overlap_window_bytes: 0,
         }
     }
 }

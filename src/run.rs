@@ -238,6 +238,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
         pcap: None,
+        snaplen_truncated: totals.snaplen_truncated,
     };
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
@@ -291,6 +292,7 @@ pub fn print_counters(summary: &Summary) {
         "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
         s.reassembly_gaps, s.gap_bytes, s.overlaps_differing
     );
+    eprintln!("{} frames truncated by snaplen", s.snaplen_truncated);
     if let Some(p) = &s.pcap {
         print_pcap_counters(p);
     }

@@ -35,6 +35,10 @@ pub struct WorkerCounters {
     /// memory exceeded `max_reassembly_mem`.
     pub mem_limit_flushes: u64,
     pub held_frames_dropped: u64,
+    /// TCP frames whose payload the snap length cut short (captured length below the
+    /// original, fewer payload bytes than the IP header claims); the missing bytes
+    /// become gaps.
+    pub snaplen_truncated: u64,
 }
 
 impl WorkerCounters {
@@ -53,5 +57,6 @@ impl WorkerCounters {
         self.ooo_limit_gaps += o.ooo_limit_gaps;
         self.mem_limit_flushes += o.mem_limit_flushes;
         self.held_frames_dropped += o.held_frames_dropped;
+        self.snaplen_truncated += o.snaplen_truncated;
     }
 }

@@ -23,7 +23,18 @@ pub fn run<H: StreamHandler>(
                 for frame in batch {
                     counters.frames += 1;
                     match decode_tcp(frame.link, &frame.data) {
-                        Ok(pkt) => table.process(&mut handler, &pkt, frame, &mut counters),
+                        Ok(mut pkt) => {
+                            if pkt.cut > 0 {
+                                if frame.orig_len as usize > frame.data.len() {
+                                    counters.snaplen_truncated += 1;
+                                } else {
+                                    // Captured whole, yet the IP header claims more: a
+                                    // lying header, not lost bytes; take what is there.
+                                    pkt.cut = 0;
+                                }
+                            }
+                            table.process(&mut handler, &pkt, frame, &mut counters)
+                        }
                         Err(Skip::NonTcp) => counters.non_tcp += 1,
                         Err(Skip::Fragment) => counters.ip_fragments += 1,
                         Err(Skip::Undecodable) => counters.undecodable += 1,

@@ -2,7 +2,9 @@
 //! by a veth pair, a real TCP transfer of a few MB between them, and the `oftsniff`
 //! binary capturing on one end (inside its namespace) with each backend until SIGINT.
 //! The flow record must count exactly the bytes sent each way, the stats record must
-//! carry the kernel drop counter, and the JSON file must be complete.
+//! carry the kernel drop counter, and the JSON file must be complete. With the smallest
+//! buffers and the sniffer stopped (SIGSTOP) during a transfer, each backend's kernel drops
+//! must show up in that counter.
 //!
 //! Needs root (namespaces, packet sockets) and python3 (the TCP peers); skipped with a
 //! loud message otherwise. Addresses are from 198.18.0.0/15 and exist only inside the
@@ -492,4 +494,98 @@ fn sigterm_ends_a_quiet_capture_cleanly_with_either_backend() {
         );
         assert!(stats["kernel_dropped"].is_u64(), "{backend}: {stats}");
     }
+}
+
+/// Frames the kernel could not queue while oftsniff was not reading reach the stats: the
+/// sniffer runs with the smallest buffer its backend allows and is stopped (SIGSTOP) for
+/// the whole of a few-MB transfer, then continued and stopped with SIGINT. The ring
+/// (TPACKET_V3, two 4 KiB blocks) and pnet (a 64 KiB SO_RCVBUF) both overflow, and
+/// PACKET_STATISTICS must say so in `kernel_dropped`.
+fn kernel_drops_reach_the_stats_with(backend: &str, buffer_args: &[&str]) {
+    let mut net = TwoHosts::new();
+    let json = net.json.to_str().unwrap().to_owned();
+    let (c_ns, s_ns, s_if) = (
+        net.client_ns.clone(),
+        net.server_ns.clone(),
+        net.server_if.clone(),
+    );
+    let mut args = vec![
+        BIN,
+        "-i",
+        &s_if,
+        "--backend",
+        backend,
+        "--json",
+        &json,
+        "-q",
+        "--workers",
+        "1",
+    ];
+    args.extend_from_slice(buffer_args);
+    let sniffer = net.spawn_in(&s_ns, &args, Stdio::null());
+    net.wait_for_capture(sniffer);
+    let pid = net.children[sniffer].id().to_string();
+    // A stopped process is still killed by the guard (SIGKILL needs no SIGCONT), so a
+    // failure below leaves nothing behind.
+    run(&["kill", "-STOP", &pid]);
+
+    let port = (PORT + 1).to_string();
+    let back = S2C_BYTES.to_string();
+    let size = C2S_BYTES.to_string();
+    let server = net.spawn_in(
+        &s_ns,
+        &["python3", "-c", SERVER_PY, SERVER_IP, &port, &back],
+        Stdio::piped(),
+    );
+    let mut server_out = net.take_stdout(server);
+    assert_eq!(read_line(&mut server_out, "server ready"), "ready");
+    let client = net.spawn_in(
+        &c_ns,
+        &["python3", "-c", CLIENT_PY, SERVER_IP, &port, &size],
+        Stdio::piped(),
+    );
+    let (status, err) = net.wait(client, Duration::from_secs(10), "client");
+    assert!(status.success(), "client: {err}");
+    let (status, err) = net.wait(server, Duration::from_secs(5), "server");
+    assert!(status.success(), "server: {err}");
+    // The transfer happened while oftsniff was stopped for at least a second.
+    std::thread::sleep(Duration::from_secs(1));
+
+    run(&["kill", "-CONT", &pid]);
+    std::thread::sleep(Duration::from_millis(500));
+    run(&["kill", "-INT", &pid]);
+    let (status, err) = net.wait(sniffer, Duration::from_secs(10), "oftsniff after SIGINT");
+    assert!(status.success(), "{backend}: oftsniff exit {status}: {err}");
+    assert!(!err.contains("panicked"), "{backend}: {err}");
+
+    let (_, stats) = read_events(&net.json);
+    eprintln!("[{backend}] stats after the stop: {stats}");
+    let dropped = stats["kernel_dropped"].as_u64().expect("kernel_dropped");
+    assert!(
+        dropped > 0,
+        "{backend}: frames the kernel could not queue are counted: {stats}"
+    );
+    let line = format!("{dropped} frames dropped by kernel");
+    assert!(
+        err.lines().any(|l| l == line),
+        "{backend}: the same count on stderr ({line}): {err}"
+    );
+    // What was captured plus what was dropped is what the kernel offered: more than the
+    // few frames that fit the buffer.
+    assert!(
+        stats["frames_captured"].as_u64().unwrap() + dropped >= 100,
+        "{backend}: {stats}"
+    );
+}
+
+#[test]
+fn ring_backend_counts_kernel_drops_while_oftsniff_is_stopped() {
+    require_root_and_python!();
+    kernel_drops_reach_the_stats_with("ring", &["--ring-block-kb", "4", "--ring-blocks", "2"]);
+}
+
+#[test]
+fn pnet_backend_counts_kernel_drops_while_oftsniff_is_stopped() {
+    require_root_and_python!();
+    kernel_drops_reach_the_stats_with("pnet", &["--pnet-buffer-kb", "64"]);
 }

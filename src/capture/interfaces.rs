@@ -41,7 +41,8 @@ pub fn list_interfaces() -> Vec<InterfaceInfo> {
 }
 
 impl fmt::Display for InterfaceInfo {
-    /// `2.eth0 [Up, Running] 52:54:00:12:34:56 198.18.0.1/24 fe80::1/64`
+    /// `eth0 [Up, Running] 52:54:00:12:34:56 198.18.0.1/24 fe80::1/64`: no number, since
+    /// the list (`-D`) numbers its lines as `tcpdump -D` does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut flags = Vec::new();
         if self.up {
@@ -53,7 +54,7 @@ impl fmt::Display for InterfaceInfo {
         if self.loopback {
             flags.push("Loopback");
         }
-        write!(f, "{}.{}", self.index, self.name)?;
+        f.write_str(&self.name)?;
         if !flags.is_empty() {
             write!(f, " [{}]", flags.join(", "))?;
         }
@@ -89,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn a_line_shows_index_name_flags_and_addresses() {
+    fn a_line_shows_name_flags_and_addresses() {
         let i = InterfaceInfo {
             index: 3,
             name: "veth0".into(),
@@ -99,9 +100,6 @@ mod tests {
             mac: Some("02:00:00:00:00:01".into()),
             addrs: vec!["198.18.0.1/24".into()],
         };
-        assert_eq!(
-            i.to_string(),
-            "3.veth0 [Up] 02:00:00:00:00:01 198.18.0.1/24"
-        );
+        assert_eq!(i.to_string(), "veth0 [Up] 02:00:00:00:00:01 198.18.0.1/24");
     }
 }

@@ -19,46 +19,47 @@ pub enum Shard {
 
 const ETH_IPV4: u16 = 0x0800;
 const ETH_IPV6: u16 = 0x86dd;
-const ETH_VLAN: u16 = 0x8100;
-const ETH_QINQ: u16 = 0x88a8;
 const IPPROTO_TCP: u8 = 6;
 
-pub fn shard(link: LinkType, d: &[u8]) -> Shard {
-    let (ethertype, off) = match link {
-        LinkType::Ethernet => {
-            let Some(mut et) = be16(d, 12) else {
-                return Shard::Unknown;
-            };
-            let mut off = 14;
-            // Up to two VLAN tags (802.1Q, QinQ).
-            for _ in 0..2 {
-                if et == ETH_VLAN || et == ETH_QINQ {
-                    let Some(inner) = be16(d, off + 2) else {
-                        return Shard::Unknown;
-                    };
-                    et = inner;
-                    off += 4;
-                }
-            }
-            (et, off)
+/// Tag protocol identifiers of VLAN tags: 802.1Q, 802.1ad (QinQ), and the pre-standard
+/// QinQ outer tags 0x9100 and 0x9200 that older switches (and `editcap`-made captures)
+/// still use. One list for the shard hash and the decoder, so both see the same IP header.
+pub(crate) const VLAN_TPIDS: [u16; 4] = [0x8100, 0x88a8, 0x9100, 0x9200];
+/// Stacked tags beyond QinQ are rare; the bound keeps a frame of nothing but tags cheap.
+pub(crate) const MAX_VLAN_TAGS: usize = 4;
+
+/// From the ethertype `et` read just before `off`, skips any VLAN tags: the inner
+/// ethertype and where its payload starts. `None` when the frame ends inside the tags
+/// or carries more than `MAX_VLAN_TAGS`.
+pub(crate) fn skip_vlan_tags(d: &[u8], mut et: u16, mut off: usize) -> Option<(u16, usize)> {
+    let mut tags = 0;
+    while VLAN_TPIDS.contains(&et) {
+        if tags == MAX_VLAN_TAGS {
+            return None;
         }
-        LinkType::LinuxSll => match be16(d, 14) {
-            Some(et) => (et, 16),
-            None => return Shard::Unknown,
-        },
-        LinkType::LinuxSll2 => match be16(d, 0) {
-            Some(et) => (et, 20),
-            None => return Shard::Unknown,
-        },
+        et = be16(d, off + 2)?;
+        off += 4;
+        tags += 1;
+    }
+    Some((et, off))
+}
+
+pub fn shard(link: LinkType, d: &[u8]) -> Shard {
+    let (type_at, off) = match link {
+        LinkType::Ethernet => (12, 14),
+        LinkType::LinuxSll => (14, 16),
+        LinkType::LinuxSll2 => (0, 20),
         LinkType::Raw | LinkType::Raw12 | LinkType::Raw14 | LinkType::Ipv4 | LinkType::Ipv6 => {
             return by_version(d, 0)
         }
         LinkType::Null | LinkType::Loop => return by_version(d, 4),
     };
+    let Some((ethertype, off)) = be16(d, type_at).and_then(|et| skip_vlan_tags(d, et, off)) else {
+        return Shard::Unknown;
+    };
     match ethertype {
         ETH_IPV4 => ipv4(d, off),
         ETH_IPV6 => ipv6(d, off),
-        ETH_VLAN | ETH_QINQ => Shard::Unknown,
         _ => Shard::NotTcp,
     }
 }
@@ -186,5 +187,182 @@ mod tests {
             .unwrap();
         assert_eq!(shard(LinkType::Ethernet, &v), Shard::NotTcp);
         assert_eq!(shard(LinkType::Ethernet, &v[..20]), Shard::Unknown);
+    }
+
+    use crate::decode::decode_tcp;
+    use etherparse::{
+        IpHeaders, IpNumber, Ipv4Header, Ipv6Extensions, Ipv6Header, Ipv6RawExtHeader, VlanId,
+    };
+    use std::net::IpAddr;
+
+    /// A header layout under test: builds the frame of one direction of a connection.
+    type Build = fn(IpAddr, IpAddr, u16, u16, &[u8]) -> Vec<u8>;
+
+    fn v4(a: IpAddr) -> [u8; 4] {
+        match a {
+            IpAddr::V4(a) => a.octets(),
+            IpAddr::V6(_) => unreachable!("an IPv4 case"),
+        }
+    }
+    fn v6(a: IpAddr) -> [u8; 16] {
+        match a {
+            IpAddr::V6(a) => a.octets(),
+            IpAddr::V4(_) => unreachable!("an IPv6 case"),
+        }
+    }
+
+    /// Two VLAN tags, the outer one's TPID overwritten to `outer` (etherparse writes 0x88a8
+    /// or 0x8100 there itself, and knows no 0x9200).
+    fn qinq(outer: u16, src: IpAddr, dst: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .double_vlan(VlanId::try_new(100).unwrap(), VlanId::try_new(7).unwrap())
+            .ipv4(v4(src), v4(dst), 64)
+            .tcp(sp, dp, 1000, 65535)
+            .ack(1)
+            .write(&mut v, p)
+            .unwrap();
+        v[12..14].copy_from_slice(&outer.to_be_bytes());
+        v[16..18].copy_from_slice(&0x8100u16.to_be_bytes());
+        v
+    }
+
+    fn qinq_88a8(s: IpAddr, d: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        qinq(0x88a8, s, d, sp, dp, p)
+    }
+    fn qinq_9100(s: IpAddr, d: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        qinq(0x9100, s, d, sp, dp, p)
+    }
+    fn qinq_9200(s: IpAddr, d: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        qinq(0x9200, s, d, sp, dp, p)
+    }
+
+    fn ipv6_with_ext_headers(s: IpAddr, d: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        // PadN options filling each header to its 8 octets; next-header values are
+        // chained by the builder.
+        let pad = [1u8, 4, 0, 0, 0, 0];
+        let exts = Ipv6Extensions {
+            hop_by_hop_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::TCP, &pad).unwrap()),
+            destination_options: Some(Ipv6RawExtHeader::new_raw(IpNumber::TCP, &pad).unwrap()),
+            ..Default::default()
+        };
+        let ip = Ipv6Header {
+            hop_limit: 64,
+            source: v6(s),
+            destination: v6(d),
+            ..Default::default()
+        };
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ip(IpHeaders::Ipv6(ip, exts))
+            .tcp(sp, dp, 1000, 65535)
+            .ack(1)
+            .write(&mut v, p)
+            .unwrap();
+        // Both headers really are there: hop-by-hop (0) first, then destination options (60).
+        assert_eq!(v[14 + 6], 0);
+        assert_eq!(v[14 + 40], 60);
+        v
+    }
+
+    fn ipv4_with_options(s: IpAddr, d: IpAddr, sp: u16, dp: u16, p: &[u8]) -> Vec<u8> {
+        let mut ip = Ipv4Header::new(0, 64, IpNumber::TCP, v4(s), v4(d)).unwrap();
+        // Record route (7), room for two addresses, then end of list: 12 octets.
+        ip.options = [7u8, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0].into();
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ip(IpHeaders::Ipv4(ip, Default::default()))
+            .tcp(sp, dp, 1000, 65535)
+            .ack(1)
+            .write(&mut v, p)
+            .unwrap();
+        assert_eq!(v[14] & 0x0f, 8, "IHL covers the options");
+        v
+    }
+
+    /// The hash the dispatcher must have used, computed from what the decoder found.
+    fn hash_of_decoded(f: &[u8]) -> u64 {
+        let p = decode_tcp(LinkType::Ethernet, f).expect("decodes to TCP");
+        let bytes = |a: IpAddr| match a {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        sym_hash(&bytes(p.src.ip), &bytes(p.dst.ip), p.src.port, p.dst.port)
+    }
+
+    #[test]
+    fn tagged_and_optioned_headers_decode_and_shard_symmetrically() {
+        let v4a: IpAddr = "198.18.0.1".parse().unwrap();
+        let v4b: IpAddr = "198.18.0.2".parse().unwrap();
+        let v6a: IpAddr = "2001:db8::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8::2".parse().unwrap();
+        let cases: [(&str, Build, IpAddr, IpAddr); 5] = [
+            ("QinQ 0x88a8+0x8100", qinq_88a8, v4a, v4b),
+            ("QinQ 0x9100+0x8100", qinq_9100, v4a, v4b),
+            ("QinQ 0x9200+0x8100", qinq_9200, v4a, v4b),
+            (
+                "IPv6 hop-by-hop + destination options",
+                ipv6_with_ext_headers,
+                v6a,
+                v6b,
+            ),
+            ("IPv4 with options", ipv4_with_options, v4a, v4b),
+        ];
+        for (name, build, a, b) in cases {
+            let fwd = build(a, b, 40000, 5190, b"OFT2");
+            let rev = build(b, a, 5190, 40000, b"");
+            let p = decode_tcp(LinkType::Ethernet, &fwd)
+                .unwrap_or_else(|e| panic!("{name}: not decoded: {e:?}"));
+            assert_eq!((p.src.ip, p.src.port), (a, 40000), "{name}");
+            assert_eq!((p.dst.ip, p.dst.port), (b, 5190), "{name}");
+            assert_eq!(&fwd[p.payload.clone()], b"OFT2", "{name}");
+            let r = decode_tcp(LinkType::Ethernet, &rev).unwrap();
+            assert_eq!((r.src, r.dst), (p.dst, p.src), "{name}");
+
+            let (sf, sr) = (
+                shard(LinkType::Ethernet, &fwd),
+                shard(LinkType::Ethernet, &rev),
+            );
+            assert!(matches!(sf, Shard::Tcp(_)), "{name}: {sf:?}");
+            assert_eq!(sf, sr, "{name}: both directions on one worker");
+            assert_eq!(
+                sf,
+                Shard::Tcp(hash_of_decoded(&fwd)),
+                "{name}: hash agrees with decode"
+            );
+            assert_eq!(sr, Shard::Tcp(hash_of_decoded(&rev)), "{name}");
+            // Another connection between the same hosts lands elsewhere in hash space.
+            let other = build(a, b, 40001, 5190, b"");
+            assert_ne!(shard(LinkType::Ethernet, &other), sf, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_legacy_outer_tag_over_non_ip_is_not_tcp_and_endless_tags_are_not_guessed() {
+        let mut arp = qinq_9100(
+            "198.18.0.1".parse().unwrap(),
+            "198.18.0.2".parse().unwrap(),
+            1,
+            2,
+            b"",
+        );
+        arp[20..22].copy_from_slice(&0x0806u16.to_be_bytes());
+        assert_eq!(shard(LinkType::Ethernet, &arp), Shard::NotTcp);
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &arp).unwrap_err(),
+            crate::decode::Skip::NonTcp
+        );
+        // Nothing but tags: neither side walks past the bound, and they agree it is unusable.
+        let mut tags = vec![0u8; 12];
+        for _ in 0..=MAX_VLAN_TAGS {
+            tags.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+        }
+        tags.extend_from_slice(&[0x08, 0x00]);
+        tags.resize(tags.len() + 60, 0);
+        assert_eq!(shard(LinkType::Ethernet, &tags), Shard::Unknown);
+        assert_eq!(
+            decode_tcp(LinkType::Ethernet, &tags).unwrap_err(),
+            crate::decode::Skip::Undecodable
+        );
     }
 }

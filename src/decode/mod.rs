@@ -65,6 +65,10 @@ pub struct TcpPacket {
     pub flags: TcpFlags,
     pub window: u16,
     pub payload: Range<usize>,
+    /// Payload bytes the IP header says followed `payload` but the frame does not hold:
+    /// a snap length cut it, or the header lies (the worker tells which by the frame's
+    /// original length).
+    pub cut: u32,
 }
 
 /// Why a frame did not yield a TCP segment.
@@ -84,6 +88,8 @@ use crate::capture::LinkType;
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use std::net::IpAddr;
 
+/// Ethernet II header: two addresses and the ethertype.
+const ETH_LEN: usize = 14;
 /// Length of the Linux cooked-capture headers.
 const SLL_LEN: usize = 16;
 const SLL2_LEN: usize = 20;
@@ -98,24 +104,32 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
         None if sliced.stop_err.is_some() => return Err(Skip::Undecodable),
         None => return Err(Skip::NonTcp),
     };
-    let (src_ip, dst_ip, payload): (IpAddr, IpAddr, _) = match &net {
+    // Where the IP packet says it ends, as an offset into `data`: beyond the frame's end
+    // when the capture cut it short. None for an IPv6 jumbogram (length 0), whose real
+    // length is not in the fixed header.
+    let offset = |s: &[u8]| s.as_ptr() as usize - data.as_ptr() as usize;
+    let (src_ip, dst_ip, payload, ip_end): (IpAddr, IpAddr, _, Option<usize>) = match &net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
             (
                 h.source_addr().into(),
                 h.destination_addr().into(),
                 v4.payload(),
+                Some(offset(h.slice()) + h.total_len() as usize),
             )
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
+            let len = h.payload_length() as usize;
             (
                 h.source_addr().into(),
                 h.destination_addr().into(),
                 v6.payload(),
+                (len > 0).then(|| offset(h.slice()) + 40 + len),
             )
         }
     };
+    let incomplete = payload.incomplete;
     if payload.ip_number != etherparse::IpNumber::TCP {
         return Err(Skip::NonTcp);
     }
@@ -128,7 +142,12 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
     };
     let body = tcp.payload();
     // The payload is a subslice of `data`; its offset lets the frame move on unborrowed.
-    let start = body.as_ptr() as usize - data.as_ptr() as usize;
+    let start = offset(body);
+    let end = start + body.len();
+    let cut = match ip_end {
+        Some(ip_end) if incomplete => ip_end.saturating_sub(end).min(u32::MAX as usize) as u32,
+        _ => 0,
+    };
     let mut flags = 0u8;
     for (on, bit) in [
         (tcp.fin(), TcpFlags::FIN),
@@ -149,22 +168,28 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
         ack: tcp.acknowledgment_number(),
         flags: TcpFlags(flags),
         window: tcp.window_size(),
-        payload: start..start + body.len(),
+        payload: start..end,
+        cut,
     })
 }
 
 fn slice_link(link: LinkType, data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
+    // VLAN tags are skipped here rather than by etherparse, which knows neither 0x9200
+    // nor more than two tags: the shard hash (`hash::skip_vlan_tags`) must find the same
+    // IP header, or the two directions of a flow could land on different workers.
     let by_type = |off: usize, proto_at: usize| -> Result<LaxSlicedPacket<'_>, Skip> {
         let proto = data.get(proto_at..proto_at + 2).ok_or(Skip::Undecodable)?;
+        let et = u16::from_be_bytes([proto[0], proto[1]]);
+        let (et, off) = hash::skip_vlan_tags(data, et, off).ok_or(Skip::Undecodable)?;
         let rest = data.get(off..).ok_or(Skip::Undecodable)?;
-        let et = EtherType(u16::from_be_bytes([proto[0], proto[1]]));
-        if et != EtherType::IPV4 && et != EtherType::IPV6 && et != EtherType::VLAN_TAGGED_FRAME {
+        let et = EtherType(et);
+        if et != EtherType::IPV4 && et != EtherType::IPV6 {
             return Err(Skip::NonTcp);
         }
         Ok(LaxSlicedPacket::from_ether_type(et, rest))
     };
     match link {
-        LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Undecodable),
+        LinkType::Ethernet => by_type(ETH_LEN, 12),
         LinkType::LinuxSll => by_type(SLL_LEN, 14),
         LinkType::LinuxSll2 => by_type(SLL2_LEN, 0),
         LinkType::Raw | LinkType::Raw12 | LinkType::Raw14 | LinkType::Ipv4 | LinkType::Ipv6 => {

@@ -262,4 +262,6 @@ pub struct StatsRecord {
     pub transfers_evicted: u64,
     /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
     pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
+    /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
+    pub snaplen_truncated: u64,
 }

@@ -110,11 +110,21 @@ impl Conn {
         self.streams[0].buffered_cost() + self.streams[1].buffered_cost()
     }
 
-    /// Takes one segment sent in `dir`; in-order payload goes to `sink` at once.
+    /// Keeps the last `bytes` delivered bytes of each direction to compare retransmissions
+    /// with (`Limits::overlap_window_bytes`).
+    pub fn set_recent_window(&mut self, bytes: usize) {
+        for s in &mut self.streams {
+            s.set_recent_window(bytes);
+        }
+    }
+
+    /// Takes one segment sent in `dir`; in-order payload goes to `sink` at once. `cut`
+    /// payload bytes followed `payload` on the wire but were not captured (snap length).
     pub fn on_segment<S: StreamSink>(
         &mut self,
         seg: &SegmentMeta,
         payload: &[u8],
+        cut: u32,
         max_ooo: usize,
         sink: &mut S,
     ) -> Push {
@@ -148,11 +158,12 @@ impl Conn {
             ts: seg.ts,
             frame: seg.frame,
         };
-        let push = s.push(
+        let push = s.push_cut(
             seq,
             flags.syn(),
             flags.fin(),
             payload,
+            cut,
             origin,
             max_ooo,
             sink,
@@ -163,7 +174,12 @@ impl Conn {
             } else {
                 seq
             };
-            self.fin_end[i] = Some(data_seq.wrapping_add(payload.len() as u32).wrapping_add(1));
+            self.fin_end[i] = Some(
+                data_seq
+                    .wrapping_add(payload.len() as u32)
+                    .wrapping_add(cut)
+                    .wrapping_add(1),
+            );
         }
         push
     }
@@ -246,7 +262,7 @@ mod tests {
             ts: Timestamp(0),
             frame: FrameNo(0),
         };
-        conn.on_segment(&m, p, 1 << 20, &mut Null);
+        conn.on_segment(&m, p, 0, 1 << 20, &mut Null);
     }
 
     #[test]

@@ -7,15 +7,19 @@
 //!
 //! Policies:
 //! - bytes already delivered are never delivered again (retransmissions, keep-alives and
-//!   the probe byte at `next_seq - 1` fall here and are ignored without being counted);
-//! - where segments overlap, the first copy wins; an overlap with still-buffered bytes
-//!   that differ is reported (`Push::overlap_differing`). Delivered bytes are not kept,
-//!   so an overlap with them cannot be compared;
+//!   the probe byte at `next_seq - 1` fall here and are ignored);
+//! - where segments overlap, the first copy wins; an overlap whose bytes differ is
+//!   reported (`Push::overlap_differing`). Buffered bytes are always compared; delivered
+//!   bytes only as far back as the optional window of recently delivered bytes reaches
+//!   (`set_recent_window`, off by default: older ones are gone and cannot be compared);
 //! - a hole that will never be filled (buffer over its limit, or the caller gives up at
-//!   close) becomes a gap of exactly the missing length, and delivery goes on after it.
+//!   close) becomes a gap of exactly the missing length, and delivery goes on after it;
+//! - bytes a segment claimed but the capture cut off (snap length, `push_cut`) are known
+//!   lost: when delivery reaches them they become a gap at once instead of waiting for a
+//!   copy that would have been cut alike. A copy that did arrive still fills its part.
 
 use crate::capture::{FrameNo, Timestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The frame that carried some bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -72,8 +76,15 @@ pub struct StreamReassembler {
     /// Out-of-order pieces by offset, with the frame that carried each; never overlapping
     /// each other, all at or beyond `next`.
     ooo: BTreeMap<u64, (Vec<u8>, Origin)>,
-    /// Accounted size of `ooo`: bytes plus `PIECE_OVERHEAD` per piece.
+    /// Ranges `start -> end` beyond `next` whose bytes the capture cut off (snap length):
+    /// no copy is coming, so delivery turns them into a gap as soon as it reaches them.
+    lost: BTreeMap<u64, u64>,
+    /// Accounted size of `ooo` and `lost`: bytes plus `PIECE_OVERHEAD` per entry.
     ooo_cost: usize,
+    /// The last delivered bytes, ending at `next`, up to `window` of them; compared with
+    /// retransmissions of delivered bytes.
+    recent: VecDeque<u8>,
+    window: usize,
     delivered: u64,
     gaps: u64,
     gap_bytes: u64,
@@ -106,7 +117,16 @@ impl StreamReassembler {
 
     /// The FIN has been seen and every byte before it delivered or given up as a gap.
     pub fn is_complete(&self) -> bool {
-        self.fin_at == Some(self.next) && self.ooo.is_empty()
+        self.fin_at == Some(self.next) && self.ooo.is_empty() && self.lost.is_empty()
+    }
+
+    /// Keeps the last `bytes` delivered bytes so a retransmission of them whose content
+    /// differs is counted (0: keep none). Memory grows with what is delivered, to at most
+    /// `bytes`.
+    pub fn set_recent_window(&mut self, bytes: usize) {
+        self.window = bytes;
+        self.recent.clear();
+        self.recent.shrink_to(bytes);
     }
 
     pub fn fin_seen(&self) -> bool {
@@ -144,11 +164,29 @@ impl StreamReassembler {
         max_ooo: usize,
         sink: &mut S,
     ) -> Push {
+        self.push_cut(seq, syn, fin, payload, 0, origin, max_ooo, sink)
+    }
+
+    /// As [`push`](Self::push), for a segment whose last `cut` payload bytes the capture
+    /// did not keep (snap length): `payload` is what was captured, and the `cut` bytes
+    /// after it become a gap when delivery reaches them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_cut<S: StreamSink>(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        cut: u32,
+        origin: Origin,
+        max_ooo: usize,
+        sink: &mut S,
+    ) -> Push {
         let mut out = Push::default();
         // The SYN occupies one sequence number; any payload starts after it.
         let data_seq = if syn { seq.wrapping_add(1) } else { seq };
         if !self.started {
-            if syn || fin || !payload.is_empty() {
+            if syn || fin || !payload.is_empty() || cut > 0 {
                 self.start_at(data_seq);
             } else {
                 // A bare ACK fixes nothing: it may be a keep-alive one byte early.
@@ -157,23 +195,31 @@ impl StreamReassembler {
         }
 
         let rel = data_seq.wrapping_sub(self.next_seq()) as i32 as i64;
-        if rel + (payload.len() as i64) < -FAR_BEHIND {
+        if rel + (payload.len() as i64) + (cut as i64) < -FAR_BEHIND {
             out.dropped_bytes = payload.len() as u64;
             return out;
         }
-        let mut start = self.next as i64 + rel;
+        let seg_start = self.next as i64 + rel;
+        // Where the captured bytes end and where the segment really ended; positions
+        // before the stream's first byte are clipped to it.
+        let mut lost_start = (seg_start + payload.len() as i64).max(0) as u64;
+        let mut lost_end = (seg_start + payload.len() as i64 + cut as i64).max(0) as u64;
+        let mut start = seg_start;
         let mut payload = payload;
         if start < 0 {
             // Before the stream's first byte (midstream pickup): those bytes are lost history.
-            let cut = (-start) as usize;
-            payload = payload.get(cut..).unwrap_or(&[]);
+            let skip = (-start) as usize;
+            payload = payload.get(skip..).unwrap_or(&[]);
             start = 0;
         }
         let start = start as u64;
         let mut end = start + payload.len() as u64;
+        // A one-byte segment just behind `next` is a keep-alive probe whose byte is
+        // garbage by design, not a retransmission to compare.
+        let keepalive = cut == 0 && payload.len() == 1 && end == self.next;
 
-        if fin && self.fin_at.is_none() && end >= self.next {
-            self.fin_at = Some(end);
+        if fin && self.fin_at.is_none() && lost_end.max(end) >= self.next {
+            self.fin_at = Some(lost_end.max(end));
         }
         if let Some(f) = self.fin_at {
             if end > f {
@@ -182,9 +228,18 @@ impl StreamReassembler {
                 payload = &payload[..keep as usize];
                 end = start + keep;
             }
+            lost_end = lost_end.min(f);
+        }
+        lost_start = lost_start.max(self.next);
+        if lost_end > lost_start {
+            let e = self.lost.entry(lost_start).or_insert_with(|| {
+                self.ooo_cost += PIECE_OVERHEAD;
+                lost_start
+            });
+            *e = (*e).max(lost_end);
         }
 
-        out.overlap_differing = self.insert(start, end, payload, origin, sink);
+        out.overlap_differing = self.insert(start, end, payload, !keepalive, origin, sink);
         self.drain(false, sink);
 
         if self.ooo_cost > max_ooo {
@@ -196,12 +251,14 @@ impl StreamReassembler {
 
     /// Places `payload` (covering `[start, end)`) against the buffer: fresh bytes at `next`
     /// are delivered straight from `payload`, later fresh bytes are copied into the buffer,
-    /// bytes already buffered are only compared. Returns whether any compared bytes differed.
+    /// bytes already buffered (and, with `compare_delivered`, delivered bytes still in the
+    /// recent window) are only compared. Returns whether any compared bytes differed.
     fn insert<S: StreamSink>(
         &mut self,
         start: u64,
         end: u64,
         payload: &[u8],
+        compare_delivered: bool,
         origin: Origin,
         sink: &mut S,
     ) -> bool {
@@ -209,6 +266,11 @@ impl StreamReassembler {
         let mut pos = start;
         while pos < end {
             if pos < self.next {
+                if compare_delivered {
+                    let upto = end.min(self.next);
+                    let old = &payload[(pos - start) as usize..(upto - start) as usize];
+                    differing |= self.differs_from_recent(pos, old);
+                }
                 pos = self.next;
                 continue;
             }
@@ -248,10 +310,42 @@ impl StreamReassembler {
         differing
     }
 
+    /// Whether `bytes`, a copy of the delivered stream from offset `at`, differ from what
+    /// the recent window still holds of those offsets.
+    fn differs_from_recent(&self, at: u64, bytes: &[u8]) -> bool {
+        let win_start = self.next - self.recent.len() as u64;
+        let from = at.max(win_start);
+        let to = at + bytes.len() as u64;
+        if from >= to {
+            return false;
+        }
+        let new = &bytes[(from - at) as usize..];
+        self.recent
+            .range((from - win_start) as usize..(to - win_start) as usize)
+            .zip(new)
+            .any(|(a, b)| a != b)
+    }
+
+    fn remember<'b>(&mut self, bytes: &'b [u8]) {
+        if self.window == 0 {
+            return;
+        }
+        let tail: &'b [u8] = &bytes[bytes.len().saturating_sub(self.window)..];
+        if self.recent.capacity() == 0 {
+            // Allocated on first delivery, once and to size: growth by doubling could
+            // leave twice the window allocated in every direction.
+            self.recent.reserve_exact(self.window);
+        }
+        let excess = (self.recent.len() + tail.len()).saturating_sub(self.window);
+        self.recent.drain(..excess);
+        self.recent.extend(tail);
+    }
+
     fn deliver<S: StreamSink>(&mut self, bytes: &[u8], given_up: Option<Origin>, sink: &mut S) {
         if bytes.is_empty() {
             return;
         }
+        self.remember(bytes);
         self.next += bytes.len() as u64;
         self.delivered += bytes.len() as u64;
         match given_up {
@@ -279,22 +373,49 @@ impl StreamReassembler {
         true
     }
 
-    /// Delivers every buffered piece now contiguous with `next`.
+    /// Delivers every buffered piece now contiguous with `next`, and turns bytes known to
+    /// be cut off at `next` into a gap.
     fn drain<S: StreamSink>(&mut self, given_up: bool, sink: &mut S) {
-        while self.deliver_first(given_up, sink) {}
+        while self.deliver_first(given_up, sink) || self.skip_lost(sink) {}
+    }
+
+    /// A range cut off by the capture that delivery has reached becomes a gap, up to the
+    /// first buffered copy of any of its bytes (that copy is delivered instead). Ranges
+    /// already passed are forgotten. Returns whether a gap was emitted.
+    fn skip_lost<S: StreamSink>(&mut self, sink: &mut S) -> bool {
+        while let Some(entry) = self.lost.first_entry() {
+            let (s, e) = (*entry.key(), *entry.get());
+            if e <= self.next {
+                entry.remove();
+                self.ooo_cost -= PIECE_OVERHEAD;
+                continue;
+            }
+            if s > self.next {
+                return false;
+            }
+            // `deliver_first` ran before: any buffered piece starts beyond `next`.
+            let stop = self.ooo.first_key_value().map_or(e, |(&k, _)| k.min(e));
+            self.emit_gap(stop - self.next, sink);
+            return true;
+        }
+        false
     }
 
     fn emit_gap<S: StreamSink>(&mut self, len: u64, sink: &mut S) {
+        // The window must end at `next` without holes to line up with retransmissions.
+        self.recent.clear();
         self.next += len;
         self.gaps += 1;
         self.gap_bytes += len;
         sink.gap(len);
     }
 
-    /// Gives up the hole before the first buffered piece and delivers what follows it.
-    /// Returns false when nothing is buffered.
+    /// Gives up the hole before the first buffered piece (or range known cut off) and
+    /// delivers what follows it. Returns false when nothing is buffered.
     pub fn skip_first_hole<S: StreamSink>(&mut self, sink: &mut S) -> bool {
-        let Some((&k, _)) = self.ooo.first_key_value() else {
+        let first_piece = self.ooo.first_key_value().map(|(&k, _)| k);
+        let first_lost = self.lost.first_key_value().map(|(&k, _)| k);
+        let Some(k) = first_piece.into_iter().chain(first_lost).min() else {
             return false;
         };
         if k > self.next {
@@ -632,6 +753,192 @@ mod tests {
         assert_eq!(s.buffered_cost(), 0);
     }
 
+    const O: Origin = Origin {
+        ts: Timestamp(0),
+        frame: FrameNo(0),
+    };
+
+    #[test]
+    fn snapped_segment_in_order_delivers_what_was_captured_then_a_gap_at_once() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        // 10 bytes on the wire, 4 captured.
+        s.push_cut(1, false, false, b"abcd", 6, O, BIG, &mut r);
+        assert_eq!(r.0, vec![Ev::Data(b"abcd".to_vec()), Ev::Gap(6)]);
+        assert_eq!(s.next_offset(), 10, "the stream moved past the cut bytes");
+        assert_eq!(s.buffered_cost(), 0, "nothing waits");
+        s.push(11, false, true, b"klm", O, BIG, &mut r);
+        assert!(s.is_complete());
+        assert_eq!(
+            r.0,
+            vec![
+                Ev::Data(b"abcd".to_vec()),
+                Ev::Gap(6),
+                Ev::Data(b"klm".to_vec())
+            ]
+        );
+        assert_eq!((s.gaps(), s.gap_bytes(), s.delivered_bytes()), (1, 6, 7));
+    }
+
+    #[test]
+    fn snapped_segment_out_of_order_gaps_when_delivery_reaches_it() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        s.push(15, false, false, b"opq", O, BIG, &mut r);
+        s.push_cut(5, false, false, b"ef", 8, O, BIG, &mut r);
+        assert!(r.0.is_empty(), "everything waits behind 0..4: {:?}", r.0);
+        s.push(1, false, false, b"abcd", O, BIG, &mut r);
+        assert_eq!(
+            r.0,
+            vec![
+                Ev::Data(b"abcdef".to_vec()),
+                Ev::Gap(8),
+                Ev::Data(b"opq".to_vec())
+            ]
+        );
+        assert_eq!(s.buffered_cost(), 0);
+    }
+
+    #[test]
+    fn a_whole_copy_of_snapped_bytes_that_arrived_still_fills_them() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        // Out of order: a whole retransmission of 7..9 arrives before the snapped
+        // segment 5..14 and the filler of 0..4.
+        s.push(7, false, false, b"ghi", O, BIG, &mut r);
+        s.push_cut(5, false, false, b"ef", 8, O, BIG, &mut r);
+        s.push(1, false, false, b"abcd", O, BIG, &mut r);
+        assert_eq!(r.0, vec![Ev::Data(b"abcdefghi".to_vec()), Ev::Gap(5)]);
+        assert_eq!(s.next_offset(), 14);
+    }
+
+    #[test]
+    fn a_fully_snapped_payload_and_a_fin_on_a_snapped_segment_end_the_stream() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        // Midstream: the first segment seen carries no captured payload at all.
+        s.push_cut(500, false, false, b"", 100, O, BIG, &mut r);
+        assert!(s.is_started());
+        s.push_cut(600, false, true, b"xy", 3, O, BIG, &mut r);
+        assert!(s.is_complete(), "FIN placed after the cut bytes");
+        assert_eq!(
+            r.0,
+            vec![Ev::Gap(100), Ev::Data(b"xy".to_vec()), Ev::Gap(3)]
+        );
+    }
+
+    #[test]
+    fn snapped_ranges_count_against_the_buffer_limit_and_flush() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        s.push_cut(11, false, false, b"k", 9, O, BIG, &mut r);
+        assert_eq!(s.buffered_cost(), 1 + 2 * PIECE_OVERHEAD);
+        s.flush(&mut r);
+        assert_eq!(r.0, vec![Ev::Gap(10), Ev::Data(b"k".to_vec()), Ev::Gap(9)]);
+        assert_eq!(s.buffered_cost(), 0);
+        // Over a tight limit, the hole before a snapped range is given up like any other.
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, 0, &mut r);
+        let p = s.push_cut(11, false, false, b"", 9, O, 0, &mut r);
+        assert!(p.forced_gap);
+        assert_eq!(r.0, vec![Ev::Gap(10), Ev::Gap(9)]);
+        assert_eq!(s.buffered_cost(), 0);
+    }
+
+    #[test]
+    fn differing_retransmission_of_delivered_bytes_is_counted_within_the_window() {
+        let mut s = StreamReassembler::new();
+        s.set_recent_window(8);
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        s.push(1, false, false, b"0123456789", O, BIG, &mut r);
+        // Identical copies, whole or partly new, are not counted.
+        assert!(
+            !s.push(5, false, false, b"456789ab", O, BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            !s.push(5, false, false, b"4567", O, BIG, &mut r)
+                .overlap_differing
+        );
+        // Different content over delivered bytes is.
+        assert!(
+            s.push(7, false, false, b"6X", O, BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            s.push(10, false, false, b"9Abc", O, BIG, &mut r)
+                .overlap_differing
+        );
+        // Bytes older than the window cannot be compared, so are not counted.
+        assert!(
+            !s.push(1, false, false, b"XX", O, BIG, &mut r)
+                .overlap_differing
+        );
+        // A keep-alive's garbage byte at next - 1 is no retransmission.
+        let ka = s.push(
+            s.next_seq().wrapping_sub(1),
+            false,
+            false,
+            b"\0",
+            O,
+            BIG,
+            &mut r,
+        );
+        assert_eq!(ka, Push::default());
+        // The first copy still wins.
+        assert_eq!(r.0, vec![Ev::Data(b"0123456789abc".to_vec())]);
+        // A gap breaks the window: bytes before it are not compared with what follows.
+        s.push(20, false, false, b"tu", O, BIG, &mut r);
+        s.flush_buffered(&mut r);
+        assert!(
+            !s.push(13, false, false, b"c", O, BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            s.push(20, false, false, b"Tu", O, BIG, &mut r)
+                .overlap_differing
+        );
+    }
+
+    #[test]
+    fn without_a_window_delivered_bytes_are_not_compared() {
+        let mut s = StreamReassembler::new();
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        s.push(1, false, false, b"0123456789", O, BIG, &mut r);
+        assert!(
+            !s.push(1, false, false, b"XXXX", O, BIG, &mut r)
+                .overlap_differing
+        );
+    }
+
+    #[test]
+    fn the_window_keeps_at_most_its_size() {
+        let mut s = StreamReassembler::new();
+        s.set_recent_window(4);
+        let mut r = Rec::default();
+        s.push(0, true, false, b"", O, BIG, &mut r);
+        s.push(1, false, false, &[7u8; 1000], O, BIG, &mut r);
+        for i in 0..10u32 {
+            s.push(1001 + i, false, false, b"z", O, BIG, &mut r);
+        }
+        assert_eq!(s.recent.len(), 4);
+        assert!(
+            s.push(1007, false, false, b"zzzy", O, BIG, &mut r)
+                .overlap_differing
+        );
+        assert!(
+            !s.push(1006, false, false, b"7zzz", O, BIG, &mut r)
+                .overlap_differing
+        );
+    }
+
     mod prop {
         use super::*;
         use proptest::prelude::*;
@@ -788,6 +1095,48 @@ mod tests {
                 prop_assert_eq!(r.0, want);
                 prop_assert_eq!(s.gap_bytes(), missing);
                 prop_assert_eq!(s.delivered_bytes(), c.data.len() as u64 - missing);
+            }
+
+            #[test]
+            fn snapped_segments_deliver_what_was_captured_and_gap_the_rest(
+                c in case(),
+                snaps in proptest::collection::vec(any::<Option<usize>>(), 0..40),
+            ) {
+                // Each segment may have been cut by a snap length, keeping a prefix; in any
+                // order, with some segments lost, every captured byte is delivered at its
+                // offset and every other byte is in a gap of the right length.
+                let (segs, mut covered) = schedule(&Case { dups: vec![], ..c.clone() }, true);
+                let mut s = StreamReassembler::new();
+                let mut r = Rec::default();
+                s.push(c.isn, true, false, b"", Origin::default(), BIG, &mut r);
+                let base = c.isn.wrapping_add(1);
+                for (i, &(a, b)) in segs.iter().enumerate() {
+                    let keep = match snaps.get(i).copied().flatten() {
+                        Some(k) => k % (b - a + 1),
+                        None => b - a,
+                    };
+                    covered[a + keep..b].iter_mut().for_each(|x| *x = false);
+                    let seq = base.wrapping_add(a as u32);
+                    let cut = (b - a - keep) as u32;
+                    s.push_cut(seq, false, false, &c.data[a..a + keep], cut, Origin::default(), BIG, &mut r);
+                }
+                let fin_seq = base.wrapping_add(c.data.len() as u32);
+                s.push(fin_seq, false, true, b"", Origin::default(), BIG, &mut r);
+                s.flush(&mut r);
+                // A snapped tail next to a lost segment is reported as two gaps: merge them
+                // to compare with the layout.
+                let mut got: Vec<Ev> = Vec::new();
+                for ev in r.0 {
+                    match (got.last_mut(), ev) {
+                        (Some(Ev::Gap(g)), Ev::Gap(h)) => *g += h,
+                        (_, ev) => got.push(ev),
+                    }
+                }
+                let missing = covered.iter().filter(|&&v| !v).count() as u64;
+                prop_assert_eq!(got, expected(&c.data, &covered));
+                prop_assert_eq!(s.gap_bytes(), missing);
+                prop_assert_eq!(s.buffered_cost(), 0);
+                prop_assert!(s.is_complete());
             }
 
             #[test]

@@ -101,6 +101,7 @@ pub struct FlowTable<H: StreamHandler> {
     max_flows: usize,
     max_ooo: usize,
     max_mem: usize,
+    recent_window: usize,
     idle_ns: u64,
     linger_ns: u64,
 }
@@ -124,6 +125,7 @@ impl<H: StreamHandler> FlowTable<H> {
             max_flows: limits.max_flows.max(1),
             max_ooo: limits.max_ooo_bytes,
             max_mem: limits.max_reassembly_mem,
+            recent_window: limits.overlap_window_bytes,
             idle_ns: limits
                 .idle_timeout_secs
                 .saturating_mul(Timestamp::NANOS_PER_SEC),
@@ -224,7 +226,8 @@ impl<H: StreamHandler> FlowTable<H> {
                 frame: frame.no,
                 counters: &mut *counters,
             };
-            slot.conn.on_segment(&seg, payload, max_ooo, &mut sink)
+            slot.conn
+                .on_segment(&seg, payload, pkt.cut, max_ooo, &mut sink)
         };
         counters.overlaps_differing += push.overlap_differing as u64;
         counters.ooo_dropped_bytes += push.dropped_bytes;
@@ -339,9 +342,11 @@ impl<H: StreamHandler> FlowTable<H> {
         if self.map.len() >= self.max_flows {
             self.make_room(h, counters);
         }
+        let mut conn = Conn::new(key, dir, pkt.flags, frame.ts, frame.no);
+        conn.set_recent_window(self.recent_window);
         let slot = Slot {
             key,
-            conn: Conn::new(key, dir, pkt.flags, frame.ts, frame.no),
+            conn,
             app: H::State::default(),
             closed: false,
             list: ListId::Active,

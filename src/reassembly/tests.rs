@@ -147,6 +147,7 @@ impl Net {
             flags: TcpFlags(flags),
             window: 65535,
             payload: 40..40 + p.len(),
+            cut: 0,
         };
         self.table
             .process(&mut self.rec, &pkt, frame, &mut self.counters);

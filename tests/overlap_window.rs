@@ -1,0 +1,82 @@
+//! `--overlap-window-bytes`: a retransmission of bytes already delivered is compared with
+//! them only while they are kept, and counted in `overlaps_differing` when it differs.
+
+mod common;
+
+use common::{events, of_kind, TempDir};
+use oftsniff::capture::Timestamp;
+use oftsniff::flow::Endpoint;
+use oftsniff::gen::pcap::PcapBuilder;
+use oftsniff::gen::tcp::{Dir, TcpConv};
+use std::time::Duration;
+
+fn ep(s: &str) -> Endpoint {
+    s.parse::<std::net::SocketAddr>().unwrap().into()
+}
+
+/// A connection whose second data segment is retransmitted after the third was
+/// delivered, with its content flipped when `differ`.
+fn capture(dir: &TempDir, differ: bool) -> std::path::PathBuf {
+    let mut c = TcpConv::new(
+        ep("198.18.9.1:40000"),
+        ep("198.18.9.2:5190"),
+        Timestamp(1_000_000_000_000),
+    );
+    c.handshake();
+    c.send_segment(Dir::ClientToServer, &[b'a'; 300]);
+    c.send_segment(Dir::ClientToServer, &[b'b'; 300]);
+    let second = c.segments().len() - 1;
+    c.send_segment(Dir::ClientToServer, &[b'c'; 300]);
+    c.advance(Duration::from_millis(200));
+    c.close();
+    let mut segs = c.into_segments();
+    // Before the FINs (and their ACKs), so the flow is still open when the copy comes.
+    let at = segs.len() - 4;
+    let mut again = segs[second].clone();
+    again.ts = segs[at - 1].ts;
+    if differ {
+        again.payload[100] = b'X';
+    }
+    segs.insert(at, again);
+    let path = dir.join(if differ { "differ.pcap" } else { "same.pcap" });
+    let mut b = PcapBuilder::new();
+    b.add_segments(&segs);
+    b.write_file(&path).unwrap();
+    path
+}
+
+fn overlaps(dir: &TempDir, pcap: &std::path::Path, extra: &[&str]) -> u64 {
+    let json = dir.join("e.json");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "-r".as_ref(),
+        pcap.as_os_str(),
+        "-q".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    common::run_ok(&args);
+    let ev = events(&json);
+    let flow = of_kind(&ev, "flow")[0];
+    assert_eq!(flow["bytes_c2s"], 900, "first copy kept: {flow}");
+    of_kind(&ev, "stats")[0]["overlaps_differing"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_differing_retransmission_of_delivered_bytes_counts_only_with_a_window() {
+    let dir = TempDir::new("overlap-window");
+    let differ = capture(&dir, true);
+    let same = capture(&dir, false);
+    let window = ["--overlap-window-bytes", "4096"];
+    assert_eq!(overlaps(&dir, &differ, &window), 1);
+    assert_eq!(overlaps(&dir, &same, &window), 0, "identical copy");
+    // Default: delivered bytes are not kept, as README and --help say.
+    assert_eq!(overlaps(&dir, &differ, &[]), 0);
+    // A window too short to reach back to the copied bytes cannot compare them.
+    assert_eq!(
+        overlaps(&dir, &differ, &["--overlap-window-bytes", "100"]),
+        0
+    );
+}
