@@ -202,6 +202,36 @@ impl TwoHosts {
 
     /// Waits until a packet socket in the server namespace is bound to the veth end:
     /// the backends bind last, after their buffers are set up, so capture has begun.
+    /// A real TCP exchange from the client namespace to a server on `port`: C2S_BYTES one
+    /// way, S2C_BYTES back. Returns what the client and the server each counted.
+    fn transfer(&mut self, port: u16) -> (String, String) {
+        let (c_ns, s_ns) = (self.client_ns.clone(), self.server_ns.clone());
+        let port = port.to_string();
+        let back = S2C_BYTES.to_string();
+        let size = C2S_BYTES.to_string();
+        let server = self.spawn_in(
+            &s_ns,
+            &["python3", "-c", SERVER_PY, SERVER_IP, &port, &back],
+            Stdio::piped(),
+        );
+        let mut server_out = self.take_stdout(server);
+        assert_eq!(read_line(&mut server_out, "server ready"), "ready");
+        let client = self.spawn_in(
+            &c_ns,
+            &["python3", "-c", CLIENT_PY, SERVER_IP, &port, &size],
+            Stdio::piped(),
+        );
+        let mut client_out = self.take_stdout(client);
+        let (status, err) = self.wait(client, Duration::from_secs(10), "client");
+        assert!(status.success(), "client: {err}");
+        let (status, err) = self.wait(server, Duration::from_secs(5), "server");
+        assert!(status.success(), "server: {err}");
+        (
+            read_line(&mut client_out, "client count"),
+            read_line(&mut server_out, "server count"),
+        )
+    }
+
     fn wait_for_capture(&mut self, sniffer: usize) {
         let ifindex = self.server_ifindex().to_string();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -326,11 +356,7 @@ fn read_events(path: &Path) -> (Vec<Value>, Value) {
 fn transfer_captured_with(backend: &str, settle: Duration) {
     let mut net = TwoHosts::new();
     let json = net.json.to_str().unwrap().to_owned();
-    let (c_ns, s_ns, s_if) = (
-        net.client_ns.clone(),
-        net.server_ns.clone(),
-        net.server_if.clone(),
-    );
+    let (s_ns, s_if) = (net.server_ns.clone(), net.server_if.clone());
 
     let sniffer = net.spawn_in(
         &s_ns,
@@ -350,30 +376,10 @@ fn transfer_captured_with(backend: &str, settle: Duration) {
     );
     net.wait_for_capture(sniffer);
 
-    let port = PORT.to_string();
-    let back = S2C_BYTES.to_string();
-    let size = C2S_BYTES.to_string();
-    let server = net.spawn_in(
-        &s_ns,
-        &["python3", "-c", SERVER_PY, SERVER_IP, &port, &back],
-        Stdio::piped(),
-    );
-    let mut server_out = net.take_stdout(server);
-    assert_eq!(read_line(&mut server_out, "server ready"), "ready");
-
-    let client = net.spawn_in(
-        &c_ns,
-        &["python3", "-c", CLIENT_PY, SERVER_IP, &port, &size],
-        Stdio::piped(),
-    );
-    let mut client_out = net.take_stdout(client);
-    let (status, err) = net.wait(client, Duration::from_secs(10), "client");
-    assert!(status.success(), "client: {err}");
-    let (status, err) = net.wait(server, Duration::from_secs(5), "server");
-    assert!(status.success(), "server: {err}");
+    let (client_got, server_got) = net.transfer(PORT);
     // What each peer actually received is what was sent the other way.
-    assert_eq!(read_line(&mut client_out, "client count"), back);
-    assert_eq!(read_line(&mut server_out, "server count"), size);
+    assert_eq!(client_got, S2C_BYTES.to_string());
+    assert_eq!(server_got, C2S_BYTES.to_string());
 
     // `settle`: how long after the transfer the user presses Ctrl-C. Zero is the hard
     // case: the last frames may still sit in a ring block the kernel has not handed over.
@@ -504,11 +510,7 @@ fn sigterm_ends_a_quiet_capture_cleanly_with_either_backend() {
 fn kernel_drops_reach_the_stats_with(backend: &str, buffer_args: &[&str]) {
     let mut net = TwoHosts::new();
     let json = net.json.to_str().unwrap().to_owned();
-    let (c_ns, s_ns, s_if) = (
-        net.client_ns.clone(),
-        net.server_ns.clone(),
-        net.server_if.clone(),
-    );
+    let (s_ns, s_if) = (net.server_ns.clone(), net.server_if.clone());
     let mut args = vec![
         BIN,
         "-i",
@@ -529,25 +531,7 @@ fn kernel_drops_reach_the_stats_with(backend: &str, buffer_args: &[&str]) {
     // failure below leaves nothing behind.
     run(&["kill", "-STOP", &pid]);
 
-    let port = (PORT + 1).to_string();
-    let back = S2C_BYTES.to_string();
-    let size = C2S_BYTES.to_string();
-    let server = net.spawn_in(
-        &s_ns,
-        &["python3", "-c", SERVER_PY, SERVER_IP, &port, &back],
-        Stdio::piped(),
-    );
-    let mut server_out = net.take_stdout(server);
-    assert_eq!(read_line(&mut server_out, "server ready"), "ready");
-    let client = net.spawn_in(
-        &c_ns,
-        &["python3", "-c", CLIENT_PY, SERVER_IP, &port, &size],
-        Stdio::piped(),
-    );
-    let (status, err) = net.wait(client, Duration::from_secs(10), "client");
-    assert!(status.success(), "client: {err}");
-    let (status, err) = net.wait(server, Duration::from_secs(5), "server");
-    assert!(status.success(), "server: {err}");
+    net.transfer(PORT + 1);
     // The transfer happened while oftsniff was stopped for at least a second.
     std::thread::sleep(Duration::from_secs(1));
 
