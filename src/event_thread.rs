@@ -22,7 +22,7 @@ pub fn event_loop(
     sink: EventSink,
     pcap: Option<PcapSender>,
     opts: EventOptions,
-) -> std::io::Result<(Vec<String>, u64)> {
+) -> std::io::Result<EventsDone> {
     let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
     let mut out = Outputs {
         pcap_pending: Vec::new(),
@@ -44,6 +44,7 @@ pub fn event_loop(
                             correlator.finish(&mut out);
                             s.ts = s.ts.max(correlator.now());
                             s.transfers_evicted = correlator.transfers_evicted;
+                            s.reports_forced = merge.forced;
                             // The writer's counters are final only once it has every frame.
                             out.flush_pcap();
                             s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
@@ -77,10 +78,20 @@ pub fn event_loop(
     if let Some(e) = out.error.take() {
         return Err(e);
     }
-    Ok((
-        std::mem::take(&mut correlator.explained),
-        correlator.transfers_evicted,
-    ))
+    Ok(EventsDone {
+        explained: std::mem::take(&mut correlator.explained),
+        transfers_evicted: correlator.transfers_evicted,
+        reports_forced: merge.forced,
+    })
+}
+
+/// What the event thread leaves behind for the counters printed at exit.
+pub struct EventsDone {
+    /// `--explain` ladders, one per transfer.
+    pub explained: Vec<String>,
+    pub transfers_evicted: u64,
+    /// Reports correlated before a slower worker caught up (the merge was full).
+    pub reports_forced: u64,
 }
 
 /// Reports held for time ordering at most (see `ReportMerge`).

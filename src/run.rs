@@ -237,6 +237,7 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         mem_limit_flushes: totals.mem_limit_flushes,
         held_frames_dropped: session.held_frames_dropped,
         transfers_evicted: 0,
+        reports_forced: 0,
         pcap: None,
         snaplen_truncated: totals.snaplen_truncated,
     };
@@ -247,9 +248,10 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     drop(rep_tx);
     let mut stats = stats;
     let explained = match event_thread.join() {
-        Ok(Ok((explained, evicted))) => {
-            stats.transfers_evicted = evicted;
-            explained
+        Ok(Ok(done)) => {
+            stats.transfers_evicted = done.transfers_evicted;
+            stats.reports_forced = done.reports_forced;
+            done.explained
         }
         Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
         Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
@@ -306,6 +308,12 @@ pub fn print_counters(summary: &Summary) {
         eprintln!(
             "{} transfers ended early (--max-transfers)",
             s.transfers_evicted
+        );
+    }
+    if s.reports_forced > 0 {
+        eprintln!(
+            "{} reports correlated before every worker had caught up (too many held)",
+            s.reports_forced
         );
     }
     if s.held_frames_dropped > 0 {

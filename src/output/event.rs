@@ -260,6 +260,9 @@ pub struct StatsRecord {
     pub held_frames_dropped: u64,
     /// Transfers ended early because `--max-transfers` were being followed.
     pub transfers_evicted: u64,
+    /// Reports the event thread had to correlate before a slower worker caught up,
+    /// because too many were held: their order may differ from a one-worker run.
+    pub reports_forced: u64,
     /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
     pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
     /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
