@@ -304,23 +304,31 @@ pub fn print_counters(summary: &Summary) {
             s.ooo_limit_gaps, s.mem_limit_flushes, s.ooo_dropped_bytes
         );
     }
-    if s.transfers_evicted > 0 {
-        eprintln!(
-            "{} transfers ended early (--max-transfers)",
-            s.transfers_evicted
-        );
+    say_if_any(
+        s.transfers_evicted,
+        "transfers ended early (--max-transfers)",
+    );
+    say_if_any(
+        s.reports_forced,
+        "reports correlated before every worker had caught up (too many held)",
+    );
+    say_if_any(
+        s.held_frames_dropped,
+        "frames not held for pcap output (--max-held-frames)",
+    );
+}
+
+/// A counter line printed only when something was counted.
+fn say_if_any(n: u64, what: &str) {
+    if n > 0 {
+        eprintln!("{n} {what}");
     }
-    if s.reports_forced > 0 {
-        eprintln!(
-            "{} reports correlated before every worker had caught up (too many held)",
-            s.reports_forced
-        );
-    }
-    if s.held_frames_dropped > 0 {
-        eprintln!(
-            "{} frames not held for pcap output (--max-held-frames)",
-            s.held_frames_dropped
-        );
+}
+
+/// The same, for counts of things that belong in the output but are not there.
+fn warn_if_any(n: u64, what: &str) {
+    if n > 0 {
+        eprintln!("oftsniff: warning: {n} {what}");
     }
 }
 
@@ -340,29 +348,15 @@ fn print_pcap_counters(p: &PcapOutStats) {
             p.written_out_of_order, p.late_frames
         );
     }
-    if p.transfers_evicted > 0 {
-        eprintln!(
-            "{} transfers' per-transfer files closed early (too many followed at once)",
-            p.transfers_evicted
-        );
-    }
+    say_if_any(
+        p.transfers_evicted,
+        "transfers' per-transfer files closed early (too many followed at once)",
+    );
     // Frames that belong in the output but are not there: say so loudly.
-    if p.link_mismatch > 0 {
-        eprintln!(
-            "oftsniff: warning: {} frames not written to -w: their link type differs from the file's (a pcapng mixing link types; --pcap-dir keeps them)",
-            p.link_mismatch
-        );
-    }
-    if p.transfer_link_mismatch > 0 {
-        eprintln!(
-            "oftsniff: warning: {} frames not written to their --pcap-dir file: their link type differs from the transfer's first frame",
-            p.transfer_link_mismatch
-        );
-    }
-    if p.frames_not_written > 0 {
-        eprintln!(
-            "oftsniff: warning: {} frames not written to -w after a write error",
-            p.frames_not_written
-        );
-    }
+    warn_if_any(p.link_mismatch, "frames not written to -w: their link type differs from the file's (a pcapng mixing link types; --pcap-dir keeps them)");
+    warn_if_any(p.transfer_link_mismatch, "frames not written to their --pcap-dir file: their link type differs from the transfer's first frame");
+    warn_if_any(
+        p.frames_not_written,
+        "frames not written to -w after a write error",
+    );
 }
