@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{events, of_kind, TempDir};
+use common::{of_kind, TempDir};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::Endpoint;
 use oftsniff::gen::pcap::PcapBuilder;
@@ -63,15 +63,7 @@ fn propose_behind_a_given_up_hole_keeps_its_own_time_and_frame() {
     let mut b = PcapBuilder::new();
     b.add_segments(&segs);
     b.write_file(&pcap).unwrap();
-    let json = dir.join("e.json");
-    common::run_ok(&[
-        "-r".as_ref(),
-        pcap.as_os_str(),
-        "-q".as_ref(),
-        "--json".as_ref(),
-        json.as_os_str(),
-    ]);
-    let evs = events(&json);
+    let (evs, _) = common::run_json(&pcap, &[]);
     let flows = of_kind(&evs, "flow");
     assert_eq!(flows[0]["gap_bytes"], 500, "the hole is there: {flows:?}");
     let rv = of_kind(&evs, "rendezvous");

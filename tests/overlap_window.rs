@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{events, of_kind, TempDir};
+use common::{of_kind, TempDir};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::Endpoint;
 use oftsniff::gen::pcap::PcapBuilder;
@@ -45,18 +45,8 @@ fn capture(dir: &TempDir, differ: bool) -> std::path::PathBuf {
     path
 }
 
-fn overlaps(dir: &TempDir, pcap: &std::path::Path, extra: &[&str]) -> u64 {
-    let json = dir.join("e.json");
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "-r".as_ref(),
-        pcap.as_os_str(),
-        "-q".as_ref(),
-        "--json".as_ref(),
-        json.as_os_str(),
-    ];
-    args.extend(extra.iter().map(std::ffi::OsStr::new));
-    common::run_ok(&args);
-    let ev = events(&json);
+fn overlaps(pcap: &std::path::Path, extra: &[&str]) -> u64 {
+    let (ev, _) = common::run_json(pcap, extra);
     let flow = of_kind(&ev, "flow")[0];
     assert_eq!(flow["bytes_c2s"], 900, "first copy kept: {flow}");
     of_kind(&ev, "stats")[0]["overlaps_differing"]
@@ -70,13 +60,10 @@ fn a_differing_retransmission_of_delivered_bytes_counts_only_with_a_window() {
     let differ = capture(&dir, true);
     let same = capture(&dir, false);
     let window = ["--overlap-window-bytes", "4096"];
-    assert_eq!(overlaps(&dir, &differ, &window), 1);
-    assert_eq!(overlaps(&dir, &same, &window), 0, "identical copy");
+    assert_eq!(overlaps(&differ, &window), 1);
+    assert_eq!(overlaps(&same, &window), 0, "identical copy");
     // Default: delivered bytes are not kept, as README and --help say.
-    assert_eq!(overlaps(&dir, &differ, &[]), 0);
+    assert_eq!(overlaps(&differ, &[]), 0);
     // A window too short to reach back to the copied bytes cannot compare them.
-    assert_eq!(
-        overlaps(&dir, &differ, &["--overlap-window-bytes", "100"]),
-        0
-    );
+    assert_eq!(overlaps(&differ, &["--overlap-window-bytes", "100"]), 0);
 }

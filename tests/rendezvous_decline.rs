@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{events, of_kind, TempDir};
+use common::{of_kind, TempDir};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::Endpoint;
 use oftsniff::gen::pcap::PcapBuilder;
@@ -64,15 +64,7 @@ fn run(declined: Cookie) -> Vec<serde_json::Value> {
     let mut b = PcapBuilder::new();
     b.add_conv(&snd).add_conv(&rcv);
     b.write_file(&pcap).unwrap();
-    let json = dir.join("e.json");
-    common::run_ok(&[
-        "-r".as_ref(),
-        pcap.as_os_str(),
-        "-q".as_ref(),
-        "--json".as_ref(),
-        json.as_os_str(),
-    ]);
-    events(&json)
+    common::run_json(&pcap, &[]).0
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{events, of_kind, TempDir};
+use common::{of_kind, TempDir};
 use oftsniff::capture::{Frame, LinkType, Timestamp};
 use oftsniff::flow::Endpoint;
 use oftsniff::gen::oft::{self, Kind, Variant};
@@ -48,22 +48,6 @@ fn write(frames: &[Frame], path: &Path) {
     w.flush().unwrap();
 }
 
-/// Runs `oftsniff -r` with `--json`; the events and stderr.
-fn run(dir: &TempDir, pcap: &Path) -> (Vec<Value>, String) {
-    let json = dir.join("events.json");
-    let out = common::run_ok(&[
-        "-r".as_ref(),
-        pcap.as_os_str(),
-        "-q".as_ref(),
-        "--json".as_ref(),
-        json.as_os_str(),
-    ]);
-    (
-        events(&json),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn snapped_frames_are_counted_and_their_missing_bytes_are_exact_gaps() {
     let dir = TempDir::new("snaplen-tcp");
@@ -89,7 +73,7 @@ fn snapped_frames_are_counted_and_their_missing_bytes_are_exact_gaps() {
     let snapped = cut.iter().filter(|&&c| c > 0).count() as u64;
     let cut_bytes: usize = cut.iter().sum();
     assert!(snapped > 20, "the test cuts many frames: {snapped}");
-    let (ev, stderr) = run(&dir, &pcap);
+    let (ev, stderr) = common::run_json(&pcap, &[]);
 
     let stats = of_kind(&ev, "stats")[0];
     assert_eq!(stats["snaplen_truncated"], snapped, "{stats}");
@@ -157,7 +141,7 @@ fn a_frame_whose_ip_length_lies_is_not_counted_as_snapped() {
     data_frame.data[16..18].copy_from_slice(&tl.to_be_bytes());
     let pcap = dir.join("lie.pcap");
     write(&frames, &pcap);
-    let (ev, _) = run(&dir, &pcap);
+    let (ev, _) = common::run_json(&pcap, &[]);
     assert_eq!(of_kind(&ev, "stats")[0]["snaplen_truncated"], 0);
     let flow = of_kind(&ev, "flow")[0];
     assert_eq!(flow["bytes_c2s"], 5, "{flow}");
@@ -175,7 +159,7 @@ fn a_snapped_oft_transfer_reports_the_cut_bytes_as_missing_from_the_file() {
     assert!(cut.iter().any(|&c| c > 0), "the file's data frames are cut");
     let pcap = dir.join("oft.pcap");
     write(&frames, &pcap);
-    let (ev, _) = run(&dir, &pcap);
+    let (ev, _) = common::run_json(&pcap, &[]);
 
     let stats = of_kind(&ev, "stats")[0];
     assert_eq!(

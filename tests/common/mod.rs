@@ -132,6 +132,25 @@ pub fn tshark_reads_clean(p: &Path) -> Option<usize> {
     Some(String::from_utf8_lossy(&out.stdout).lines().count())
 }
 
+/// Runs `oftsniff -r PCAP -q --json FILE` plus `extra` (panicking with stderr if it
+/// fails); returns the events and stderr. FILE is written beside the capture.
+pub fn run_json(pcap: &Path, extra: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let json = pcap.with_extension("events.json");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "-r".as_ref(),
+        pcap.as_os_str(),
+        "-q".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let out = run_ok(&args);
+    (
+        events(&json),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The JSON events of a run, one per line.
 pub fn events(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
