@@ -4,11 +4,10 @@
 
 use crate::capture::Frame;
 use crate::flow::FlowKey;
-use crate::output::event::Event;
 use crate::output::pcap_out::{PcapSender, WriterMsg};
 use crate::output::sink::EventSink;
-use crate::output::transfer_files::{TransferId, TransferLabel};
 use crate::session::correlate::{Correlator, CorrelatorOutput};
+use crate::session::event::{Event, TransferId, TransferLabel};
 use crate::session::merge::ReportMerge;
 use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -42,13 +41,13 @@ pub fn event_loop(
                             // Sent by the main thread once every worker is done.
                             merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
                             correlator.finish(&mut out);
-                            s.ts = s.ts.max(correlator.now());
+                            s.ts = s.ts.max(correlator.now().as_f64());
                             s.transfers_evicted = correlator.transfers_evicted;
                             s.reports_forced = merge.forced;
                             // The writer's counters are final only once it has every frame.
                             out.flush_pcap();
                             s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
-                            out.write_event(&Event::Stats(s));
+                            out.write_stats(&s);
                         }
                         r => merge.push(batch.worker, clock, r),
                     }
@@ -79,7 +78,11 @@ pub fn event_loop(
         return Err(e);
     }
     Ok(EventsDone {
-        explained: std::mem::take(&mut correlator.explained),
+        explained: correlator
+            .explained
+            .iter()
+            .map(crate::output::explain::render)
+            .collect(),
         transfers_evicted: correlator.transfers_evicted,
         reports_forced: merge.forced,
     })
@@ -124,6 +127,15 @@ impl Outputs {
             return;
         }
         if let Err(e) = self.sink.write(ev) {
+            self.failed(e);
+        }
+    }
+
+    fn write_stats(&mut self, s: &crate::stats::StatsRecord) {
+        if self.reader_gone {
+            return;
+        }
+        if let Err(e) = self.sink.write_stats(s) {
             self.failed(e);
         }
     }

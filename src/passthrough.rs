@@ -7,8 +7,8 @@
 
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::Direction;
-use crate::output::event::FlowRecord;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
+use crate::session::event::FlowSeen;
 use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::Sender;
 
@@ -61,7 +61,7 @@ impl StreamHandler for PassThrough {
     ) {
         self.clock = self.clock.max(ts);
         if self.flow_records {
-            let r = Report::Flow(FlowRecord::new(conn, summary, reason, ts));
+            let r = Report::Flow(FlowSeen::new(conn, summary, reason, ts));
             self.pending.push((self.clock, r));
         }
     }

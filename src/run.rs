@@ -9,12 +9,12 @@ use crate::cli::Args;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::event_thread::{event_loop, EventOptions};
 use crate::output::carve::Carver;
-use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
 use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
 use crate::session::report::{Report, ReportBatch};
+use crate::stats::StatsRecord;
 use crate::stats::{CaptureCounters, WorkerCounters};
 use crossbeam_channel::bounded;
 use std::fmt;
@@ -90,7 +90,11 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         None
     };
     let carver = match &args.extract {
-        Some(dir) => Some(Arc::new(Carver::new(dir).map_err(one_line)?)),
+        Some(dir) => {
+            let store: Arc<dyn crate::session::store::FileStore> =
+                Arc::new(Carver::new(dir).map_err(one_line)?);
+            Some(store)
+        }
         None => None,
     };
 

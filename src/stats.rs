@@ -60,3 +60,37 @@ impl WorkerCounters {
         self.snaplen_truncated += o.snaplen_truncated;
     }
 }
+
+/// Counters of the whole run, reported once at exit.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StatsRecord {
+    pub ts: f64,
+    pub frames_captured: u64,
+    pub kernel_dropped: u64,
+    pub queue_dropped: u64,
+    pub non_tcp: u64,
+    pub undecodable: u64,
+    pub ip_fragments: u64,
+    pub flows_seen: u64,
+    pub flows_evicted: u64,
+    pub flows_timed_out: u64,
+    pub reassembly_gaps: u64,
+    pub gap_bytes: u64,
+    pub overlaps_differing: u64,
+    pub ooo_dropped_bytes: u64,
+    /// Times a direction's out-of-order buffer passed `--max-ooo-bytes` and its oldest
+    /// hole was given up as a gap.
+    pub ooo_limit_gaps: u64,
+    /// Times the worker's `--max-reassembly-mem` forced buffered holes to be given up.
+    pub mem_limit_flushes: u64,
+    pub held_frames_dropped: u64,
+    /// Transfers ended early because `--max-transfers` were being followed.
+    pub transfers_evicted: u64,
+    /// Reports the event thread had to correlate before a slower worker caught up,
+    /// because too many were held: their order may differ from a one-worker run.
+    pub reports_forced: u64,
+    /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
+    pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
+    /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
+    pub snaplen_truncated: u64,
+}

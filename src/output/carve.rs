@@ -17,6 +17,7 @@
 use super::carve_name::{numbered, safe_components};
 use super::error::OutputError;
 use super::record_file::ensure_writable_dir;
+use crate::session::store::{FileStore, Stored, StoredFile};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -72,6 +73,27 @@ impl Carver {
             gaps: 0,
             error: None,
         }
+    }
+}
+
+impl FileStore for Carver {
+    fn start_file(&self, components: &[String], size: u64, offset: u64) -> Box<dyn StoredFile> {
+        Box::new(Carver::start_file(self, components, size, offset))
+    }
+}
+
+impl StoredFile for CarveFile {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) {
+        // The error is kept and reported again by `finish`.
+        let _ = CarveFile::write_at(self, offset, bytes);
+    }
+
+    fn finish(self: Box<Self>, whole: bool) -> Option<Stored> {
+        let r = CarveFile::finish(*self, whole).ok()?;
+        Some(Stored {
+            path: r.path,
+            missing: r.missing.iter().map(|&(a, b)| [a, b]).collect(),
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! One readable line per event for the terminal: time of day (UTC), transfer id, what
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
-use super::event::{Event, PhaseDetail};
+use super::schema::{capability_name, percent, phase_detail, snac_label, PhaseDetail};
+use crate::session::event::{Event, FileSeen, RendezvousSeen, TransferSummary};
+use crate::session::TransferId;
 use std::fmt::Write;
 
 /// `HH:MM:SS.micro` of a Unix time in seconds.
@@ -83,152 +85,51 @@ fn detail(d: &PhaseDetail) -> String {
 
 /// The line for an event; flows only when `verbose`.
 pub fn line(ev: &Event, verbose: bool) -> Option<String> {
-    let t = time_of_day(ev.ts());
+    let t = time_of_day(ev.ts().as_f64());
     Some(match ev {
-        Event::Phase(p) => {
+        Event::Phase {
+            transfer,
+            leg,
+            phase,
+            ..
+        } => {
             // A second leg (the far side of the proxy) says so, or its lines would read
             // as repeats of the first leg's.
-            let tag = if p.leg > 1 {
-                format!("{}#{}", p.transfer, p.leg)
+            let tag = if *leg > 1 {
+                format!("{transfer}#{leg}")
             } else {
-                p.transfer.clone()
+                transfer.to_string()
             };
             format!(
                 "{t} {:<4} {:<15} {:<17}{}",
                 tag,
-                p.phase,
-                p.dir,
-                detail(&p.detail)
+                phase.step.phase().as_str(),
+                phase.arrow.to_string(),
+                detail(&phase_detail(&phase.step))
             )
         }
-        Event::File(f) => {
-            let check = match f.checksum_ok {
-                Some(true) => format!("checksum {} ok", f.checksum_seen.as_deref().unwrap_or("?")),
-                Some(false) => format!(
-                    "checksum MISMATCH seen {} announced {}",
-                    f.checksum_seen.as_deref().unwrap_or("?"),
-                    f.checksum_expected
-                ),
-                None => "checksum n/a".to_string(),
-            };
-            let mut s = format!(
-                "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} in {:.3}s ({}) {}",
-                f.transfer,
-                "file",
-                f.status,
-                f.name,
-                f.bytes,
-                f.size,
-                f.duration_s,
-                rate(f.rate_bps),
-                check
-            );
-            if let Some(p) = &f.path {
-                let _ = write!(s, " saved={p:?}");
-            }
-            if !f.missing.is_empty() {
-                let _ = write!(s, " missing={}", f.missing.len());
-            }
-            s
-        }
-        Event::Progress(p) => format!(
+        Event::File { transfer, file } => file_line(&t, *transfer, file),
+        Event::Progress {
+            transfer,
+            progress: p,
+        } => format!(
             "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} ({:.1}%) {}",
-            p.transfer,
+            transfer.to_string(),
             "progress",
             "",
             p.name,
             p.bytes,
             p.size,
-            p.percent,
+            percent(p.bytes, p.size),
             rate(p.rate_bps)
         ),
-        Event::Rendezvous(r) => {
-            let mut s = format!(
-                "{t} {:<4} {:<15} {:<17} snac={} flap={}->{} cookie={}",
-                r.transfer,
-                format!("rv_{}", r.kind),
-                r.capability,
-                r.snac,
-                r.flap_client,
-                r.flap_server,
-                r.cookie
-            );
-            if let Some(v) = &r.screen_name {
-                let _ = write!(s, " sn={v:?}");
-            }
-            if let Some(v) = r.request_no {
-                let _ = write!(s, " request={v}");
-            }
-            if r.use_proxy {
-                let _ = write!(
-                    s,
-                    " proxy={} token={}",
-                    r.ip.as_deref().unwrap_or("?"),
-                    r.port.unwrap_or(0)
-                );
-            } else if let Some(p) = r.port {
-                let ip = r
-                    .verified_ip
-                    .as_deref()
-                    .or(r.client_ip.as_deref())
-                    .or(r.ip.as_deref())
-                    .unwrap_or("?");
-                let _ = write!(s, " peer={ip}:{p}");
-            }
-            if let Some(v) = &r.file_name {
-                let _ = write!(s, " file={v:?}");
-            }
-            if let Some(v) = r.total_size {
-                let _ = write!(s, " size={v}");
-            }
-            if let Some(v) = r.cancel_reason {
-                let _ = write!(s, " reason={v}");
-            }
-            if let Some(v) = r.nak_code {
-                let _ = write!(s, " nak_code={v}");
-            }
-            s
-        }
-        Event::Transfer(x) => {
-            let mut s = format!(
-                "{t} {:<4} {:<15} {:<17} {} -> {}",
-                x.transfer,
-                "transfer",
-                x.kind,
-                x.sender.as_deref().unwrap_or("?"),
-                x.receiver.as_deref().unwrap_or("?")
-            );
-            if let Some(p) = &x.proxy {
-                let _ = write!(s, " via proxy {p}");
-                if let Some(c) = x.proxy_creator {
-                    let _ = write!(s, " (created by {c})");
-                }
-            }
-            if x.sender_name.is_some() || x.receiver_name.is_some() {
-                let _ = write!(
-                    s,
-                    " names {:?} -> {:?}",
-                    x.sender_name.as_deref().unwrap_or("?"),
-                    x.receiver_name.as_deref().unwrap_or("?")
-                );
-            }
-            let _ = write!(
-                s,
-                " files={} bytes={} {}",
-                x.files,
-                x.bytes,
-                rate(x.rate_bps)
-            );
-            if x.cancelled {
-                s.push_str(" CANCELLED");
-            }
-            s
-        }
+        Event::Rendezvous { transfer, rv } => rendezvous_line(&t, *transfer, rv),
+        Event::Transfer(x) => transfer_line(&t, x),
         Event::Flow(f) if verbose => format!(
             "{t} {:<4} {:<15} {:<17} {} -> {}{} pkts={}/{} bytes={}/{} gaps={} ({} B)",
             "-",
             "flow",
-            f.close,
+            f.close.as_str(),
             f.client,
             f.server,
             if f.midstream { " midstream" } else { "" },
@@ -239,8 +140,119 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
             f.gaps,
             f.gap_bytes
         ),
-        _ => return None,
+        Event::Flow(_) => return None,
     })
+}
+
+fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
+    let f = &file.end;
+    let seen = f
+        .checksum_seen
+        .map_or_else(|| "?".to_string(), |c| c.to_string());
+    let check = match f.checksum_ok {
+        Some(true) => format!("checksum {seen} ok"),
+        Some(false) => format!(
+            "checksum MISMATCH seen {seen} announced {}",
+            f.checksum_expected
+        ),
+        None => "checksum n/a".to_string(),
+    };
+    let mut s = format!(
+        "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} in {:.3}s ({}) {}",
+        transfer.to_string(),
+        "file",
+        f.status.as_str(),
+        f.name,
+        f.bytes,
+        f.size,
+        f.duration_s(),
+        rate(f.rate_bps()),
+        check
+    );
+    if let Some(p) = &file.path {
+        let _ = write!(s, " saved={:?}", p.display().to_string());
+    }
+    if !f.missing.is_empty() {
+        let _ = write!(s, " missing={}", f.missing.len());
+    }
+    s
+}
+
+fn rendezvous_line(t: &str, transfer: TransferId, r: &RendezvousSeen) -> String {
+    let mut s = format!(
+        "{t} {:<4} {:<15} {:<17} snac={} flap={}->{} cookie={}",
+        transfer.to_string(),
+        format!("rv_{}", r.kind.as_str()),
+        capability_name(r),
+        snac_label(r.snac),
+        r.flap_client,
+        r.flap_server,
+        r.cookie
+    );
+    if let Some(v) = &r.screen_name {
+        let _ = write!(s, " sn={v:?}");
+    }
+    if let Some(v) = r.request_no {
+        let _ = write!(s, " request={v}");
+    }
+    let ip = |i: Option<std::net::Ipv4Addr>| i.map_or_else(|| "?".to_string(), |i| i.to_string());
+    if r.use_proxy {
+        let _ = write!(s, " proxy={} token={}", ip(r.ip), r.port.unwrap_or(0));
+    } else if let Some(p) = r.port {
+        let peer = r.verified_ip.or(r.client_ip).or(r.ip);
+        let _ = write!(s, " peer={}:{p}", ip(peer));
+    }
+    if let Some(v) = &r.file_name {
+        let _ = write!(s, " file={v:?}");
+    }
+    if let Some(v) = r.total_size {
+        let _ = write!(s, " size={v}");
+    }
+    if let Some(v) = r.cancel_reason {
+        let _ = write!(s, " reason={v}");
+    }
+    if let Some(v) = r.nak_code {
+        let _ = write!(s, " nak_code={v}");
+    }
+    s
+}
+
+fn transfer_line(t: &str, x: &TransferSummary) -> String {
+    let ep =
+        |e: Option<crate::flow::Endpoint>| e.map_or_else(|| "?".to_string(), |e| e.to_string());
+    let mut s = format!(
+        "{t} {:<4} {:<15} {:<17} {} -> {}",
+        x.transfer.to_string(),
+        "transfer",
+        x.kind.as_str(),
+        ep(x.sender),
+        ep(x.receiver)
+    );
+    if let Some(p) = &x.proxy {
+        let _ = write!(s, " via proxy {p}");
+        if let Some(c) = x.proxy_creator {
+            let _ = write!(s, " (created by {})", c.as_str());
+        }
+    }
+    if x.sender_name.is_some() || x.receiver_name.is_some() {
+        let _ = write!(
+            s,
+            " names {:?} -> {:?}",
+            x.sender_name.as_deref().unwrap_or("?"),
+            x.receiver_name.as_deref().unwrap_or("?")
+        );
+    }
+    let _ = write!(
+        s,
+        " files={} bytes={} {}",
+        x.files,
+        x.bytes,
+        rate(x.rate_bps())
+    );
+    if x.cancelled {
+        s.push_str(" CANCELLED");
+    }
+    s
 }
 
 #[cfg(test)]

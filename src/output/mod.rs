@@ -2,13 +2,14 @@
 pub mod carve;
 pub mod carve_name;
 pub mod error;
-pub mod event;
+pub mod explain;
 pub mod human;
 pub mod pcap_out;
 pub mod pcapfile;
 pub mod record_file;
 pub mod reorder;
 pub mod rotate;
+pub mod schema;
 pub mod sink;
 pub mod transfer_files;
 

@@ -1,7 +1,8 @@
 //! The event thread: takes events from the workers and writes them out, as NDJSON to
 //! `--json` and as readable lines to stdout, in the order they arrive.
 
-use super::event::Event;
+use crate::session::event::Event;
+use crate::stats::StatsRecord;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -40,13 +41,21 @@ impl EventSink {
 
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
         if let Some(j) = self.json.as_mut() {
-            serde_json::to_writer(&mut *j, ev)?;
-            j.write_all(b"\n")?;
+            super::schema::write_event(j, ev)?;
         }
         if let Some(h) = self.human.as_mut() {
             if let Some(line) = super::human::line(ev, self.verbose) {
                 writeln!(h, "{line}")?;
             }
+        }
+        Ok(())
+    }
+
+    /// The run's counters: a `stats` record in the JSON output (the readable log gets
+    /// them as counter lines at exit instead).
+    pub fn write_stats(&mut self, s: &StatsRecord) -> io::Result<()> {
+        if let Some(j) = self.json.as_mut() {
+            super::schema::write_stats(j, s)?;
         }
         Ok(())
     }

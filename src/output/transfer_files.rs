@@ -18,20 +18,7 @@ use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-/// Identity of one file transfer, as the session layer numbers them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TransferId(pub u64);
-
-/// What a per-transfer file is named after.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransferLabel {
-    pub start: Timestamp,
-    /// Endpoints in the order the name shows them (e.g. sender first).
-    pub a: Endpoint,
-    pub b: Endpoint,
-    /// First file name of the transfer as decoded (unsanitized; sanitized here).
-    pub first_name: Option<String>,
-}
+pub use crate::session::event::{TransferId, TransferLabel};
 
 /// Bytes kept of the file name inside a pcap name.
 const NAME_PART_MAX: usize = 80;

@@ -2,7 +2,8 @@
 //! proxy frames, OFT2 headers and raw file data. A direction that must wait for the
 //! other side (the sender between PROMPT and ACK) holds its bytes, up to a bound.
 
-use super::machine::{At, DataMachine, MachineSink, Mode, MAX_PENDING};
+use super::event::At;
+use super::machine::{DataMachine, MachineSink, Mode, MAX_PENDING};
 use crate::flow::Direction;
 use crate::proto::{parse_oft_header, parse_proxy_frame, probe_odc, probe_oft, ParseError, Probe};
 

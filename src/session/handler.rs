@@ -3,18 +3,20 @@
 //! rendezvous reader, holds frames until a connection is recognized, and reports
 //! everything to the correlator.
 
+use super::event::{
+    At, FileEnd, FileSeen, FileStatus, FlowSeen, LadderLine, PhaseSeen, ProgressSeen, SessionKind,
+    Step,
+};
 use super::flap::FlapConn;
 use super::framer::DataConn;
-use super::machine::{At, DataMachine, FileEnd, MachineSink};
+use super::machine::{DataMachine, MachineSink};
 use super::phase::{Arrow, Phase, Role};
 use super::pickup::Unframed;
-use super::records::{decline_report, file_record, rendezvous_report};
-use super::report::{ConnId, ConnOutcome, ConnRef, LadderLine, Report, ReportBatch, SessionKind};
+use super::report::{ConnId, ConnOutcome, ConnRef, Report, ReportBatch};
+use super::store::{FileStore, StoredFile};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{classify_direction, Classification};
 use crate::flow::{Direction, Endpoint};
-use crate::output::carve::{CarveFile, Carver};
-use crate::output::event::{FlowRecord, PhaseDetail, ProgressRecord};
 use crate::proto::rendezvous::IcbmEvent;
 use crate::proto::{probe_oft, Capability, Probe};
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
@@ -87,7 +89,7 @@ pub struct SessionHandler {
     /// Latest packet time this worker has seen; never goes back.
     clock: Timestamp,
     opts: Arc<SessionOptions>,
-    carver: Option<Arc<Carver>>,
+    carver: Option<Arc<dyn FileStore>>,
     worker: u64,
     next_conn: u64,
     pub counters: SessionCounters,
@@ -121,13 +123,13 @@ pub struct FlowState {
     outs: Vec<Out>,
     ladder: Vec<LadderLine>,
     /// Phases completed by the frame being processed, for its ladder line.
-    frame_notes: Vec<&'static str>,
+    frame_notes: Vec<Phase>,
     seg: Option<SegmentMeta>,
     /// The frame being processed completed a file-transfer rendezvous message.
     rv_frame: Option<crate::proto::Cookie>,
     /// Boxed: a carve handle is large and only transfers being carved have one, while
     /// this state lives in every flow-table slot.
-    carve: Option<Box<CarveFile>>,
+    carve: Option<Box<dyn StoredFile>>,
     carve_primary: bool,
     /// Last frame of the connection, and the direction that first sent FIN or RST.
     last: At,
@@ -163,9 +165,9 @@ impl Default for FlowState {
 /// What the machine said during one call, turned into reports afterwards (when the
 /// connection's cookie and roles are up to date).
 enum Out {
-    Phase(Phase, Arrow, At, Box<PhaseDetail>),
-    File(Box<FileEnd>, Option<String>),
-    Progress(At, String, u64, u64, f64),
+    Phase(PhaseSeen),
+    File(Box<FileEnd>, Option<std::path::PathBuf>),
+    Progress(ProgressSeen),
 }
 
 /// Bytes of a direction kept for classification.
@@ -176,7 +178,7 @@ impl SessionHandler {
         worker: usize,
         reports: Sender<ReportBatch>,
         opts: Arc<SessionOptions>,
-        carver: Option<Arc<Carver>>,
+        carver: Option<Arc<dyn FileStore>>,
     ) -> Self {
         SessionHandler {
             reports,
@@ -265,12 +267,11 @@ impl SessionHandler {
                 } else {
                     (Role::Server, Role::Client)
                 };
-                st.outs.push(Out::Phase(
-                    Phase::DirectIm,
-                    Arrow(a, b),
-                    At::default(),
-                    Box::default(),
-                ));
+                st.outs.push(Out::Phase(PhaseSeen {
+                    step: Step::DirectIm,
+                    arrow: Arrow(a, b),
+                    at: At::default(),
+                }));
                 Class::Data(Box::new(DataConn::new(m)))
             }
             Classification::Flap => {
@@ -333,20 +334,19 @@ impl SessionHandler {
         if !st.recognized {
             st.recognized = true;
             if let Some(h) = st.handshake.or(st.syn_ack) {
-                let detail = PhaseDetail {
-                    client: Some(conn.client().to_string()),
-                    server: Some(conn.server().to_string()),
-                    ..PhaseDetail::default()
+                let step = Step::TcpHandshake {
+                    client: conn.client(),
+                    server: conn.server(),
                 };
                 self.send(Report::Phase {
                     conn: cref,
-                    phase: Phase::TcpHandshake,
-                    arrow: Arrow(Role::Client, Role::Server),
-                    ts: h.ts,
-                    frame: h.frame,
-                    detail,
+                    phase: PhaseSeen {
+                        step,
+                        arrow: Arrow(Role::Client, Role::Server),
+                        at: h,
+                    },
                 });
-                note_frame(st, h.frame, "tcp_handshake");
+                note_frame(st, h.frame, Phase::TcpHandshake);
             }
         }
         // Held frames go after this call's phases: the PROMPT names the file, and the
@@ -358,55 +358,34 @@ impl SessionHandler {
         };
         for out in std::mem::take(&mut st.outs) {
             match out {
-                Out::Phase(phase, arrow, at, detail) => {
-                    let at = if at.frame.0 == 0 {
-                        st.seg
-                            .map(|s| At {
+                Out::Phase(mut phase) => {
+                    if phase.at.frame.0 == 0 {
+                        if let Some(s) = st.seg {
+                            phase.at = At {
                                 ts: s.ts,
                                 frame: s.frame,
-                            })
-                            .unwrap_or(at)
-                    } else {
-                        at
-                    };
-                    st.frame_notes.push(phase.as_str());
-                    self.send(Report::Phase {
-                        conn: cref,
-                        phase,
-                        arrow,
-                        ts: at.ts,
-                        frame: at.frame,
-                        detail: *detail,
-                    });
+                            };
+                        }
+                    }
+                    st.frame_notes.push(phase.step.phase());
+                    self.send(Report::Phase { conn: cref, phase });
                 }
                 Out::File(end, path) => {
-                    let (sender, receiver) = match sender_dir {
-                        Some(s) => (conn.key.src(s).to_string(), conn.key.dst(s).to_string()),
-                        None => (String::new(), String::new()),
-                    };
                     let primary =
                         !(cref.proxied && sender_dir.is_some_and(|s| s != conn.client_dir));
-                    let file = file_record(&end, path, sender, receiver);
+                    let file = Box::new(FileSeen {
+                        end: *end,
+                        path,
+                        sender: sender_dir.map(|s| conn.key.src(s)),
+                        receiver: sender_dir.map(|s| conn.key.dst(s)),
+                    });
                     self.send(Report::File {
                         conn: cref,
                         file,
                         primary,
                     });
                 }
-                Out::Progress(at, name, bytes, size, rate) => {
-                    let progress = ProgressRecord {
-                        ts: at.ts.as_f64(),
-                        transfer: String::new(),
-                        name,
-                        bytes,
-                        size,
-                        percent: if size > 0 {
-                            bytes as f64 * 100.0 / size as f64
-                        } else {
-                            100.0
-                        },
-                        rate_bps: rate,
-                    };
+                Out::Progress(progress) => {
                     self.send(Report::Progress {
                         conn: cref,
                         progress,
@@ -431,10 +410,10 @@ impl SessionHandler {
                     // the decliner speaking.
                     let outgoing = dir == conn.client_dir;
                     let flap = flap_ends(conn, dir, outgoing);
-                    let (record, mut prediction) = decline_report(&e, flap, at, outgoing);
-                    prediction.segment = segment_of(st, at);
+                    let mut rv = super::rendezvous::decline(&e, flap, at, outgoing);
+                    rv.segment = segment_of(st, at);
                     st.rv_frame = Some(e.cookie);
-                    self.send(Report::Rendezvous { record, prediction });
+                    self.send(Report::Rendezvous(Box::new(rv)));
                     continue;
                 }
                 _ => continue,
@@ -452,9 +431,9 @@ impl SessionHandler {
                 _ => dir == conn.client_dir,
             };
             let flap = flap_ends(conn, dir, outgoing);
-            let (record, mut prediction) = rendezvous_report(&msg, flap, at, outgoing, direct_im);
-            prediction.segment = segment_of(st, at);
-            self.send(Report::Rendezvous { record, prediction });
+            let mut rv = super::rendezvous::message(&msg, flap, at, outgoing, direct_im);
+            rv.segment = segment_of(st, at);
+            self.send(Report::Rendezvous(Box::new(rv)));
         }
     }
 }
@@ -475,59 +454,49 @@ fn segment_of(st: &FlowState, at: At) -> Option<(crate::decode::TcpFlags, u32)> 
         .map(|s| (s.flags, s.payload_len))
 }
 
-fn note_frame(st: &mut FlowState, frame: FrameNo, note: &'static str) {
+fn note_frame(st: &mut FlowState, frame: FrameNo, note: Phase) {
     if let Some(l) = st.ladder.iter_mut().find(|l| l.frame == frame) {
-        if l.note.is_empty() {
-            l.note = note.to_string();
-        } else {
-            l.note = format!("{note}, {}", l.note);
-        }
+        l.notes.insert(0, note);
     }
 }
 
 /// Collects the machine's output for one call; file bytes go straight to the carver.
 struct Sink<'a> {
     outs: &'a mut Vec<Out>,
-    carver: Option<&'a Carver>,
-    carve: &'a mut Option<Box<CarveFile>>,
+    carver: Option<&'a dyn FileStore>,
+    carve: &'a mut Option<Box<dyn StoredFile>>,
     primary: bool,
 }
 
 impl MachineSink for Sink<'_> {
-    fn phase(&mut self, phase: Phase, arrow: Arrow, at: At, detail: PhaseDetail) {
-        self.outs
-            .push(Out::Phase(phase, arrow, at, Box::new(detail)));
+    fn phase(&mut self, step: Step, arrow: Arrow, at: At) {
+        self.outs.push(Out::Phase(PhaseSeen { step, arrow, at }));
     }
     fn file_start(&mut self, name: &[String], size: u64, offset: u64) {
         if let (Some(c), true) = (self.carver, self.primary) {
-            *self.carve = Some(Box::new(c.start_file(name, size, offset)));
+            *self.carve = Some(c.start_file(name, size, offset));
         }
     }
     fn file_data(&mut self, offset: u64, bytes: &[u8]) {
         if let Some(f) = self.carve.as_mut() {
-            let _ = f.write_at(offset, bytes);
+            f.write_at(offset, bytes);
         }
     }
-    fn file_end(&mut self, end: &FileEnd) -> Option<String> {
-        let mut end = end.clone();
+    fn file_end(&mut self, mut end: FileEnd) {
         let path = self.carve.take().and_then(|f| {
-            let whole = matches!(
-                end.status,
-                super::machine::FileStatus::Complete | super::machine::FileStatus::Resumed
-            ) && end.missing.is_empty();
-            let r = f.finish(whole).ok()?;
+            let whole = matches!(end.status, FileStatus::Complete | FileStatus::Resumed)
+                && end.missing.is_empty();
+            let stored = f.finish(whole)?;
             // The event describes the file at `path`: a resumed transfer's prefix that was
             // never on this wire is missing from it even when the protocol says the
             // receiver held it.
-            end.missing = r.missing.iter().map(|&(a, b)| [a, b]).collect();
-            Some(r.path.display().to_string())
+            end.missing = stored.missing;
+            Some(stored.path)
         });
-        self.outs.push(Out::File(Box::new(end), path.clone()));
-        path
+        self.outs.push(Out::File(Box::new(end), path));
     }
-    fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64) {
-        self.outs
-            .push(Out::Progress(at, name.to_string(), bytes, size, rate_bps));
+    fn progress(&mut self, progress: ProgressSeen) {
+        self.outs.push(Out::Progress(progress));
     }
 }
 
@@ -644,14 +613,13 @@ impl StreamHandler for SessionHandler {
         if self.opts.explain && matches!(st.class, Class::Data(_) | Class::Unknown) {
             if let Some(s) = seg {
                 if st.ladder.len() < self.opts.max_ladder_lines {
-                    let note = std::mem::take(&mut st.frame_notes).join(", ");
                     st.ladder.push(LadderLine {
                         frame: s.frame,
                         ts: s.ts,
                         from_client: s.dir == conn.client_dir,
                         flags: s.flags,
                         payload_len: s.payload_len,
-                        note,
+                        notes: std::mem::take(&mut st.frame_notes),
                     });
                 } else {
                     self.counters.ladder_lines_dropped += 1;
@@ -730,10 +698,6 @@ impl StreamHandler for SessionHandler {
             self.flush_outs(st, conn);
             if st.recognized {
                 let cref = Self::conn_ref(st, conn);
-                let detail = PhaseDetail {
-                    reason: Some(reason.as_str().to_string()),
-                    ..PhaseDetail::default()
-                };
                 let Class::Data(d) = &st.class else {
                     unreachable!()
                 };
@@ -749,11 +713,11 @@ impl StreamHandler for SessionHandler {
                 let arrow = d.machine.arrow(closer);
                 self.send(Report::Phase {
                     conn: cref,
-                    phase: Phase::Close,
-                    arrow,
-                    ts: at.ts,
-                    frame: at.frame,
-                    detail,
+                    phase: PhaseSeen {
+                        step: Step::Close { reason },
+                        arrow,
+                        at,
+                    },
                 });
                 let m = &d.machine;
                 let outcome = ConnOutcome {
@@ -774,7 +738,7 @@ impl StreamHandler for SessionHandler {
                     frames_lost: st.held_lost,
                 };
                 if self.opts.explain {
-                    note_frame(st, at.frame, Phase::Close.as_str());
+                    note_frame(st, at.frame, Phase::Close);
                     let lines = std::mem::take(&mut st.ladder);
                     self.send(Report::Ladder { conn: cref, lines });
                 }
@@ -785,7 +749,7 @@ impl StreamHandler for SessionHandler {
             }
         }
         if self.opts.flow_records {
-            self.send(Report::Flow(FlowRecord::new(conn, summary, reason, ts)));
+            self.send(Report::Flow(FlowSeen::new(conn, summary, reason, ts)));
         }
     }
 }
@@ -803,7 +767,7 @@ impl SessionHandler {
             from_client: p.src == conn.client(),
             flags: p.flags,
             payload_len: p.payload.len() as u32,
-            note: String::new(),
+            notes: Vec::new(),
         };
         let cref = Self::conn_ref(st, conn);
         self.send(Report::Ladder {

@@ -5,11 +5,11 @@
 //! and reports through a `MachineSink`; it never looks at bytes itself except to count,
 //! checksum and hash file data.
 
-use super::phase::{Arrow, Phase, Role};
+use super::event::{At, Checksum, FileEnd, FileStatus, ProgressSeen, Prompt, Sha256Digest, Step};
+use super::phase::{Arrow, Role};
 use super::pickup::Unframed;
-use crate::capture::{FrameNo, Timestamp};
+use crate::capture::Timestamp;
 use crate::flow::Direction;
-use crate::output::event::PhaseDetail;
 use crate::proto::checksum::{checksums_match, OftChecksum};
 use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
 use sha2::{Digest, Sha256};
@@ -17,92 +17,19 @@ use std::net::Ipv4Addr;
 
 /// Where the machine's findings go (the connection layer turns them into reports).
 pub trait MachineSink {
-    fn phase(&mut self, phase: Phase, arrow: Arrow, at: At, detail: PhaseDetail);
+    fn phase(&mut self, step: Step, arrow: Arrow, at: At);
     /// A file's data is about to flow: `offset` is where the first byte lands.
     fn file_start(&mut self, name: &[String], size: u64, offset: u64);
     fn file_data(&mut self, offset: u64, bytes: &[u8]);
-    /// Returns where the file was written, if it was.
-    fn file_end(&mut self, end: &FileEnd) -> Option<String>;
-    fn progress(&mut self, at: At, name: &str, bytes: u64, size: u64, rate_bps: f64);
-}
-
-/// When and in which frame something happened.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct At {
-    pub ts: Timestamp,
-    pub frame: FrameNo,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileStatus {
-    Complete,
-    Skipped,
-    Resumed,
-    Truncated,
-    UnknownStart,
-}
-
-impl FileStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileStatus::Complete => "complete",
-            FileStatus::Skipped => "skipped",
-            FileStatus::Resumed => "resumed",
-            FileStatus::Truncated => "truncated",
-            FileStatus::UnknownStart => "unknown_start",
-        }
-    }
-}
-
-/// Everything known about a file when it ends.
-#[derive(Clone, Debug)]
-pub struct FileEnd {
-    pub name: String,
-    pub components: Vec<String>,
-    pub size: u64,
-    /// Data bytes seen on the wire.
-    pub bytes: u64,
-    pub offset: u64,
-    pub checksum_expected: u32,
-    pub checksum_seen: Option<u32>,
-    pub checksum_ok: Option<bool>,
-    pub checksum_done: Option<u32>,
-    pub status: FileStatus,
-    pub first_data: Option<Timestamp>,
-    pub last_data: Option<Timestamp>,
-    /// Time the data was asked for (ACK / RESUME_ACK), the start of the transfer proper.
-    pub requested: Option<Timestamp>,
-    pub end: Timestamp,
-    pub sha256: Option<String>,
-    /// Byte ranges `[start, end)` not seen.
-    pub missing: Vec<[u64; 2]>,
-    pub carved: bool,
-}
-
-impl FileEnd {
-    pub fn duration_s(&self) -> f64 {
-        match (self.first_data, self.last_data) {
-            (Some(f), Some(l)) if l > f => l.secs_since(f),
-            (_, Some(l)) => self.requested.map(|r| l.secs_since(r)).unwrap_or(0.0),
-            _ => 0.0,
-        }
-    }
-    /// Average rate in bits per second over the data phase (0 when it took no time).
-    pub fn rate_bps(&self) -> f64 {
-        let d = self.duration_s();
-        if d > 0.0 {
-            self.bytes as f64 * 8.0 / d
-        } else {
-            0.0
-        }
-    }
+    fn file_end(&mut self, end: FileEnd);
+    fn progress(&mut self, progress: ProgressSeen);
 }
 
 /// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
 /// when bytes seen before the file was named were placed in it (None: not knowable).
 enum FileHash {
     Running(Sha256),
-    Placed(Option<String>),
+    Placed(Option<Sha256Digest>),
 }
 
 /// A file from its PROMPT to its DONE.
@@ -259,8 +186,7 @@ impl DataMachine {
     pub fn on_proxy(&mut self, dir: Direction, f: &ProxyFrame, at: At, sink: &mut dyn MachineSink) {
         let from_client = dir == self.client_dir;
         let proxy = self.proxy.get_or_insert_with(ProxyInfo::default);
-        let mut d = PhaseDetail::default();
-        let phase = match &f.body {
+        let step = match &f.body {
             ProxyBody::InitSend {
                 screen_name,
                 cookie,
@@ -269,11 +195,12 @@ impl DataMachine {
                 proxy.creator = Some(true);
                 proxy.capability = *capability;
                 proxy.screen_name = Some(screen_name.clone());
-                d.screen_name = Some(screen_name.clone());
-                d.cookie = Some(cookie.to_string());
                 self.learn_cookie(*cookie);
                 self.modes[dir.index()] = Mode::Blocked;
-                Phase::ProxyInitSend
+                Step::ProxyInitSend {
+                    screen_name: screen_name.clone(),
+                    cookie: *cookie,
+                }
             }
             ProxyBody::InitRecv {
                 screen_name,
@@ -285,19 +212,21 @@ impl DataMachine {
                 proxy.capability = *capability;
                 proxy.token = Some(*token);
                 proxy.screen_name = Some(screen_name.clone());
-                d.screen_name = Some(screen_name.clone());
-                d.token = Some(*token);
-                d.cookie = Some(cookie.to_string());
                 self.learn_cookie(*cookie);
                 self.modes[dir.index()] = Mode::Blocked;
-                Phase::ProxyInitRecv
+                Step::ProxyInitRecv {
+                    screen_name: screen_name.clone(),
+                    token: *token,
+                    cookie: *cookie,
+                }
             }
             ProxyBody::Ack { token, ip } if !from_client => {
                 proxy.token = Some(*token);
                 proxy.proxy_ip = Some(*ip);
-                d.token = Some(*token);
-                d.proxy_ip = Some(ip.to_string());
-                Phase::ProxyAck
+                Step::ProxyAck {
+                    token: *token,
+                    proxy_ip: *ip,
+                }
             }
             ProxyBody::Ready if !from_client => {
                 // Arrow before the roles change: the proxy told its client.
@@ -312,13 +241,10 @@ impl DataMachine {
                     }
                 }
                 self.modes = [next; 2];
-                sink.phase(Phase::ProxyReady, arrow, at, d);
+                sink.phase(Step::ProxyReady, arrow, at);
                 return;
             }
-            ProxyBody::Error { code } if !from_client => {
-                d.error_code = Some(*code);
-                Phase::ProxyError
-            }
+            ProxyBody::Error { code } if !from_client => Step::ProxyError { code: *code },
             // A frame in the wrong direction: the stream is not what it seemed.
             _ => {
                 self.modes[dir.index()] = Mode::Lost;
@@ -326,7 +252,7 @@ impl DataMachine {
             }
         };
         let arrow = self.arrow(dir);
-        sink.phase(phase, arrow, at, d);
+        sink.phase(step, arrow, at);
     }
 
     /// An ODC2 header where the peers' protocol starts: the connection carries Direct IM,
@@ -334,7 +260,7 @@ impl DataMachine {
     pub fn on_odc(&mut self, dir: Direction, at: At, sink: &mut dyn MachineSink) {
         self.direct_im = true;
         self.modes = [Mode::Ignore; 2];
-        sink.phase(Phase::DirectIm, self.arrow(dir), at, PhaseDetail::default());
+        sink.phase(Step::DirectIm, self.arrow(dir), at);
     }
 
     // ---- OFT headers ------------------------------------------------------------
@@ -350,12 +276,11 @@ impl DataMachine {
                 }
                 self.learn_sender(dir);
                 self.learn_cookie(h.cookie);
-                let mut d = file_detail(&h);
-                d.client_id = Some(h.id_str());
+                let step = Step::Prompt(Box::new(prompt_of(&h)));
                 self.file = Some(FileProgress::new(h, at.ts, false));
                 self.modes[dir.index()] = Mode::Blocked;
                 self.modes[rdir.index()] = Mode::Headers;
-                sink.phase(Phase::Prompt, self.arrow(dir), at, d);
+                sink.phase(step, self.arrow(dir), at);
             }
             OftType::Ack | OftType::ResumeAck => {
                 self.learn_sender(rdir);
@@ -366,19 +291,15 @@ impl DataMachine {
                 } else {
                     0
                 };
-                let mut d = PhaseDetail {
-                    cookie: Some(h.cookie.to_string()),
-                    ..PhaseDetail::default()
-                };
-                if resume_ack {
-                    d.offset = Some(offset);
-                }
-                let phase = if resume_ack {
-                    Phase::ResumeAck
+                let step = if resume_ack {
+                    Step::ResumeAck {
+                        offset,
+                        cookie: h.cookie,
+                    }
                 } else {
-                    Phase::Ack
+                    Step::Ack { cookie: h.cookie }
                 };
-                sink.phase(phase, self.arrow(dir), at, d);
+                sink.phase(step, self.arrow(dir), at);
                 let file = self
                     .file
                     .get_or_insert_with(|| FileProgress::unknown(&h, at.ts));
@@ -412,14 +333,13 @@ impl DataMachine {
                 if let Some(f) = self.file.as_mut() {
                     f.resume = Some((offset, h.recv_checksum));
                 }
-                let d = PhaseDetail {
-                    offset: Some(offset),
-                    checksum: Some(hex32(h.recv_checksum)),
-                    cookie: Some(h.cookie.to_string()),
-                    ..PhaseDetail::default()
+                let step = Step::Resume {
+                    offset,
+                    checksum: Checksum(h.recv_checksum),
+                    cookie: h.cookie,
                 };
                 self.modes[rdir.index()] = Mode::Headers;
-                sink.phase(Phase::Resume, self.arrow(dir), at, d);
+                sink.phase(step, self.arrow(dir), at);
             }
             OftType::ResumeAccept => {
                 self.learn_sender(dir);
@@ -427,24 +347,19 @@ impl DataMachine {
                 if let Some(f) = self.file.as_mut() {
                     f.agreed = Some(offset);
                 }
-                let d = PhaseDetail {
-                    offset: Some(offset),
-                    ..PhaseDetail::default()
-                };
                 self.modes[dir.index()] = Mode::Blocked;
-                sink.phase(Phase::ResumeAccept, self.arrow(dir), at, d);
+                sink.phase(Step::ResumeAccept { offset }, self.arrow(dir), at);
             }
             OftType::Done => {
                 self.learn_sender(rdir);
                 self.learn_cookie(h.cookie);
-                let d = PhaseDetail {
-                    bytes: Some(h.bytes_received as u64),
-                    checksum: Some(hex32(h.recv_checksum)),
-                    files_left: Some(h.files_left),
-                    cookie: Some(h.cookie.to_string()),
-                    ..PhaseDetail::default()
+                let step = Step::Done {
+                    bytes: h.bytes_received as u64,
+                    checksum: Checksum(h.recv_checksum),
+                    files_left: h.files_left,
+                    cookie: h.cookie,
                 };
-                sink.phase(Phase::Done, self.arrow(dir), at, d);
+                sink.phase(step, self.arrow(dir), at);
                 if self.file.is_none() {
                     // Picked up after the ACK: the DONE names the file, and what the
                     // sender's direction carried unframed just before it is its end.
@@ -494,12 +409,8 @@ impl DataMachine {
         };
         if f.first_data.is_none() && n > 0 {
             f.first_data = Some(at.ts);
-            let d = PhaseDetail {
-                offset: Some(f.next),
-                ..PhaseDetail::default()
-            };
             let arrow = Arrow(Role::Sender, Role::Receiver);
-            sink.phase(Phase::DataStart, arrow, at, d);
+            sink.phase(Step::DataStart { offset: f.next }, arrow, at);
         }
         let Some(f) = self.file.as_mut() else {
             return 0;
@@ -524,16 +435,18 @@ impl DataMachine {
             let rate = (f.bytes - f.progress_bytes) as f64 * 8.0 / secs.max(1e-9);
             f.last_progress = at.ts;
             f.progress_bytes = f.bytes;
-            let (name, done, size) = (f.name.clone(), f.next, f.prompt.size as u64);
-            sink.progress(at, &name, done, size, rate);
+            sink.progress(ProgressSeen {
+                at,
+                name: f.name.clone(),
+                bytes: f.next,
+                size: f.prompt.size as u64,
+                rate_bps: rate,
+            });
         }
         if left == 0 {
             self.modes[dir.index()] = Mode::Blocked;
-            let d = PhaseDetail {
-                bytes: Some(f.bytes),
-                ..PhaseDetail::default()
-            };
-            sink.phase(Phase::DataEnd, Arrow(Role::Sender, Role::Receiver), at, d);
+            let step = Step::DataEnd { bytes: f.bytes };
+            sink.phase(step, Arrow(Role::Sender, Role::Receiver), at);
         } else {
             self.modes[dir.index()] = Mode::Data { remaining: left };
         }
@@ -625,10 +538,10 @@ impl DataMachine {
             size,
             bytes: f.bytes,
             offset: f.offset,
-            checksum_expected: f.prompt.checksum,
-            checksum_seen,
+            checksum_expected: Checksum(f.prompt.checksum),
+            checksum_seen: checksum_seen.map(Checksum),
             checksum_ok,
-            checksum_done: done_csum,
+            checksum_done: done_csum.map(Checksum),
             status,
             first_data: f.first_data,
             last_data: f.last_data,
@@ -636,13 +549,12 @@ impl DataMachine {
             end: ts,
             sha256: match f.sha {
                 _ if status == FileStatus::Skipped => None,
-                FileHash::Running(s) => Some(hex(&s.finalize())),
+                FileHash::Running(s) => Some(Sha256Digest(s.finalize().into())),
                 FileHash::Placed(h) => h,
             },
             missing,
-            carved: false,
         };
-        sink.file_end(&end);
+        sink.file_end(end);
         self.files_done += 1;
     }
 }
@@ -676,22 +588,17 @@ impl FileProgress {
     }
 }
 
-fn file_detail(h: &OftHeader) -> PhaseDetail {
-    PhaseDetail {
-        name: Some(h.name.display()),
-        size: Some(h.size as u64),
-        checksum: Some(hex32(h.checksum)),
-        files_total: Some(h.total_files),
-        files_left: Some(h.files_left),
-        cookie: (!h.cookie.is_zero()).then(|| h.cookie.to_string()),
-        ..PhaseDetail::default()
+fn prompt_of(h: &OftHeader) -> Prompt {
+    Prompt {
+        name: h.name.display(),
+        size: h.size as u64,
+        checksum: Checksum(h.checksum),
+        files_total: h.total_files,
+        files_left: h.files_left,
+        cookie: (!h.cookie.is_zero()).then_some(h.cookie),
+        client_id: h.id_str(),
     }
 }
 
-pub fn hex32(v: u32) -> String {
-    format!("0x{v:08x}")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+#[cfg(test)]
+mod tests;

@@ -96,7 +96,7 @@ impl ReportMerge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::event::StatsRecord;
+    use crate::stats::StatsRecord;
 
     /// A report that carries a tag, to see the order reports come out in.
     fn rep(tag: u64) -> Report {

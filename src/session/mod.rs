@@ -1,5 +1,6 @@
 //! Transfer state machines and rendezvous correlation.
 pub mod correlate;
+pub mod event;
 pub mod flap;
 pub mod framer;
 pub mod handler;
@@ -7,14 +8,11 @@ pub mod machine;
 pub mod merge;
 pub mod phase;
 pub mod pickup;
-pub mod records;
+pub mod rendezvous;
 pub mod report;
+pub mod store;
+
+pub use event::TransferId;
 
 #[cfg(test)]
-mod correlate_prediction_tests;
-#[cfg(test)]
-mod correlate_tests;
-#[cfg(test)]
-mod hostile_tests;
-#[cfg(test)]
-mod machine_tests;
+mod tests;

@@ -4,6 +4,7 @@
 //! DONE arriving later can place them: the sender's unframed bytes just before the DONE
 //! are the end of the file it names.
 
+use super::event::Sha256Digest;
 use crate::capture::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -30,7 +31,7 @@ pub struct Placed {
     /// Ranges of the file not seen.
     pub missing: Vec<[u64; 2]>,
     /// SHA-256 of the bytes seen, when exactly the file's bytes were hashed.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256Digest>,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
 }
@@ -82,23 +83,19 @@ impl Unframed {
         Placed {
             bytes,
             missing,
-            sha256: (whole_span && bytes > 0).then(|| hex(&self.sha.finalize())),
+            sha256: (whole_span && bytes > 0).then(|| Sha256Digest(self.sha.finalize().into())),
             first: self.first.filter(|_| whole_span),
             last: self.last.filter(|_| bytes > 0),
         }
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn sha(b: &[u8]) -> String {
-        hex(&Sha256::digest(b))
+    fn sha(b: &[u8]) -> Sha256Digest {
+        Sha256Digest(Sha256::digest(b).into())
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! connections; only the correlator (one thread) knows transfers, which span
 //! connections owned by different workers.
 
-use super::phase::{Arrow, Phase};
-use crate::capture::{FrameNo, Timestamp};
+use super::event::{
+    FileSeen, FlowSeen, LadderLine, PhaseSeen, ProgressSeen, RendezvousSeen, SessionKind,
+};
+use crate::capture::{Frame, Timestamp};
 use crate::flow::Endpoint;
-use crate::output::event::{FileRecord, FlowRecord, PhaseDetail, ProgressRecord, RendezvousRecord};
 use crate::proto::Cookie;
 use std::net::Ipv4Addr;
 
@@ -28,24 +29,8 @@ pub struct ConnRef {
 }
 
 impl ConnRef {
-    pub fn label(&self) -> String {
-        format!("{}-{}", self.client, self.server)
-    }
-}
-
-/// Kind of peer session a data connection carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    File,
-    DirectIm,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::File => "file",
-            SessionKind::DirectIm => "directim",
-        }
+    pub fn ends(&self) -> (Endpoint, Endpoint) {
+        (self.client, self.server)
     }
 }
 
@@ -67,53 +52,23 @@ pub struct ConnOutcome {
     pub frames_lost: u64,
 }
 
-/// The rendezvous content the correlator uses to predict data connections.
-#[derive(Clone, Debug)]
-pub struct Prediction {
-    pub cookie: Cookie,
-    pub kind: crate::proto::rendezvous::RvKind,
-    pub request_no: Option<u16>,
-    pub use_proxy: bool,
-    /// Addresses the data connection may go to (0x0002/3/4).
-    pub ips: Vec<Ipv4Addr>,
-    pub port: Option<u16>,
-    /// The PROPOSE carried file data (0x2711): its proposer is the file sender.
-    pub from_sender: bool,
-    pub file_name: Option<String>,
-    /// True when the message went client → server on FLAP (SNAC 4/6).
-    pub outgoing: bool,
-    pub screen_name: Option<String>,
-    pub direct_im: bool,
-    /// TCP flags and payload length of the frame that completed the message, for the
-    /// `--explain` ladder; None when that frame is no longer at hand (the bytes waited
-    /// behind a hole given up later).
-    pub segment: Option<(crate::decode::TcpFlags, u32)>,
-}
-
 pub enum Report {
     Phase {
         conn: ConnRef,
-        phase: Phase,
-        arrow: Arrow,
-        ts: Timestamp,
-        frame: FrameNo,
-        detail: PhaseDetail,
+        phase: PhaseSeen,
     },
     /// `primary` is false for a proxied receiver's leg, which repeats what the sender's
     /// leg reports; the correlator keeps it only when the sender's leg was not seen.
     File {
         conn: ConnRef,
-        file: FileRecord,
+        file: Box<FileSeen>,
         primary: bool,
     },
     Progress {
         conn: ConnRef,
-        progress: ProgressRecord,
+        progress: ProgressSeen,
     },
-    Rendezvous {
-        record: RendezvousRecord,
-        prediction: Prediction,
-    },
+    Rendezvous(Box<RendezvousSeen>),
     Closed {
         conn: ConnRef,
         outcome: ConnOutcome,
@@ -121,32 +76,32 @@ pub enum Report {
     /// Raw frames of a recognized connection, for pcap output.
     Frames {
         conn: ConnRef,
-        frames: Vec<crate::capture::Frame>,
+        frames: Vec<Frame>,
     },
     /// Frames of a connection that carried no payload (refused or abandoned), for pcap
     /// output if the rendezvous predicted it.
     Attempt {
         conn: ConnRef,
-        frames: Vec<crate::capture::Frame>,
+        frames: Vec<Frame>,
     },
     /// A FLAP frame that carried a file-transfer rendezvous (`--with-rendezvous`).
     RendezvousFrame {
         cookie: Cookie,
-        frame: crate::capture::Frame,
+        frame: Frame,
     },
     /// `--explain` ladder lines of one connection.
     Ladder {
         conn: ConnRef,
         lines: Vec<LadderLine>,
     },
-    Flow(FlowRecord),
+    Flow(FlowSeen),
     /// Worker `worker` has processed every frame up to packet time `ts`.
     Watermark {
         worker: usize,
         ts: Timestamp,
     },
     /// End of the run's counters (sent by the main thread, after the workers).
-    Stats(crate::output::event::StatsRecord),
+    Stats(crate::stats::StatsRecord),
 }
 
 /// What a worker sends the event thread at once: its reports, each stamped with the
@@ -154,17 +109,4 @@ pub enum Report {
 pub struct ReportBatch {
     pub worker: usize,
     pub reports: Vec<(Timestamp, Report)>,
-}
-
-/// One frame of a recognized connection, for `--explain`.
-#[derive(Clone, Debug)]
-pub struct LadderLine {
-    pub frame: FrameNo,
-    pub ts: Timestamp,
-    /// True when the TCP client sent it.
-    pub from_client: bool,
-    pub flags: crate::decode::TcpFlags,
-    pub payload_len: u32,
-    /// The phase this frame completed, or the data phase it belongs to.
-    pub note: String,
 }

@@ -1,18 +1,17 @@
 //! Correlator tests: reports in awkward orders (another worker ahead), screen names,
 //! proxied files, and the indexes that tie connections to transfers.
 
-use super::correlate::*;
-use super::report::{ConnId, ConnRef, Report};
+use super::*;
 use crate::capture::FrameNo;
 use crate::capture::{Frame, Timestamp};
 use crate::flow::{Endpoint, FlowKey};
-use crate::output::event::{Event, FileRecord, TransferRecord};
-use crate::output::event::{PhaseDetail, RendezvousRecord};
-use crate::output::transfer_files::{TransferId, TransferLabel};
-use crate::proto::rendezvous::RvKind;
 use crate::proto::Cookie;
+use crate::session::event::{
+    At, Checksum, Event, FileEnd, FileSeen, FileStatus, PhaseSeen, RendezvousSeen, RvType,
+    SessionKind, Step as Seen, TransferId, TransferLabel, TransferSummary,
+};
 use crate::session::phase::{Arrow, Phase, Role};
-use crate::session::report::Prediction;
+use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
 
 const COOKIE: Cookie = Cookie(*b"7654321\0");
 
@@ -32,24 +31,22 @@ fn ep(s: &str) -> Endpoint {
     Endpoint::new(a.ip(), a.port())
 }
 
-/// A rendezvous on the FLAP connection of `flap_client`; `outgoing`: SNAC 4/6.
-fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool) -> Report {
-    let record = RendezvousRecord {
-        ts: 1.0,
-        transfer: String::new(),
-        kind: if kind == RvKind::Propose {
-            "propose"
-        } else {
-            "accept"
+/// A rendezvous of `kind` about `cookie`, with nothing else said.
+pub(super) fn rendezvous(kind: RvType, cookie: Cookie, ts: Timestamp) -> RendezvousSeen {
+    RendezvousSeen {
+        at: At {
+            ts,
+            frame: FrameNo(1),
         },
-        frame: 1,
-        cookie: COOKIE.to_string(),
-        capability: "send-file".into(),
-        snac: if outgoing { "4/6" } else { "4/7" }.into(),
-        flap_client: flap_client.into(),
-        flap_server: "198.18.0.5:5190".into(),
-        screen_name: Some(sn.into()),
-        request_no: (kind == RvKind::Propose).then_some(1),
+        kind,
+        cookie,
+        capability: Some(crate::proto::Capability::SEND_FILE),
+        snac: (4, 6),
+        flap_client: ep("198.18.0.1:40000"),
+        flap_server: ep("198.18.0.5:5190"),
+        outgoing: true,
+        screen_name: None,
+        request_no: None,
         use_proxy: false,
         ip: None,
         client_ip: None,
@@ -60,30 +57,59 @@ fn rv(kind: RvKind, flap_client: &str, outgoing: bool, sn: &str, with_file: bool
         total_size: None,
         cancel_reason: None,
         nak_code: None,
-    };
-    let prediction = Prediction {
-        cookie: COOKIE,
-        kind,
-        request_no: record.request_no,
-        use_proxy: false,
-        ips: Vec::new(),
-        port: None,
-        from_sender: with_file,
-        file_name: None,
-        outgoing,
-        screen_name: Some(sn.into()),
         direct_im: false,
         segment: None,
-    };
-    Report::Rendezvous { record, prediction }
+    }
 }
 
-fn transfer(out: &Out) -> &TransferRecord {
-    let ts: Vec<&TransferRecord> = out
+/// A step of `phase` with placeholder contents.
+pub(super) fn step_of(phase: Phase) -> Seen {
+    match phase {
+        Phase::TcpHandshake => Seen::TcpHandshake {
+            client: ep("198.18.2.20:40000"),
+            server: ep("198.18.1.10:5190"),
+        },
+        Phase::ProxyInitSend => Seen::ProxyInitSend {
+            screen_name: "alice198".into(),
+            cookie: COOKIE,
+        },
+        Phase::ProxyInitRecv => Seen::ProxyInitRecv {
+            screen_name: "bob198".into(),
+            token: 0x4242,
+            cookie: COOKIE,
+        },
+        Phase::Ack => Seen::Ack { cookie: COOKIE },
+        Phase::Prompt => Seen::Prompt(Box::new(crate::session::event::Prompt {
+            name: "f.bin".into(),
+            size: 10,
+            checksum: Checksum(0),
+            files_total: 1,
+            files_left: 1,
+            cookie: None,
+            client_id: String::new(),
+        })),
+        other => panic!("no test step for {other}"),
+    }
+}
+
+/// A rendezvous on the FLAP connection of `flap_client`; `outgoing`: SNAC 4/6.
+fn rv(kind: RvType, flap_client: &str, outgoing: bool, sn: &str, with_file: bool) -> Report {
+    let mut r = rendezvous(kind, COOKIE, Timestamp(1_000_000_000));
+    r.snac = (4, if outgoing { 6 } else { 7 });
+    r.flap_client = ep(flap_client);
+    r.outgoing = outgoing;
+    r.screen_name = Some(sn.into());
+    r.request_no = (kind == RvType::Propose).then_some(1);
+    r.file_name = with_file.then(|| "f.bin".to_string());
+    Report::Rendezvous(Box::new(r))
+}
+
+fn transfer(out: &Out) -> &TransferSummary {
+    let ts: Vec<&TransferSummary> = out
         .0
         .iter()
         .filter_map(|e| match e {
-            Event::Transfer(t) => Some(t),
+            Event::Transfer(t) => Some(&**t),
             _ => None,
         })
         .collect();
@@ -101,15 +127,15 @@ fn screen_names_follow_the_flap_clients_role_whatever_the_report_order() {
     let mut c = Correlator::new(false, 1024);
     let mut out = Out::default();
     c.handle(
-        rv(RvKind::Accept, ALICE_BOS, true, "bob198", false),
+        rv(RvType::Accept, ALICE_BOS, true, "bob198", false),
         &mut out,
     );
     c.handle(
-        rv(RvKind::Accept, BOB_BOS, false, "alice198", false),
+        rv(RvType::Accept, BOB_BOS, false, "alice198", false),
         &mut out,
     );
     c.handle(
-        rv(RvKind::Propose, ALICE_BOS, true, "bob198", true),
+        rv(RvType::Propose, ALICE_BOS, true, "bob198", true),
         &mut out,
     );
     c.finish(&mut out);
@@ -123,7 +149,7 @@ fn an_accept_without_its_propose_is_read_as_the_receivers() {
     let mut c = Correlator::new(false, 1024);
     let mut out = Out::default();
     c.handle(
-        rv(RvKind::Accept, BOB_BOS, true, "alice198", false),
+        rv(RvType::Accept, BOB_BOS, true, "alice198", false),
         &mut out,
     );
     c.finish(&mut out);
@@ -146,44 +172,48 @@ fn leg(id: u64, client: &str) -> ConnRef {
 fn phase(conn: ConnRef, phase: Phase) -> Report {
     Report::Phase {
         conn,
-        phase,
-        arrow: Arrow(Role::Client, Role::Proxy),
-        ts: Timestamp(1),
-        frame: FrameNo(1),
-        detail: PhaseDetail::default(),
+        phase: PhaseSeen {
+            step: step_of(phase),
+            arrow: Arrow(Role::Client, Role::Proxy),
+            at: At {
+                ts: Timestamp(1),
+                frame: FrameNo(1),
+            },
+        },
     }
 }
 
-fn file(sender: &str, receiver: &str) -> FileRecord {
-    FileRecord {
-        ts: 2.0,
-        transfer: String::new(),
-        name: "f.bin".into(),
-        size: 10,
-        bytes: 10,
-        offset: 0,
-        checksum_expected: "0x00000000".into(),
-        checksum_seen: None,
-        checksum_ok: None,
-        checksum_done: None,
-        status: "complete",
-        duration_s: 0.0,
-        rate_bps: 0.0,
-        first_data_ts: None,
-        last_data_ts: None,
-        sha256: None,
+fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
+    Box::new(FileSeen {
+        end: FileEnd {
+            name: "f.bin".into(),
+            components: vec!["f.bin".into()],
+            size: 10,
+            bytes: 10,
+            offset: 0,
+            checksum_expected: Checksum(0),
+            checksum_seen: None,
+            checksum_ok: None,
+            checksum_done: None,
+            status: FileStatus::Complete,
+            first_data: None,
+            last_data: None,
+            requested: None,
+            end: Timestamp(2_000_000_000),
+            sha256: None,
+            missing: Vec::new(),
+        },
         path: None,
-        missing: Vec::new(),
-        sender: sender.into(),
-        receiver: receiver.into(),
-    }
+        sender: Some(ep(sender)),
+        receiver: Some(ep(receiver)),
+    })
 }
 
-fn files(out: &Out) -> Vec<&FileRecord> {
+fn files(out: &Out) -> Vec<&FileSeen> {
     out.0
         .iter()
         .filter_map(|e| match e {
-            Event::File(f) => Some(f),
+            Event::File { file, .. } => Some(&**file),
             _ => None,
         })
         .collect()
@@ -207,7 +237,7 @@ fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
     c.handle(phase(leg(2, r), Phase::ProxyInitRecv), &mut out);
     let f = files(&out);
     assert_eq!(f.len(), 1);
-    assert_eq!((f[0].sender.as_str(), f[0].receiver.as_str()), (s, r));
+    assert_eq!((f[0].sender, f[0].receiver), (Some(ep(s)), Some(ep(r))));
     c.handle(
         Report::File {
             conn: leg(2, r),
@@ -241,7 +271,7 @@ fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
     c.finish(&mut out);
     let f = files(&out);
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].receiver, "198.18.0.9:5190");
+    assert_eq!(f[0].receiver, Some(ep("198.18.0.9:5190")));
     assert_eq!(transfer(&out).files, 1);
 }
 
@@ -259,11 +289,14 @@ fn direct_conn(id: u64, cookie: Option<Cookie>) -> ConnRef {
 fn phase_at(conn: ConnRef, secs: f64) -> Report {
     Report::Phase {
         conn,
-        phase: Phase::Prompt,
-        arrow: Arrow(Role::Sender, Role::Receiver),
-        ts: Timestamp((secs * 1e9) as u64),
-        frame: FrameNo(1),
-        detail: PhaseDetail::default(),
+        phase: PhaseSeen {
+            step: step_of(Phase::Prompt),
+            arrow: Arrow(Role::Sender, Role::Receiver),
+            at: At {
+                ts: Timestamp((secs * 1e9) as u64),
+                frame: FrameNo(1),
+            },
+        },
     }
 }
 
@@ -280,8 +313,8 @@ fn late_report_of_a_connection_whose_merged_transfer_was_forgotten_starts_afresh
     c.handle(phase_at(a, 10.5), &mut out);
     c.handle(phase_at(direct_conn(1, Some(COOKIE)), 11.0), &mut out);
     for conn in [a, b] {
-        let outcome = crate::session::report::ConnOutcome {
-            kind: super::report::SessionKind::File,
+        let outcome = ConnOutcome {
+            kind: SessionKind::File,
             start: Timestamp(10_000_000_000),
             end: Timestamp(12_000_000_000),
             sender: None,
@@ -304,7 +337,7 @@ fn late_report_of_a_connection_whose_merged_transfer_was_forgotten_starts_afresh
     let stray = out.0.last().cloned();
     c.finish(&mut out);
     match stray {
-        Some(Event::Phase(p)) => assert!(p.transfer.starts_with('T')),
+        Some(Event::Phase { transfer, .. }) => assert!(transfer.0 > 0),
         other => panic!("the stray report is still reported: {other:?}"),
     }
     assert!(
@@ -437,16 +470,16 @@ proptest::proptest! {
                 Step::Wait { secs } => { now += secs as f64; continue; }
                 Step::Phase { conn, cookie, token, proxied } => Report::Phase {
                     conn: story_conn(conn, cookie, token, proxied),
-                    phase: Phase::Prompt,
-                    arrow: Arrow(Role::Sender, Role::Receiver),
-                    ts,
-                    frame: FrameNo(1),
-                    detail: PhaseDetail::default(),
+                    phase: PhaseSeen {
+                        step: step_of(Phase::Prompt),
+                        arrow: Arrow(Role::Sender, Role::Receiver),
+                        at: At { ts, frame: FrameNo(1) },
+                    },
                 },
                 Step::Closed { conn, sender_is_client } => {
                     let cr = story_conn(conn, None, false, false);
-                    let outcome = crate::session::report::ConnOutcome {
-                        kind: super::report::SessionKind::File,
+                    let outcome = ConnOutcome {
+                        kind: SessionKind::File,
                         start: ts,
                         end: ts,
                         sender: Some(if sender_is_client { cr.client } else { cr.server }),
@@ -461,27 +494,27 @@ proptest::proptest! {
                     Report::Closed { conn: cr, outcome }
                 }
                 Step::Propose { cookie, proxy, port_of, from_sender, outgoing } => {
-                    let Report::Rendezvous { mut record, mut prediction } =
-                        rv(RvKind::Propose, "198.18.1.10:40001", outgoing, "alice", from_sender)
+                    let Report::Rendezvous(mut r) =
+                        rv(RvType::Propose, "198.18.1.10:40001", outgoing, "alice", from_sender)
                     else { unreachable!() };
-                    record.ts = now;
-                    prediction.cookie = story_cookie(cookie);
-                    prediction.use_proxy = proxy;
-                    prediction.ips = vec![std::net::Ipv4Addr::new(198, 18, 1, 10 + port_of % 3)];
-                    prediction.port = Some(if proxy { 0x4000 + port_of as u16 } else { 5190 });
-                    Report::Rendezvous { record, prediction }
+                    r.at.ts = ts;
+                    r.cookie = story_cookie(cookie);
+                    r.use_proxy = proxy;
+                    r.ip = Some(std::net::Ipv4Addr::new(198, 18, 1, 10 + port_of % 3));
+                    r.port = Some(if proxy { 0x4000 + port_of as u16 } else { 5190 });
+                    Report::Rendezvous(r)
                 }
                 Step::Accept { cookie, outgoing } => {
-                    let Report::Rendezvous { mut record, mut prediction } =
-                        rv(RvKind::Accept, "198.18.2.20:40002", outgoing, "bob", false)
+                    let Report::Rendezvous(mut r) =
+                        rv(RvType::Accept, "198.18.2.20:40002", outgoing, "bob", false)
                     else { unreachable!() };
-                    record.ts = now;
-                    prediction.cookie = story_cookie(cookie);
-                    Report::Rendezvous { record, prediction }
+                    r.at.ts = ts;
+                    r.cookie = story_cookie(cookie);
+                    Report::Rendezvous(r)
                 }
                 Step::File { conn, primary } => {
                     let mut f = file("198.18.1.10:5190", "198.18.2.20:47000");
-                    f.ts = now;
+                    f.end.end = ts;
                     Report::File { conn: story_conn(conn, None, false, !primary), file: f, primary }
                 }
                 Step::Attempt { conn } => Report::Attempt { conn: story_conn(conn, None, false, false), frames: Vec::new() },
@@ -499,8 +532,8 @@ proptest::proptest! {
             c.handle(r, &mut out);
         }
         c.finish(&mut out);
-        let mut ids: Vec<&str> = out.0.iter().filter_map(|e| match e {
-            Event::Transfer(t) => Some(t.transfer.as_str()),
+        let mut ids: Vec<TransferId> = out.0.iter().filter_map(|e| match e {
+            Event::Transfer(t) => Some(t.transfer),
             _ => None,
         }).collect();
         let n = ids.len();

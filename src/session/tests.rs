@@ -1,13 +1,13 @@
 //! Hostile input for the session layer: whatever bytes arrive, in whatever chunks, the
 //! framer, state machine and FLAP reader neither panic nor hold more than their bounds.
 
+use super::event::{At, FileEnd, ProgressSeen, Step};
 use super::flap::FlapConn;
 use super::framer::DataConn;
-use super::machine::{At, DataMachine, FileEnd, MachineSink, MAX_PENDING};
-use super::phase::{Arrow, Phase};
+use super::machine::{DataMachine, MachineSink, MAX_PENDING};
+use super::phase::Arrow;
 use crate::capture::{FrameNo, Timestamp};
 use crate::flow::Direction;
-use crate::output::event::PhaseDetail;
 use crate::proto::checksum::OftChecksum;
 use crate::proto::{Capability, Cookie, FileName, OftHeader, ProxyFrame};
 use proptest::prelude::*;
@@ -20,18 +20,17 @@ struct Count {
 }
 
 impl MachineSink for Count {
-    fn phase(&mut self, _: Phase, _: Arrow, _: At, _: PhaseDetail) {
+    fn phase(&mut self, _: Step, _: Arrow, _: At) {
         self.phases += 1;
     }
     fn file_start(&mut self, _: &[String], _: u64, _: u64) {}
     fn file_data(&mut self, _: u64, bytes: &[u8]) {
         self.data += bytes.len() as u64;
     }
-    fn file_end(&mut self, _: &FileEnd) -> Option<String> {
+    fn file_end(&mut self, _: FileEnd) {
         self.files += 1;
-        None
     }
-    fn progress(&mut self, _: At, _: &str, _: u64, _: u64, _: f64) {}
+    fn progress(&mut self, _: ProgressSeen) {}
 }
 
 fn dir(b: bool) -> Direction {

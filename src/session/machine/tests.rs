@@ -1,14 +1,14 @@
 //! The data-connection state machine behind its framer: messages built by the project's
 //! emitters, fed in the chunkings a network produces.
 
-use super::framer::DataConn;
-use super::machine::{At, DataMachine, FileEnd, FileStatus, MachineSink};
-use super::phase::{Arrow, Phase};
+use super::{DataMachine, MachineSink};
 use crate::capture::{FrameNo, Timestamp};
 use crate::flow::Direction;
-use crate::output::event::PhaseDetail;
 use crate::proto::checksum::OftChecksum;
 use crate::proto::{Capability, Cookie, FileName, OftHeader, OftType, ProxyFrame};
+use crate::session::event::{At, Checksum, FileEnd, FileStatus, ProgressSeen, Step};
+use crate::session::framer::DataConn;
+use crate::session::phase::{Arrow, Phase};
 use sha2::{Digest, Sha256};
 use std::net::Ipv4Addr;
 
@@ -33,19 +33,18 @@ impl Record {
 }
 
 impl MachineSink for Record {
-    fn phase(&mut self, phase: Phase, arrow: Arrow, _at: At, _detail: PhaseDetail) {
-        self.phases.push((phase, arrow));
+    fn phase(&mut self, step: Step, arrow: Arrow, _at: At) {
+        self.phases.push((step.phase(), arrow));
     }
     fn file_start(&mut self, _name: &[String], _size: u64, _offset: u64) {}
     fn file_data(&mut self, _offset: u64, bytes: &[u8]) {
         self.data.extend_from_slice(bytes);
     }
-    fn file_end(&mut self, end: &FileEnd) -> Option<String> {
-        self.files.push(end.clone());
-        None
+    fn file_end(&mut self, end: FileEnd) {
+        self.files.push(end);
     }
-    fn progress(&mut self, at: At, _name: &str, bytes: u64, size: u64, rate_bps: f64) {
-        self.progress.push((at.ts, bytes, size, rate_bps));
+    fn progress(&mut self, p: ProgressSeen) {
+        self.progress.push((p.at.ts, p.bytes, p.size, p.rate_bps));
     }
 }
 
@@ -148,7 +147,7 @@ fn done_after_prompt_is_skip() {
     assert_eq!(f.bytes, 0);
     assert_eq!(f.sha256, None);
     assert_eq!(f.checksum_ok, None);
-    assert_eq!(f.checksum_done, Some(OftChecksum::of(&data)));
+    assert_eq!(f.checksum_done, Some(Checksum(OftChecksum::of(&data))));
 }
 
 #[test]
@@ -170,11 +169,11 @@ fn data_in_uneven_chunks_gives_the_checksum_and_hash_of_the_whole_file() {
     c.feed(RECEIVER, &p.done(COOKIE, 10_001, 0x1234_0000, true).emit());
     let f = &c.rec.files[0];
     assert_eq!(f.status, FileStatus::Complete);
-    assert_eq!(f.checksum_seen, Some(OftChecksum::of(&data)));
+    assert_eq!(f.checksum_seen, Some(Checksum(OftChecksum::of(&data))));
     // The receiver's DONE value (a wrong one, as libpurple sends) never decides.
     assert_eq!(f.checksum_ok, Some(true));
-    assert_eq!(f.checksum_done, Some(0x1234_0000));
-    assert_eq!(f.sha256.as_deref(), Some(sha(&data).as_str()));
+    assert_eq!(f.checksum_done, Some(Checksum(0x1234_0000)));
+    assert_eq!(f.sha256.map(|h| h.to_string()), Some(sha(&data)));
     assert_eq!(c.rec.data, data);
 }
 

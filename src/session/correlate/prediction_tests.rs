@@ -1,19 +1,17 @@
 //! Correlator tests of address predictions across transfers: an address a PROPOSE
 //! predicted serves one connection, and transfers with different cookies never merge.
 
-use super::correlate::*;
+use super::tests::{rendezvous, step_of};
+use super::*;
 use crate::capture::FrameNo;
 use crate::capture::{Frame, Timestamp};
 use crate::flow::{Endpoint, FlowKey};
-use crate::output::event::Event;
-use crate::output::event::{PhaseDetail, RendezvousRecord};
-use crate::output::transfer_files::{TransferId, TransferLabel};
-use crate::proto::rendezvous::RvKind;
 use crate::proto::Cookie;
+use crate::session::event::{
+    At, ConnEnds, Event, PhaseSeen, RvType, SessionKind, TransferId, TransferLabel,
+};
 use crate::session::phase::{Arrow, Phase, Role};
-use crate::session::report::SessionKind;
-use crate::session::report::{ConnId, ConnRef, Report};
-use crate::session::report::{ConnOutcome, Prediction};
+use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
 use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Default)]
@@ -36,46 +34,19 @@ fn ep(ip: [u8; 4], port: u16) -> Endpoint {
 }
 
 fn propose(cookie: u8, ts: f64) -> Report {
-    let cookie = Cookie([cookie; 8]);
-    Report::Rendezvous {
-        record: RendezvousRecord {
-            ts,
-            transfer: String::new(),
-            kind: "propose",
-            frame: 1,
-            cookie: cookie.to_string(),
-            capability: "send-file".into(),
-            snac: "4/6".into(),
-            flap_client: "198.18.0.1:40000".into(),
-            flap_server: "198.18.0.20:5190".into(),
-            screen_name: Some("bob".into()),
-            request_no: Some(1),
-            use_proxy: false,
-            ip: None,
-            client_ip: None,
-            verified_ip: None,
-            port: Some(5190),
-            file_name: Some("f.bin".into()),
-            file_count: Some(1),
-            total_size: Some(10),
-            cancel_reason: None,
-            nak_code: None,
-        },
-        prediction: Prediction {
-            cookie,
-            kind: RvKind::Propose,
-            request_no: Some(1),
-            use_proxy: false,
-            ips: vec![Ipv4Addr::from(SENDER)],
-            port: Some(5190),
-            from_sender: true,
-            file_name: Some("f.bin".into()),
-            outgoing: true,
-            screen_name: Some("bob".into()),
-            direct_im: false,
-            segment: None,
-        },
-    }
+    let mut r = rendezvous(
+        RvType::Propose,
+        Cookie([cookie; 8]),
+        Timestamp((ts * 1e9) as u64),
+    );
+    r.screen_name = Some("bob".into());
+    r.request_no = Some(1);
+    r.ip = Some(Ipv4Addr::from(SENDER));
+    r.port = Some(5190);
+    r.file_name = Some("f.bin".into());
+    r.file_count = Some(1);
+    r.total_size = Some(10);
+    Report::Rendezvous(Box::new(r))
 }
 
 /// The receiver's connection from `client_port` to the sender's listening 5190.
@@ -93,11 +64,14 @@ fn conn(id: u64, client_port: u16, cookie: Option<u8>) -> ConnRef {
 fn phase(conn: ConnRef, phase: Phase, ts: f64) -> Report {
     Report::Phase {
         conn,
-        phase,
-        arrow: Arrow(Role::Client, Role::Server),
-        ts: Timestamp((ts * 1e9) as u64),
-        frame: FrameNo(1),
-        detail: PhaseDetail::default(),
+        phase: PhaseSeen {
+            step: step_of(phase),
+            arrow: Arrow(Role::Client, Role::Server),
+            at: At {
+                ts: Timestamp((ts * 1e9) as u64),
+                frame: FrameNo(1),
+            },
+        },
     }
 }
 
@@ -121,11 +95,11 @@ fn closed(conn: ConnRef, ts: f64) -> Report {
     }
 }
 
-fn transfers(out: &Collect) -> Vec<(String, Option<String>, Vec<String>)> {
+fn transfers(out: &Collect) -> Vec<(TransferId, Option<Cookie>, Vec<ConnEnds>)> {
     out.0
         .iter()
         .filter_map(|e| match e {
-            Event::Transfer(t) => Some((t.transfer.clone(), t.cookie.clone(), t.legs.clone())),
+            Event::Transfer(t) => Some((t.transfer, t.cookie, t.legs.clone())),
             _ => None,
         })
         .collect()
@@ -135,7 +109,9 @@ fn phase_labels(out: &Collect, conn: &ConnRef) -> Vec<String> {
     out.0
         .iter()
         .filter_map(|e| match e {
-            Event::Phase(p) if p.conn == conn.label() => Some(p.transfer.clone()),
+            Event::Phase {
+                transfer, conn: c, ..
+            } if *c == conn.ends() => Some(transfer.to_string()),
             _ => None,
         })
         .collect()
@@ -161,10 +137,10 @@ fn next_offer_to_the_same_address_is_a_new_transfer_even_before_its_propose() {
     c.finish(&mut out);
     let t = transfers(&out);
     assert_eq!(t.len(), 2, "{t:?}");
-    assert_eq!(t[0].1.as_deref(), Some(Cookie([1; 8]).to_string().as_str()));
-    assert_eq!(t[0].2, vec![first.label()]);
-    assert_eq!(t[1].1.as_deref(), Some(Cookie([2; 8]).to_string().as_str()));
-    assert_eq!(t[1].2, vec![second.label()]);
+    assert_eq!(t[0].1, Some(Cookie([1; 8])));
+    assert_eq!(t[0].2, vec![first.ends()]);
+    assert_eq!(t[1].1, Some(Cookie([2; 8])));
+    assert_eq!(t[1].2, vec![second.ends()]);
     assert_eq!(phase_labels(&out, &second), ["T2", "T2"]);
 }
 
@@ -200,5 +176,5 @@ fn connection_after_its_propose_joins_it_by_address() {
     c.finish(&mut out);
     let t = transfers(&out);
     assert_eq!(t.len(), 1);
-    assert_eq!(t[0].2, vec![first.label()]);
+    assert_eq!(t[0].2, vec![first.ends()]);
 }

@@ -1,0 +1,449 @@
+//! The NDJSON schema (`--json`, documented in docs/EVENTS.md): the one place where the
+//! session stage's typed events become JSON records. Every record carries `event` and `ts`
+//! (seconds since the Unix epoch, as a float).
+
+use crate::session::event::{
+    Event, FileSeen, FlowSeen, PhaseSeen, ProgressSeen, RendezvousSeen, Step, TransferSummary,
+};
+use crate::session::TransferId;
+use crate::stats::StatsRecord;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// One NDJSON line.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Record<'a> {
+    Phase(PhaseRecord),
+    File(FileRecord),
+    Progress(ProgressRecord),
+    Rendezvous(RendezvousRecord),
+    Transfer(TransferRecord),
+    Flow(FlowRecord),
+    Stats(&'a StatsRecord),
+}
+
+/// Writes one event as a JSON line.
+pub fn write_event(w: &mut dyn Write, ev: &Event) -> io::Result<()> {
+    let rec = match ev {
+        Event::Phase {
+            transfer,
+            conn,
+            leg,
+            phase,
+        } => Record::Phase(phase_record(*transfer, *conn, *leg, phase)),
+        Event::File { transfer, file } => Record::File(file_record(*transfer, file)),
+        Event::Progress { transfer, progress } => {
+            Record::Progress(progress_record(*transfer, progress))
+        }
+        Event::Rendezvous { transfer, rv } => Record::Rendezvous(rendezvous_record(*transfer, rv)),
+        Event::Transfer(t) => Record::Transfer(transfer_record(t)),
+        Event::Flow(f) => Record::Flow(flow_record(f)),
+    };
+    serde_json::to_writer(&mut *w, &rec)?;
+    w.write_all(b"\n")
+}
+
+/// Writes the run's counters as the `stats` JSON line.
+pub fn write_stats(w: &mut dyn Write, s: &StatsRecord) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, &Record::Stats(s))?;
+    w.write_all(b"\n")
+}
+
+/// The `phase` record's optional fields, in their documented order.
+pub fn phase_detail(step: &Step) -> PhaseDetail {
+    let mut d = PhaseDetail::default();
+    match step {
+        Step::TcpHandshake { client, server } => {
+            d.client = Some(client.to_string());
+            d.server = Some(server.to_string());
+        }
+        Step::ProxyInitSend {
+            screen_name,
+            cookie,
+        } => {
+            d.screen_name = Some(screen_name.clone());
+            d.cookie = Some(cookie.to_string());
+        }
+        Step::ProxyInitRecv {
+            screen_name,
+            token,
+            cookie,
+        } => {
+            d.screen_name = Some(screen_name.clone());
+            d.token = Some(*token);
+            d.cookie = Some(cookie.to_string());
+        }
+        Step::ProxyAck { token, proxy_ip } => {
+            d.token = Some(*token);
+            d.proxy_ip = Some(proxy_ip.to_string());
+        }
+        Step::ProxyReady | Step::DirectIm => {}
+        Step::ProxyError { code } => d.error_code = Some(*code),
+        Step::Prompt(p) => {
+            d.name = Some(p.name.clone());
+            d.size = Some(p.size);
+            d.checksum = Some(p.checksum.to_string());
+            d.files_total = Some(p.files_total);
+            d.files_left = Some(p.files_left);
+            d.cookie = p.cookie.map(|c| c.to_string());
+            d.client_id = Some(p.client_id.clone());
+        }
+        Step::Ack { cookie } => d.cookie = Some(cookie.to_string()),
+        Step::Resume {
+            offset,
+            checksum,
+            cookie,
+        } => {
+            d.offset = Some(*offset);
+            d.checksum = Some(checksum.to_string());
+            d.cookie = Some(cookie.to_string());
+        }
+        Step::ResumeAccept { offset } | Step::DataStart { offset } => d.offset = Some(*offset),
+        Step::ResumeAck { offset, cookie } => {
+            d.cookie = Some(cookie.to_string());
+            d.offset = Some(*offset);
+        }
+        Step::DataEnd { bytes } => d.bytes = Some(*bytes),
+        Step::Done {
+            bytes,
+            checksum,
+            files_left,
+            cookie,
+        } => {
+            d.bytes = Some(*bytes);
+            d.checksum = Some(checksum.to_string());
+            d.files_left = Some(*files_left);
+            d.cookie = Some(cookie.to_string());
+        }
+        Step::Close { reason } => d.reason = Some(reason.as_str().to_string()),
+    }
+    d
+}
+
+fn phase_record(
+    transfer: TransferId,
+    conn: (crate::flow::Endpoint, crate::flow::Endpoint),
+    leg: u32,
+    p: &PhaseSeen,
+) -> PhaseRecord {
+    PhaseRecord {
+        ts: p.at.ts.as_f64(),
+        transfer: transfer.to_string(),
+        phase: p.step.phase().as_str(),
+        dir: p.arrow.to_string(),
+        frame: p.at.frame.0,
+        conn: format!("{}-{}", conn.0, conn.1),
+        leg,
+        detail: phase_detail(&p.step),
+    }
+}
+
+fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
+    let end = &f.end;
+    let party = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string()).unwrap_or_default();
+    FileRecord {
+        ts: end.end.as_f64(),
+        transfer: transfer.to_string(),
+        name: end.name.clone(),
+        size: end.size,
+        bytes: end.bytes,
+        offset: end.offset,
+        checksum_expected: end.checksum_expected.to_string(),
+        checksum_seen: end.checksum_seen.map(|c| c.to_string()),
+        checksum_ok: end.checksum_ok,
+        checksum_done: end.checksum_done.map(|c| c.to_string()),
+        status: end.status.as_str(),
+        duration_s: end.duration_s(),
+        rate_bps: end.rate_bps(),
+        first_data_ts: end.first_data.map(|t| t.as_f64()),
+        last_data_ts: end.last_data.map(|t| t.as_f64()),
+        sha256: end.sha256.map(|h| h.to_string()),
+        path: f.path.as_ref().map(|p| p.display().to_string()),
+        missing: end.missing.clone(),
+        sender: party(f.sender),
+        receiver: party(f.receiver),
+    }
+}
+
+fn progress_record(transfer: TransferId, p: &ProgressSeen) -> ProgressRecord {
+    ProgressRecord {
+        ts: p.at.ts.as_f64(),
+        transfer: transfer.to_string(),
+        name: p.name.clone(),
+        bytes: p.bytes,
+        size: p.size,
+        percent: percent(p.bytes, p.size),
+        rate_bps: p.rate_bps,
+    }
+}
+
+/// Share of `size` that `bytes` is, in percent (100 for an empty file).
+pub fn percent(bytes: u64, size: u64) -> f64 {
+    if size > 0 {
+        bytes as f64 * 100.0 / size as f64
+    } else {
+        100.0
+    }
+}
+
+/// A SNAC as people write it: family/subtype, the subtype in hex past 9 (`4/0B`).
+pub fn snac_label((family, subtype): (u16, u16)) -> String {
+    if subtype > 9 {
+        format!("{family}/{subtype:02X}")
+    } else {
+        format!("{family}/{subtype}")
+    }
+}
+
+/// The capability a rendezvous names, as written in events.
+pub fn capability_name(rv: &RendezvousSeen) -> &'static str {
+    rv.capability.and_then(|c| c.name()).unwrap_or("other")
+}
+
+fn rendezvous_record(transfer: TransferId, rv: &RendezvousSeen) -> RendezvousRecord {
+    RendezvousRecord {
+        ts: rv.at.ts.as_f64(),
+        transfer: transfer.to_string(),
+        kind: rv.kind.as_str(),
+        frame: rv.at.frame.0,
+        cookie: rv.cookie.to_string(),
+        capability: capability_name(rv).to_string(),
+        snac: snac_label(rv.snac),
+        flap_client: rv.flap_client.to_string(),
+        flap_server: rv.flap_server.to_string(),
+        screen_name: rv.screen_name.clone(),
+        request_no: rv.request_no,
+        use_proxy: rv.use_proxy,
+        ip: rv.ip.map(|i| i.to_string()),
+        client_ip: rv.client_ip.map(|i| i.to_string()),
+        verified_ip: rv.verified_ip.map(|i| i.to_string()),
+        port: rv.port,
+        file_name: rv.file_name.clone(),
+        file_count: rv.file_count,
+        total_size: rv.total_size,
+        cancel_reason: rv.cancel_reason,
+        nak_code: rv.nak_code,
+    }
+}
+
+fn transfer_record(t: &TransferSummary) -> TransferRecord {
+    let ep = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string());
+    TransferRecord {
+        ts: t.ts.as_f64(),
+        transfer: t.transfer.to_string(),
+        kind: t.kind.as_str(),
+        start: t.start.as_f64(),
+        end: t.end.as_f64(),
+        sender: ep(t.sender),
+        receiver: ep(t.receiver),
+        proxied: t.proxy.is_some(),
+        proxy: ep(t.proxy),
+        proxy_creator: t.proxy_creator.map(|r| r.as_str()),
+        cookie: t.cookie.map(|c| c.to_string()),
+        sender_name: t.sender_name.clone(),
+        receiver_name: t.receiver_name.clone(),
+        files: t.files,
+        bytes: t.bytes,
+        duration_s: t.duration_s(),
+        rate_bps: t.rate_bps(),
+        legs: t.legs.iter().map(|(c, s)| format!("{c}-{s}")).collect(),
+        cancelled: t.cancelled,
+        frames_lost: t.frames_lost,
+        failed_attempts: t.failed_attempts,
+    }
+}
+
+fn flow_record(f: &FlowSeen) -> FlowRecord {
+    FlowRecord {
+        ts: f.end.as_f64(),
+        start: f.start.as_f64(),
+        client: f.client.to_string(),
+        server: f.server.to_string(),
+        midstream: f.midstream,
+        packets_c2s: f.packets_c2s,
+        packets_s2c: f.packets_s2c,
+        bytes_c2s: f.bytes_c2s,
+        bytes_s2c: f.bytes_s2c,
+        gaps: f.gaps,
+        gap_bytes: f.gap_bytes,
+        close: f.close.as_str(),
+    }
+}
+
+/// Fields a phase may carry; absent ones are left out of the JSON.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PhaseDetail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_total: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_left: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A transfer reached a phase.
+#[derive(Serialize)]
+struct PhaseRecord {
+    pub ts: f64,
+    pub transfer: String,
+    pub phase: &'static str,
+    pub dir: String,
+    pub frame: u64,
+    /// Which data connection of the transfer ("ip:port-ip:port", client first).
+    pub conn: String,
+    /// 1-based number of that connection within the transfer (2 for a proxy's second leg).
+    pub leg: u32,
+    #[serde(flatten)]
+    pub detail: PhaseDetail,
+}
+
+/// A file ended (complete, skipped, resumed, truncated, or seen only in part).
+#[derive(Serialize)]
+struct FileRecord {
+    pub ts: f64,
+    pub transfer: String,
+    pub name: String,
+    pub size: u64,
+    pub bytes: u64,
+    pub offset: u64,
+    pub checksum_expected: String,
+    pub checksum_seen: Option<String>,
+    pub checksum_ok: Option<bool>,
+    pub checksum_done: Option<String>,
+    pub status: &'static str,
+    pub duration_s: f64,
+    pub rate_bps: f64,
+    pub first_data_ts: Option<f64>,
+    pub last_data_ts: Option<f64>,
+    pub sha256: Option<String>,
+    pub path: Option<String>,
+    /// Byte ranges `[start, end)` of the file that were not seen.
+    pub missing: Vec<[u64; 2]>,
+    pub sender: String,
+    pub receiver: String,
+}
+
+/// A running transfer's progress, every `--progress` seconds of packet time.
+#[derive(Serialize)]
+struct ProgressRecord {
+    pub ts: f64,
+    pub transfer: String,
+    pub name: String,
+    pub bytes: u64,
+    pub size: u64,
+    pub percent: f64,
+    pub rate_bps: f64,
+}
+
+/// A channel-2 rendezvous message seen on an OSCAR (FLAP) connection.
+#[derive(Serialize)]
+struct RendezvousRecord {
+    pub ts: f64,
+    pub transfer: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub frame: u64,
+    pub cookie: String,
+    pub capability: String,
+    /// SNAC subtype as "4/6" (client to server) or "4/7" (server to client).
+    pub snac: String,
+    pub flap_client: String,
+    pub flap_server: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screen_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_no: Option<u16>,
+    pub use_proxy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_count: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<u16>,
+    /// SNAC 4/0B: the channel-specific NAK code (1: declined).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nak_code: Option<u16>,
+}
+
+/// A transfer ended: all its data connections closed (or the input ended).
+#[derive(Serialize)]
+struct TransferRecord {
+    pub ts: f64,
+    pub transfer: String,
+    pub kind: &'static str,
+    pub start: f64,
+    pub end: f64,
+    pub sender: Option<String>,
+    pub receiver: Option<String>,
+    pub proxied: bool,
+    pub proxy: Option<String>,
+    pub proxy_creator: Option<&'static str>,
+    pub cookie: Option<String>,
+    pub sender_name: Option<String>,
+    pub receiver_name: Option<String>,
+    pub files: u64,
+    pub bytes: u64,
+    pub duration_s: f64,
+    pub rate_bps: f64,
+    pub legs: Vec<String>,
+    pub cancelled: bool,
+    /// Frames of its connections lost to `--max-held-frames` before they were recognized.
+    pub frames_lost: u64,
+    /// Connections to a predicted address that never carried data (e.g. a SYN refused
+    /// with RST before the peers moved to a redirect or the proxy); written to pcap too.
+    pub failed_attempts: u64,
+}
+
+/// One TCP connection, reported when it ends.
+#[derive(Serialize)]
+struct FlowRecord {
+    pub ts: f64,
+    pub start: f64,
+    pub client: String,
+    pub server: String,
+    pub midstream: bool,
+    pub packets_c2s: u64,
+    pub packets_s2c: u64,
+    pub bytes_c2s: u64,
+    pub bytes_s2c: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub close: &'static str,
+}

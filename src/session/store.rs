@@ -1,0 +1,29 @@
+//! Where carved files go: the session stage streams a file's bytes through these traits
+//! as they pass, and `crate::output::carve` puts them on disk.
+
+use std::path::PathBuf;
+
+/// Receives the files of every data connection of a worker.
+pub trait FileStore: Send + Sync {
+    /// A file about to arrive. `components` is the OFT name split at its separators;
+    /// offsets given to `write_at` are file offsets, so a transfer resumed at `offset`
+    /// writes its bytes from there on.
+    fn start_file(&self, components: &[String], size: u64, offset: u64) -> Box<dyn StoredFile>;
+}
+
+/// One file being written.
+pub trait StoredFile: Send {
+    /// A failed write is the store's to count and report; the stream goes on.
+    fn write_at(&mut self, offset: u64, bytes: &[u8]);
+    /// Closes the file; `whole` says every announced byte crossed the wire and the
+    /// transfer ended normally. None when the file could not be written at all.
+    fn finish(self: Box<Self>, whole: bool) -> Option<Stored>;
+}
+
+/// Where a file was stored and what of it is missing there.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub path: PathBuf,
+    /// Byte ranges `[start, end)` of the file that are not in it.
+    pub missing: Vec<[u64; 2]>,
+}
