@@ -7,7 +7,6 @@ pub mod handler;
 pub mod machine;
 pub mod merge;
 pub mod phase;
-pub mod pickup;
 pub mod rendezvous;
 pub mod report;
 pub mod store;

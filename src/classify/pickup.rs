@@ -4,7 +4,6 @@
 //! DONE arriving later can place them: the sender's unframed bytes just before the DONE
 //! are the end of the file it names.
 
-use super::event::Sha256Digest;
 use crate::capture::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -31,7 +30,7 @@ pub struct Placed {
     /// Ranges of the file not seen.
     pub missing: Vec<[u64; 2]>,
     /// SHA-256 of the bytes seen, when exactly the file's bytes were hashed.
-    pub sha256: Option<Sha256Digest>,
+    pub sha256: Option<[u8; 32]>,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
 }
@@ -83,7 +82,7 @@ impl Unframed {
         Placed {
             bytes,
             missing,
-            sha256: (whole_span && bytes > 0).then(|| Sha256Digest(self.sha.finalize().into())),
+            sha256: (whole_span && bytes > 0).then(|| self.sha.finalize().into()),
             first: self.first.filter(|_| whole_span),
             last: self.last.filter(|_| bytes > 0),
         }
@@ -94,8 +93,8 @@ impl Unframed {
 mod tests {
     use super::*;
 
-    fn sha(b: &[u8]) -> Sha256Digest {
-        Sha256Digest(Sha256::digest(b).into())
+    fn sha(b: &[u8]) -> [u8; 32] {
+        Sha256::digest(b).into()
     }
 
     #[test]

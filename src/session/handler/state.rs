@@ -1,0 +1,116 @@
+//! What the session stage keeps per connection, inside the flow table.
+
+use super::super::event::{At, LadderLine};
+use super::super::flap::FlapConn;
+use super::super::framer::DataConn;
+use super::super::phase::Phase;
+use super::super::report::ConnId;
+use super::super::store::StoredFile;
+use super::reports::Out;
+use crate::capture::{Frame, FrameNo};
+use crate::classify::Classifier;
+use crate::flow::Direction;
+use crate::proto::Cookie;
+use crate::reassembly::SegmentMeta;
+
+pub enum Class {
+    /// Not named yet: the classify stage's state.
+    Unknown(Classifier),
+    Data(Box<DataConn>),
+    Flap(Box<FlapConn>),
+    Other,
+}
+
+/// Frames kept while a connection is not recognized, so its pcap can start at the SYN.
+#[derive(Default)]
+pub struct Held {
+    pub frames: Vec<Frame>,
+    /// Frames that did not fit (`max_held_frames`).
+    pub lost: u64,
+}
+
+/// The `--explain` lines of a data connection.
+#[derive(Default)]
+pub struct LadderRec {
+    pub lines: Vec<LadderLine>,
+    /// Phases completed by the frame being processed, for its ladder line.
+    pub notes: Vec<Phase>,
+}
+
+impl LadderRec {
+    /// Puts `note` first among the notes of an already-recorded frame.
+    pub fn note_frame(&mut self, frame: FrameNo, note: Phase) {
+        if let Some(l) = self.lines.iter_mut().find(|l| l.frame == frame) {
+            l.notes.insert(0, note);
+        }
+    }
+}
+
+/// The file being carved from this connection.
+pub struct Carve {
+    /// Boxed: only transfers being carved have one, while this state lives in every
+    /// flow-table slot.
+    pub file: Option<Box<dyn StoredFile>>,
+    /// A proxied receiver's leg repeats the sender's leg: only the sender's is carved.
+    pub primary: bool,
+}
+
+impl Default for Carve {
+    fn default() -> Self {
+        Carve {
+            file: None,
+            primary: true,
+        }
+    }
+}
+
+/// Per-connection state.
+pub struct FlowState {
+    pub id: ConnId,
+    pub class: Class,
+    pub syn_ack: Option<At>,
+    pub handshake: Option<At>,
+    pub held: Held,
+    /// The connection produced a phase: its frames go on.
+    pub recognized: bool,
+    pub outs: Vec<Out>,
+    pub ladder: LadderRec,
+    /// The segment being processed.
+    pub seg: Option<SegmentMeta>,
+    /// The frame being processed completed a file-transfer rendezvous message.
+    pub rv_frame: Option<Cookie>,
+    pub carve: Carve,
+    /// Last frame of the connection, and the direction that first sent FIN or RST.
+    pub last: At,
+    pub closer: Option<Direction>,
+}
+
+impl Default for FlowState {
+    fn default() -> Self {
+        FlowState {
+            id: ConnId(0),
+            class: Class::Unknown(Classifier::default()),
+            syn_ack: None,
+            handshake: None,
+            held: Held::default(),
+            recognized: false,
+            outs: Vec::new(),
+            ladder: LadderRec::default(),
+            seg: None,
+            rv_frame: None,
+            carve: Carve::default(),
+            last: At::default(),
+            closer: None,
+        }
+    }
+}
+
+impl FlowState {
+    /// TCP flags and payload length of the frame that completed a message at `at`, for
+    /// the ladder.
+    pub fn segment_at(&self, at: At) -> Option<(crate::decode::TcpFlags, u32)> {
+        self.seg
+            .filter(|s| s.frame == at.frame)
+            .map(|s| (s.flags, s.payload_len))
+    }
+}
