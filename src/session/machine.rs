@@ -7,8 +7,8 @@
 
 use super::event::{At, Checksum, FileEnd, FileStatus, ProgressSeen, Prompt, Sha256Digest, Step};
 use super::phase::{Arrow, Role};
-use super::pickup::Unframed;
 use crate::capture::Timestamp;
+use crate::classify::pickup::Unframed;
 use crate::flow::Direction;
 use crate::proto::checksum::{checksums_match, OftChecksum};
 use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
@@ -266,68 +266,13 @@ impl DataMachine {
     // ---- OFT headers ------------------------------------------------------------
 
     pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
-        let rdir = dir.reverse();
         // Whatever this direction carried unframed belongs to what came before.
         self.unframed[dir.index()] = Unframed::default();
         match h.kind {
-            OftType::Prompt => {
-                if self.file.is_some() {
-                    self.end_file(FileStatus::Truncated, None, at.ts, sink);
-                }
-                self.learn_sender(dir);
-                self.learn_cookie(h.cookie);
-                let step = Step::Prompt(Box::new(prompt_of(&h)));
-                self.file = Some(FileProgress::new(h, at.ts, false));
-                self.modes[dir.index()] = Mode::Blocked;
-                self.modes[rdir.index()] = Mode::Headers;
-                sink.phase(step, self.arrow(dir), at);
-            }
-            OftType::Ack | OftType::ResumeAck => {
-                self.learn_sender(rdir);
-                self.learn_cookie(h.cookie);
-                let resume_ack = h.kind == OftType::ResumeAck;
-                let offset = if resume_ack {
-                    h.bytes_received as u64
-                } else {
-                    0
-                };
-                let step = if resume_ack {
-                    Step::ResumeAck {
-                        offset,
-                        cookie: h.cookie,
-                    }
-                } else {
-                    Step::Ack { cookie: h.cookie }
-                };
-                sink.phase(step, self.arrow(dir), at);
-                let file = self
-                    .file
-                    .get_or_insert_with(|| FileProgress::unknown(&h, at.ts));
-                let size = file.prompt.size as u64;
-                let offset = offset.min(size);
-                file.requested = Some(at.ts);
-                file.offset = offset;
-                file.next = offset;
-                file.last_progress = at.ts;
-                file.checksum = Some(match file.resume {
-                    Some((o, prefix)) if o == offset && offset > 0 => {
-                        OftChecksum::resume_from(offset, prefix)
-                    }
-                    _ if offset == 0 => OftChecksum::new(),
-                    _ => OftChecksum::starting_at(offset),
-                });
-                let comps = file.prompt.name.components();
-                sink.file_start(&comps, size, offset);
-                let remaining = size - offset;
-                self.modes[rdir.index()] = if remaining > 0 {
-                    Mode::Data { remaining }
-                } else {
-                    Mode::Blocked
-                };
-                self.modes[dir.index()] = Mode::Headers;
-            }
+            OftType::Prompt => self.on_prompt(dir, h, at, sink),
+            OftType::Ack | OftType::ResumeAck => self.on_ack(dir, &h, at, sink),
             OftType::Resume => {
-                self.learn_sender(rdir);
+                self.learn_sender(dir.reverse());
                 self.learn_cookie(h.cookie);
                 let offset = h.bytes_received as u64;
                 if let Some(f) = self.file.as_mut() {
@@ -338,7 +283,7 @@ impl DataMachine {
                     checksum: Checksum(h.recv_checksum),
                     cookie: h.cookie,
                 };
-                self.modes[rdir.index()] = Mode::Headers;
+                self.modes[dir.reverse().index()] = Mode::Headers;
                 sink.phase(step, self.arrow(dir), at);
             }
             OftType::ResumeAccept => {
@@ -350,45 +295,112 @@ impl DataMachine {
                 self.modes[dir.index()] = Mode::Blocked;
                 sink.phase(Step::ResumeAccept { offset }, self.arrow(dir), at);
             }
-            OftType::Done => {
-                self.learn_sender(rdir);
-                self.learn_cookie(h.cookie);
-                let step = Step::Done {
-                    bytes: h.bytes_received as u64,
-                    checksum: Checksum(h.recv_checksum),
-                    files_left: h.files_left,
-                    cookie: h.cookie,
-                };
-                sink.phase(step, self.arrow(dir), at);
-                if self.file.is_none() {
-                    // Picked up after the ACK: the DONE names the file, and what the
-                    // sender's direction carried unframed just before it is its end.
-                    let mut f = FileProgress::unknown(&h, at.ts);
-                    let size = h.size as u64;
-                    let seen = std::mem::take(&mut self.unframed[rdir.index()]).place(size);
-                    f.bytes = seen.bytes;
-                    f.next = size;
-                    f.missing = seen.missing;
-                    f.sha = FileHash::Placed(seen.sha256);
-                    f.first_data = seen.first;
-                    f.last_data = seen.last;
-                    self.bytes += seen.bytes;
-                    self.file = Some(f);
-                }
-                let status = match self.file.as_ref() {
-                    Some(f) if f.unknown_start => FileStatus::UnknownStart,
-                    Some(f) if f.requested.is_none() => FileStatus::Skipped,
-                    _ => FileStatus::Complete,
-                };
-                self.end_file(status, Some(h.recv_checksum), at.ts, sink);
-                if h.files_left <= 1 || h.flags & crate::proto::oft::flags::DONE != 0 {
-                    self.finished = true;
-                }
-                self.modes = [Mode::Headers; 2];
-            }
+            OftType::Done => self.on_done(dir, &h, at, sink),
             // Get File and unknown codes: recognized, not followed.
             _ => {}
         }
+    }
+
+    fn on_prompt(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
+        if self.file.is_some() {
+            self.end_file(FileStatus::Truncated, None, at.ts, sink);
+        }
+        self.learn_sender(dir);
+        self.learn_cookie(h.cookie);
+        let step = Step::Prompt(Box::new(prompt_of(&h)));
+        self.file = Some(FileProgress::new(h, at.ts, false));
+        self.modes[dir.index()] = Mode::Blocked;
+        self.modes[dir.reverse().index()] = Mode::Headers;
+        sink.phase(step, self.arrow(dir), at);
+    }
+
+    /// ACK or RESUME_ACK: the receiver asks for the data, from the start or an offset.
+    fn on_ack(&mut self, dir: Direction, h: &OftHeader, at: At, sink: &mut dyn MachineSink) {
+        let rdir = dir.reverse();
+        self.learn_sender(rdir);
+        self.learn_cookie(h.cookie);
+        let resume_ack = h.kind == OftType::ResumeAck;
+        let offset = if resume_ack {
+            h.bytes_received as u64
+        } else {
+            0
+        };
+        let step = if resume_ack {
+            Step::ResumeAck {
+                offset,
+                cookie: h.cookie,
+            }
+        } else {
+            Step::Ack { cookie: h.cookie }
+        };
+        sink.phase(step, self.arrow(dir), at);
+        let file = self
+            .file
+            .get_or_insert_with(|| FileProgress::unknown(h, at.ts));
+        let size = file.prompt.size as u64;
+        let offset = offset.min(size);
+        file.requested = Some(at.ts);
+        file.offset = offset;
+        file.next = offset;
+        file.last_progress = at.ts;
+        file.checksum = Some(match file.resume {
+            Some((o, prefix)) if o == offset && offset > 0 => {
+                OftChecksum::resume_from(offset, prefix)
+            }
+            _ if offset == 0 => OftChecksum::new(),
+            _ => OftChecksum::starting_at(offset),
+        });
+        let comps = file.prompt.name.components();
+        sink.file_start(&comps, size, offset);
+        let remaining = size - offset;
+        self.modes[rdir.index()] = if remaining > 0 {
+            Mode::Data { remaining }
+        } else {
+            Mode::Blocked
+        };
+        self.modes[dir.index()] = Mode::Headers;
+    }
+
+    fn on_done(&mut self, dir: Direction, h: &OftHeader, at: At, sink: &mut dyn MachineSink) {
+        let rdir = dir.reverse();
+        self.learn_sender(rdir);
+        self.learn_cookie(h.cookie);
+        let step = Step::Done {
+            bytes: h.bytes_received as u64,
+            checksum: Checksum(h.recv_checksum),
+            files_left: h.files_left,
+            cookie: h.cookie,
+        };
+        sink.phase(step, self.arrow(dir), at);
+        if self.file.is_none() {
+            self.file = Some(self.picked_up_file(rdir, h, at));
+        }
+        let status = match self.file.as_ref() {
+            Some(f) if f.unknown_start => FileStatus::UnknownStart,
+            Some(f) if f.requested.is_none() => FileStatus::Skipped,
+            _ => FileStatus::Complete,
+        };
+        self.end_file(status, Some(h.recv_checksum), at.ts, sink);
+        if h.files_left <= 1 || h.flags & crate::proto::oft::flags::DONE != 0 {
+            self.finished = true;
+        }
+        self.modes = [Mode::Headers; 2];
+    }
+
+    /// Picked up after the ACK: the DONE names the file, and what the sender's direction
+    /// (`sdir`) carried unframed just before it is its end.
+    fn picked_up_file(&mut self, sdir: Direction, h: &OftHeader, at: At) -> FileProgress {
+        let mut f = FileProgress::unknown(h, at.ts);
+        let size = h.size as u64;
+        let seen = std::mem::take(&mut self.unframed[sdir.index()]).place(size);
+        f.bytes = seen.bytes;
+        f.next = size;
+        f.missing = seen.missing;
+        f.sha = FileHash::Placed(seen.sha256.map(Sha256Digest));
+        f.first_data = seen.first;
+        f.last_data = seen.last;
+        self.bytes += seen.bytes;
+        f
     }
 
     /// Raw bytes in a `Data` direction; returns how many were file data.
