@@ -22,28 +22,12 @@ use crate::flow::key::FnvHasher;
 use crate::flow::{Direction, FlowKey};
 use crate::stats::WorkerCounters;
 
+mod lists;
+
+use lists::{List, ListId};
+
 const NIL: u32 = u32::MAX;
 const DIRS: [Direction; 2] = [Direction::AtoB, Direction::BtoA];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ListId {
-    Active,
-    Linger,
-}
-
-/// A doubly linked list threaded through the slab: head is newest, tail oldest.
-#[derive(Clone, Copy, Debug)]
-struct List {
-    head: u32,
-    tail: u32,
-}
-
-impl List {
-    const EMPTY: List = List {
-        head: NIL,
-        tail: NIL,
-    };
-}
 
 /// Where a segment goes, as far as the table knows before the connection sees it.
 enum Lookup {
@@ -505,80 +489,7 @@ impl<H: StreamHandler> FlowTable<H> {
             counters.mem_limit_flushes += 1;
         }
     }
-
-    fn touch(&mut self, i: u32) {
-        let slot = slot_mut(&mut self.slots, i);
-        if slot.list == ListId::Active {
-            slot.since = self.now;
-            if self.active.head != i {
-                self.unlink(i);
-                self.push_head(ListId::Active, i);
-            }
-        }
-    }
-
-    fn start_linger(&mut self, i: u32) {
-        let slot = slot_mut(&mut self.slots, i);
-        if slot.list == ListId::Linger {
-            return;
-        }
-        slot.since = self.now;
-        self.unlink(i);
-        slot_mut(&mut self.slots, i).list = ListId::Linger;
-        self.push_head(ListId::Linger, i);
-    }
-
-    fn remove(&mut self, i: u32) {
-        self.unlink(i);
-        if let Some(slot) = self.slots[i as usize].take() {
-            self.mem -= slot.conn.buffered_cost();
-            self.map.remove(&slot.key);
-        }
-        self.free.push(i);
-    }
-
-    fn list(&mut self, id: ListId) -> &mut List {
-        match id {
-            ListId::Active => &mut self.active,
-            ListId::Linger => &mut self.linger,
-        }
-    }
-
-    fn push_head(&mut self, id: ListId, i: u32) {
-        let head = self.list(id).head;
-        {
-            let s = slot_mut(&mut self.slots, i);
-            s.list = id;
-            s.prev = NIL;
-            s.next = head;
-        }
-        if head != NIL {
-            slot_mut(&mut self.slots, head).prev = i;
-        }
-        let l = self.list(id);
-        l.head = i;
-        if l.tail == NIL {
-            l.tail = i;
-        }
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let (id, prev, next) = {
-            let s = slot_mut(&mut self.slots, i);
-            let r = (s.list, s.prev, s.next);
-            s.prev = NIL;
-            s.next = NIL;
-            r
-        };
-        if prev != NIL {
-            slot_mut(&mut self.slots, prev).next = next;
-        } else {
-            self.list(id).head = next;
-        }
-        if next != NIL {
-            slot_mut(&mut self.slots, next).prev = prev;
-        } else {
-            self.list(id).tail = prev;
-        }
-    }
 }
+
+#[cfg(test)]
+mod tests;
