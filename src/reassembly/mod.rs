@@ -6,8 +6,6 @@
 pub mod conn;
 pub mod stream;
 pub mod table;
-#[cfg(test)]
-mod tests;
 
 pub use conn::Conn;
 pub use stream::{StreamReassembler, StreamSink};

@@ -22,27 +22,21 @@ use crate::flow::key::FnvHasher;
 use crate::flow::{Direction, FlowKey};
 use crate::stats::WorkerCounters;
 
+mod lists;
+
+use lists::{List, ListId};
+
 const NIL: u32 = u32::MAX;
 const DIRS: [Direction; 2] = [Direction::AtoB, Direction::BtoA];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ListId {
-    Active,
-    Linger,
-}
-
-/// A doubly linked list threaded through the slab: head is newest, tail oldest.
-#[derive(Clone, Copy, Debug)]
-struct List {
-    head: u32,
-    tail: u32,
-}
-
-impl List {
-    const EMPTY: List = List {
-        head: NIL,
-        tail: NIL,
-    };
+/// Where a segment goes, as far as the table knows before the connection sees it.
+enum Lookup {
+    /// No flow (or one that a new SYN just ended): open one.
+    New,
+    /// An open flow.
+    Live(u32),
+    /// A closed flow still lingering: the frame only passes on to the handler.
+    Late(u32),
 }
 
 struct Slot<S> {
@@ -171,36 +165,71 @@ impl<H: StreamHandler> FlowTable<H> {
         self.expire(h, counters);
 
         let (key, dir) = FlowKey::from_segment(pkt.src, pkt.dst);
-        let pure_syn = pkt.flags.syn() && !pkt.flags.ack();
-        let existing = match self.map.get(&key).copied() {
-            Some(i) => {
+        let i = match self.lookup(h, key, pkt, counters) {
+            Lookup::Late(i) => {
                 let slot = slot_mut(&mut self.slots, i);
-                let closed = slot.closed;
-                if closed && !pure_syn {
-                    h.frame(&mut slot.app, &slot.conn.meta, frame);
-                    return;
-                }
-                if pure_syn && (closed || slot.conn.teardown() != Teardown::Open) {
-                    // A new connection on the 4-tuple of one that is over.
-                    if !closed {
-                        self.close_slot(h, i, CloseReason::Fin, counters);
-                    }
-                    self.remove(i);
-                    None
-                } else {
-                    Some(i)
-                }
+                h.frame(&mut slot.app, &slot.conn.meta, frame);
+                return;
             }
-            None => None,
-        };
-        let i = match existing {
-            Some(i) => {
+            Lookup::Live(i) => {
                 self.touch(i);
                 i
             }
-            None => self.open(h, key, dir, pkt, &frame, counters),
+            Lookup::New => self.open(h, key, dir, pkt, &frame, counters),
         };
 
+        let teardown = self.feed(h, i, dir, pkt, &frame, counters);
+        let slot = slot_mut(&mut self.slots, i);
+        let meta = slot.conn.meta;
+        h.frame(&mut slot.app, &meta, frame);
+        self.end_if_over(h, i, teardown);
+
+        if self.mem > self.max_mem {
+            self.relieve_memory(h, counters);
+        }
+    }
+
+    /// Finds the flow a segment belongs to. A pure SYN on the 4-tuple of a flow that is
+    /// over ends that flow here, so the SYN opens a new one.
+    fn lookup(
+        &mut self,
+        h: &mut H,
+        key: FlowKey,
+        pkt: &TcpPacket,
+        counters: &mut WorkerCounters,
+    ) -> Lookup {
+        let pure_syn = pkt.flags.syn() && !pkt.flags.ack();
+        let Some(i) = self.map.get(&key).copied() else {
+            return Lookup::New;
+        };
+        let slot = slot_mut(&mut self.slots, i);
+        let closed = slot.closed;
+        if closed && !pure_syn {
+            return Lookup::Late(i);
+        }
+        if pure_syn && (closed || slot.conn.teardown() != Teardown::Open) {
+            // A new connection on the 4-tuple of one that is over.
+            if !closed {
+                self.close_slot(h, i, CloseReason::Fin, counters);
+            }
+            self.remove(i);
+            Lookup::New
+        } else {
+            Lookup::Live(i)
+        }
+    }
+
+    /// Hands the segment to the flow's connection: the handler's `segment`, then whatever
+    /// bytes and gaps it made deliverable. Returns the connection's teardown state.
+    fn feed(
+        &mut self,
+        h: &mut H,
+        i: u32,
+        dir: Direction,
+        pkt: &TcpPacket,
+        frame: &Frame,
+        counters: &mut WorkerCounters,
+    ) -> Teardown {
         let payload = frame.data.get(pkt.payload.clone()).unwrap_or(&[]);
         let seg = SegmentMeta {
             dir,
@@ -251,8 +280,14 @@ impl<H: StreamHandler> FlowTable<H> {
         }
         let after = slot.conn.buffered_cost();
         self.mem = self.mem + after - before;
-        h.frame(&mut slot.app, &meta, frame);
+        teardown
+    }
 
+    /// After the frame: closes the flow on an RST, or once both FINs are acknowledged, and
+    /// lets a flow that is over linger.
+    fn end_if_over(&mut self, h: &mut H, i: u32, teardown: Teardown) {
+        let slot = slot_mut(&mut self.slots, i);
+        let meta = slot.conn.meta;
         match teardown {
             Teardown::Open => {}
             Teardown::Reset => {
@@ -269,10 +304,6 @@ impl<H: StreamHandler> FlowTable<H> {
                 }
                 self.start_linger(i);
             }
-        }
-
-        if self.mem > self.max_mem {
-            self.relieve_memory(h, counters);
         }
     }
 
@@ -458,80 +489,7 @@ impl<H: StreamHandler> FlowTable<H> {
             counters.mem_limit_flushes += 1;
         }
     }
-
-    fn touch(&mut self, i: u32) {
-        let slot = slot_mut(&mut self.slots, i);
-        if slot.list == ListId::Active {
-            slot.since = self.now;
-            if self.active.head != i {
-                self.unlink(i);
-                self.push_head(ListId::Active, i);
-            }
-        }
-    }
-
-    fn start_linger(&mut self, i: u32) {
-        let slot = slot_mut(&mut self.slots, i);
-        if slot.list == ListId::Linger {
-            return;
-        }
-        slot.since = self.now;
-        self.unlink(i);
-        slot_mut(&mut self.slots, i).list = ListId::Linger;
-        self.push_head(ListId::Linger, i);
-    }
-
-    fn remove(&mut self, i: u32) {
-        self.unlink(i);
-        if let Some(slot) = self.slots[i as usize].take() {
-            self.mem -= slot.conn.buffered_cost();
-            self.map.remove(&slot.key);
-        }
-        self.free.push(i);
-    }
-
-    fn list(&mut self, id: ListId) -> &mut List {
-        match id {
-            ListId::Active => &mut self.active,
-            ListId::Linger => &mut self.linger,
-        }
-    }
-
-    fn push_head(&mut self, id: ListId, i: u32) {
-        let head = self.list(id).head;
-        {
-            let s = slot_mut(&mut self.slots, i);
-            s.list = id;
-            s.prev = NIL;
-            s.next = head;
-        }
-        if head != NIL {
-            slot_mut(&mut self.slots, head).prev = i;
-        }
-        let l = self.list(id);
-        l.head = i;
-        if l.tail == NIL {
-            l.tail = i;
-        }
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let (id, prev, next) = {
-            let s = slot_mut(&mut self.slots, i);
-            let r = (s.list, s.prev, s.next);
-            s.prev = NIL;
-            s.next = NIL;
-            r
-        };
-        if prev != NIL {
-            slot_mut(&mut self.slots, prev).next = next;
-        } else {
-            self.list(id).head = next;
-        }
-        if next != NIL {
-            slot_mut(&mut self.slots, next).prev = prev;
-        } else {
-            self.list(id).tail = prev;
-        }
-    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,7 @@
 use super::*;
+use crate::proto::flap::{FlapFrame, SnacHeader};
 use crate::proto::testutil::hex;
+use crate::proto::ParseError;
 use proptest::prelude::*;
 
 const COOKIE: Cookie = Cookie([0x3A, 0x91, 0x5C, 0x07, 0xE2, 0x44, 0x18, 0xB6]);

@@ -4,6 +4,8 @@ use super::*;
 use crate::capture::LinkType;
 use crate::config::Limits;
 use crate::decode::{TcpFlags, TcpPacket};
+use crate::flow::Endpoint;
+use crate::reassembly::{stream, FlowSummary};
 use crate::stats::WorkerCounters;
 use std::net::SocketAddr;
 

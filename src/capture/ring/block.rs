@@ -1,0 +1,175 @@
+//! Walking the ring: taking over a block the kernel filled, copying its frames out, and
+//! handing it back.
+
+use std::mem;
+use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::RingSource;
+use crate::capture::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
+
+// Values from <linux/if_packet.h>.
+const TP_STATUS_KERNEL: u32 = 0;
+pub(super) const TP_STATUS_USER: u32 = 1;
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+
+/// Offsets in struct tpacket_block_desc (version, offset_to_priv, then tpacket_hdr_v1,
+/// which is 8-byte aligned).
+const BLOCK_STATUS_OFF: usize = 8;
+const BLOCK_NUM_PKTS_OFF: usize = 12;
+const BLOCK_FIRST_PKT_OFF: usize = 16;
+const BLOCK_DESC_LEN: usize = 48;
+
+/// struct tpacket3_hdr.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(super) struct Tpacket3Hdr {
+    next_offset: u32,
+    sec: u32,
+    nsec: u32,
+    snaplen: u32,
+    len: u32,
+    status: u32,
+    mac: u16,
+    net: u16,
+    rxhash: u32,
+    vlan_tci: u32,
+    vlan_tpid: u16,
+    padding: u16,
+    padding2: [u8; 8],
+}
+
+/// Where reading stopped inside the block currently owned by user space.
+#[derive(Clone, Copy)]
+pub(super) struct BlockCursor {
+    pkts_left: u32,
+    offset: usize,
+}
+
+impl RingSource {
+    fn block_ptr(&self, block: usize) -> *mut u8 {
+        debug_assert!(block < self.block_count);
+        // SAFETY: block < block_count, so the offset stays inside the ring_len-byte mapping.
+        unsafe { self.ring.as_ptr().add(block * self.block_size) }
+    }
+
+    fn status_word(&self) -> &AtomicU32 {
+        // SAFETY: the status word is a 4-byte-aligned u32 at a fixed offset inside the
+        // current block (blocks start page-aligned), valid for the mapping's lifetime which
+        // outlives &self. The kernel writes it concurrently, hence the atomic view;
+        // AtomicU32 has the same layout as u32.
+        unsafe { &*(self.block_ptr(self.block).add(BLOCK_STATUS_OFF) as *const AtomicU32) }
+    }
+
+    pub(super) fn block_status(&self) -> u32 {
+        // Acquire: the frames the kernel wrote before handing the block over are visible.
+        self.status_word().load(Ordering::Acquire)
+    }
+
+    pub(super) fn start_block(&mut self) {
+        let base = self.block_ptr(self.block);
+        // SAFETY: the block belongs to user space (status has TP_STATUS_USER), so the kernel
+        // no longer writes its descriptor; both fields are aligned u32s inside the
+        // descriptor at the block start.
+        let (num, first) = unsafe {
+            (
+                ptr::read(base.add(BLOCK_NUM_PKTS_OFF) as *const u32),
+                ptr::read(base.add(BLOCK_FIRST_PKT_OFF) as *const u32),
+            )
+        };
+        self.cursor = Some(BlockCursor {
+            pkts_left: num,
+            offset: first as usize,
+        });
+    }
+
+    /// Copies up to `room` frames out of the current block; hands the block back to the
+    /// kernel once it is empty.
+    pub(super) fn drain_block(
+        &mut self,
+        mut cur: BlockCursor,
+        batch: &mut Batch,
+        room: usize,
+    ) -> usize {
+        let base = self.block_ptr(self.block);
+        let hdr_len = mem::size_of::<Tpacket3Hdr>();
+        let mut taken = 0;
+        while cur.pkts_left > 0 && taken < room {
+            // The kernel is trusted, but offsets are still checked against the block so a
+            // bad value can never make a read leave the mapping.
+            if cur.offset < BLOCK_DESC_LEN || cur.offset + hdr_len > self.block_size {
+                cur.pkts_left = 0;
+                break;
+            }
+            // SAFETY: cur.offset + hdr_len <= block_size was checked above, the block is
+            // owned by user space until released below, and read_unaligned needs no
+            // alignment.
+            let h: Tpacket3Hdr =
+                unsafe { ptr::read_unaligned(base.add(cur.offset) as *const Tpacket3Hdr) };
+            let start = cur.offset + h.mac as usize;
+            let len = h.snaplen as usize;
+            if start + len > self.block_size {
+                cur.pkts_left = 0;
+                break;
+            }
+            // SAFETY: [start, start + len) lies inside this block (checked just above),
+            // which user space owns until it is released; the slice is dropped before that.
+            let bytes = unsafe { std::slice::from_raw_parts(base.add(start), len) };
+            self.frames += 1;
+            batch.push(self.frame_from(&h, bytes));
+            taken += 1;
+            cur.pkts_left -= 1;
+            if h.next_offset == 0 {
+                cur.pkts_left = 0;
+            }
+            cur.offset += h.next_offset as usize;
+        }
+        if cur.pkts_left == 0 {
+            // Release: all reads of the block happen before the kernel may refill it.
+            self.status_word()
+                .store(TP_STATUS_KERNEL, Ordering::Release);
+            self.block = (self.block + 1) % self.block_count;
+            self.cursor = None;
+        } else {
+            self.cursor = Some(cur);
+        }
+        taken
+    }
+
+    fn frame_from(&self, h: &Tpacket3Hdr, bytes: &[u8]) -> Frame {
+        let ts = Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64);
+        let no = FrameNo(self.frames);
+        // The kernel strips a VLAN tag the NIC offloaded; put it back so the frame looks
+        // as it did on the wire (and as it would in a pcap written by tcpdump).
+        if h.status & TP_STATUS_VLAN_VALID != 0
+            && self.link == LinkType::Ethernet
+            && bytes.len() >= 12
+        {
+            let tpid = if h.status & TP_STATUS_VLAN_TPID_VALID != 0 && h.vlan_tpid != 0 {
+                h.vlan_tpid
+            } else {
+                0x8100
+            };
+            let mut data = Vec::with_capacity(bytes.len() + 4);
+            data.extend_from_slice(&bytes[..12]);
+            data.extend_from_slice(&tpid.to_be_bytes());
+            data.extend_from_slice(&(h.vlan_tci as u16).to_be_bytes());
+            data.extend_from_slice(&bytes[12..]);
+            return Frame {
+                no,
+                ts,
+                orig_len: h.len.saturating_add(4),
+                link: self.link,
+                data,
+            };
+        }
+        Frame {
+            no,
+            ts,
+            orig_len: h.len,
+            link: self.link,
+            data: bytes.to_vec(),
+        }
+    }
+}
