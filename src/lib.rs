@@ -6,11 +6,8 @@
 //! (`worker`) | event thread: correlation and logs (`event_thread`) | pcap writer thread.
 //! `run` wires them together.
 
-pub mod capture_thread;
 pub mod cli;
 pub mod config;
-pub mod event_thread;
-pub mod run;
 pub mod stats;
 
 pub mod capture;
@@ -18,7 +15,6 @@ pub mod decode;
 pub mod dispatch;
 pub mod flow;
 pub mod reassembly;
-pub mod worker;
 
 pub mod classify;
 pub mod passthrough;
@@ -28,5 +24,7 @@ pub mod session;
 pub mod output;
 
 pub mod peer;
+
+pub mod pipeline;
 
 pub mod gen;

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match oftsniff::run::run(&args) {
+    match oftsniff::pipeline::run(&args) {
         Ok(summary) => {
             for w in &summary.warnings {
                 // Capture warnings already carry the "oftsniff: warning:" prefix.
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             for text in &summary.explained {
                 println!("{text}");
             }
-            oftsniff::run::print_counters(&summary);
+            oftsniff::pipeline::print_counters(&summary);
             ExitCode::SUCCESS
         }
         Err(e) => {

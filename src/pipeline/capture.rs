@@ -1,10 +1,10 @@
 //! Capture threads: each reads batches from its source (a file, or one live socket of a
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
+use super::RunError;
 use crate::capture::{Batch, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp};
 use crate::cli::{Args, BackendArg};
 use crate::dispatch::{Backpressure, DispatchCounters, Dispatcher};
-use crate::run::RunError;
 use crate::stats::CaptureCounters;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

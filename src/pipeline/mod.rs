@@ -2,12 +2,16 @@
 //! line), starts the event thread, the workers and the capture threads, and collects
 //! every counter at the end.
 
+pub mod capture;
+pub mod events;
+pub mod worker;
+
+use self::capture::{capture_thread, CaptureShared, Source};
+use self::events::{event_loop, EventOptions};
 use crate::capture::CaptureError;
 use crate::capture::Timestamp;
-use crate::capture_thread::{capture_thread, CaptureShared, Source};
 use crate::cli::Args;
 use crate::dispatch::{Dispatcher, WorkItem};
-use crate::event_thread::{event_loop, EventOptions};
 use crate::output::carve::Carver;
 use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
@@ -146,13 +150,13 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         let spawned = if args.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             builder.spawn(move || {
-                let (_, c) = crate::worker::run(rx, handler, &limits);
+                let (_, c) = worker::run(rx, handler, &limits);
                 (SessionCounters::default(), c)
             })
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             builder.spawn(move || {
-                let (h, c) = crate::worker::run(rx, handler, &limits);
+                let (h, c) = worker::run(rx, handler, &limits);
                 (h.counters, c)
             })
         };
