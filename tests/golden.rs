@@ -46,10 +46,7 @@ fn cases(dir: &TempDir) -> Vec<(String, PathBuf)> {
     let mut bundled: Vec<PathBuf> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     bundled.sort();
     for p in bundled {
@@ -121,10 +118,7 @@ fn output_matches_golden_files() {
         } else {
             &["--json", "-", "--extract", "carved"]
         };
-        let kinds: [(&str, &[&str]); 2] = [
-            ("ndjson", ndjson),
-            ("log", &["-v", "--explain"]),
-        ];
+        let kinds: [(&str, &[&str]); 2] = [("ndjson", ndjson), ("log", &["-v", "--explain"])];
         for (ext, args) in kinds {
             let path = golden.join(format!("{name}.{ext}"));
             for workers in [1, 2] {
