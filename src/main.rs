@@ -42,7 +42,15 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match oftsniff::pipeline::run(&args) {
+    // From here on the program sees only the configuration, never the flags.
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+    };
+    match oftsniff::pipeline::run(&config) {
         Ok(summary) => {
             for w in &summary.warnings {
                 // Capture warnings already carry the "oftsniff: warning:" prefix.

@@ -3,7 +3,9 @@
 
 use crate::capture::Timestamp;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary};
-use serde::Serialize;
+use crate::stats::Counters;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -235,36 +237,28 @@ impl FlowRecord {
     }
 }
 
-/// Counters of the whole run, reported once at exit.
-#[derive(Clone, Debug, Default, Serialize)]
+/// Counters of the whole run, reported once at exit: every counter of the registry
+/// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
+/// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
+/// always been.
+#[derive(Clone, Debug, Default)]
 pub struct StatsRecord {
     pub ts: f64,
-    pub frames_captured: u64,
-    pub kernel_dropped: u64,
-    pub queue_dropped: u64,
-    pub non_tcp: u64,
-    pub undecodable: u64,
-    pub ip_fragments: u64,
-    pub flows_seen: u64,
-    pub flows_evicted: u64,
-    pub flows_timed_out: u64,
-    pub reassembly_gaps: u64,
-    pub gap_bytes: u64,
-    pub overlaps_differing: u64,
-    pub ooo_dropped_bytes: u64,
-    /// Times a direction's out-of-order buffer passed `--max-ooo-bytes` and its oldest
-    /// hole was given up as a gap.
-    pub ooo_limit_gaps: u64,
-    /// Times the worker's `--max-reassembly-mem` forced buffered holes to be given up.
-    pub mem_limit_flushes: u64,
-    pub held_frames_dropped: u64,
-    /// Transfers ended early because `--max-transfers` were being followed.
-    pub transfers_evicted: u64,
-    /// Reports the event thread had to correlate before a slower worker caught up,
-    /// because too many were held: their order may differ from a one-worker run.
-    pub reports_forced: u64,
-    /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
+    pub counters: Counters,
+    /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
     pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
-    /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
-    pub snaplen_truncated: u64,
+}
+
+impl Serialize for StatsRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
+        m.serialize_field("ts", &self.ts)?;
+        for c in self.counters.iter() {
+            m.serialize_field(c.name, &c.value)?;
+            if c.name == "reports_forced" {
+                m.serialize_field("pcap", &self.pcap)?;
+            }
+        }
+        m.end()
+    }
 }

@@ -1,30 +1,33 @@
-//! Wires the stages together: opens outputs and the source (failing early, with one
-//! line), starts the event thread, the workers and the capture threads, and collects
-//! every counter at the end.
+//! The threads and their wiring. `run` takes the `Config` built once from the command
+//! line, opens the source and every output (failing early, with one line), starts the
+//! threads, and collects every counter at the end:
+//!
+//! capture threads (`capture`: read, shard by flow, batch) → workers (`worker`: decode,
+//! reassemble, classify, session) → event thread (`events`: merge by packet time,
+//! correlate, log and NDJSON) → pcap writer thread (`output::pcap_out`).
 
 pub mod capture;
 pub mod events;
 pub mod worker;
 
-use self::capture::{capture_thread, CaptureShared, Source};
-use self::events::{event_loop, EventOptions};
-use crate::capture::CaptureError;
-use crate::capture::Timestamp;
-use crate::cli::Args;
+use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
+use self::events::{event_loop, EventOptions, EventsDone};
+use crate::capture::{CaptureError, Timestamp};
+use crate::config::Config;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::output::carve::Carver;
 use crate::output::event::StatsRecord;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
 use crate::output::sink::EventSink;
 use crate::passthrough::PassThrough;
-use crate::session::handler::{SessionCounters, SessionHandler, SessionOptions};
+use crate::session::handler::{SessionHandler, SessionOptions};
 use crate::session::report::{Report, ReportBatch};
-use crate::stats::{CaptureCounters, WorkerCounters};
-use crossbeam_channel::bounded;
+use crate::stats::Counters;
+use crossbeam_channel::{bounded, Sender};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 
 /// A failure the user must hear about: one line, exit code 2.
 #[derive(Debug)]
@@ -44,9 +47,9 @@ impl From<CaptureError> for RunError {
 
 /// What a run leaves behind, for the exit summary.
 pub struct Summary {
+    /// Every counter (and the pcap writer's), as the `stats` event had them.
     pub stats: StatsRecord,
     pub warnings: Vec<String>,
-    pub session: SessionCounters,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
 }
@@ -60,191 +63,250 @@ fn one_line(e: impl fmt::Display) -> RunError {
     }
 }
 
-pub fn run(args: &Args) -> Result<Summary, RunError> {
-    let limits = args.limits();
+/// The session layer's options, from the run's configuration.
+pub fn session_options(cfg: &Config) -> SessionOptions {
+    let out = &cfg.outputs;
+    SessionOptions {
+        progress_secs: out.progress_secs,
+        explain: out.explain,
+        pcap: out.pcap(),
+        with_rendezvous: out.with_rendezvous,
+        max_held_frames: cfg.limits.max_held_frames,
+        midstream_scan_bytes: cfg.limits.midstream_scan_bytes,
+        max_ladder_lines: cfg.limits.max_ladder_lines,
+        flow_records: out.flow_records(),
+    }
+}
+
+pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     // The source first (a bad interface or file is the likeliest mistake), then every
     // output: an unwritable path must fail before any capture starts.
-    let mut sources = Source::open(args)?;
-    let human = !args.quiet;
-    let sink = EventSink::open(args.json.as_deref(), human, args.verbose).map_err(|e| {
+    let mut sources = Source::open(&cfg.input)?;
+    let outputs = open_outputs(cfg, &mut sources)?;
+    let stop = stop_on_signal();
+    let live = matches!(sources[0], Source::Live(_));
+    let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
+    let event_opts = EventOptions {
+        stop: stop.clone(),
+        explain: cfg.outputs.explain,
+        live,
+        max_transfers: cfg.limits.max_transfers,
+        workers: cfg.workers,
+        max_held_reports: cfg.limits.max_held_reports,
+    };
+    let pcap_sender = outputs.pcap.as_ref().map(PcapOutHandle::sender);
+    let sink = outputs.sink;
+    let event_thread = spawn("events".into(), "event", move || {
+        event_loop(rep_rx, sink, pcap_sender, event_opts)
+    })?;
+    let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
+    let captures = spawn_capture(cfg, sources, workers.senders, stop)?;
+    let captured = join_capture(captures)?;
+    let mut counters = join_workers(workers.threads)?;
+    counters.add(&captured.counters);
+    let stats = StatsRecord {
+        // The run ends at its last frame; the event thread moves this later only if
+        // transfers were reported past it.
+        ts: captured.last_ts.as_f64(),
+        counters,
+        pcap: None,
+    };
+    let (stats, explained) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    captured.result?;
+    Ok(Summary {
+        stats,
+        warnings: captured.warnings,
+        explained,
+    })
+}
+
+/// Outputs opened before any capture starts.
+struct OpenOutputs {
+    sink: EventSink,
+    pcap: Option<PcapOutHandle>,
+    carver: Option<Arc<Carver>>,
+}
+
+fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, RunError> {
+    let out = &cfg.outputs;
+    let sink = EventSink::open(out.json.as_deref(), out.human, out.verbose).map_err(|e| {
         RunError(format!(
             "oftsniff: cannot write {}: {e}",
-            args.json
+            out.json
                 .as_deref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default()
         ))
     })?;
-    let pcap = if args.write.is_some() || args.pcap_dir.is_some() {
-        let mut cfg = PcapOutConfig::new(sources[0].link_type());
-        cfg.write = args.write.clone();
-        cfg.rotate_mb = args.rotate_mb;
-        cfg.rotate_files = args.rotate_files;
-        cfg.pcap_dir = args.pcap_dir.clone();
-        // Messages are whole report batches (up to a frame batch each): a short queue
-        // bounds the memory they hold and pushes back on the workers early.
-        cfg.channel_capacity = 64;
+    let pcap = if out.pcap() {
+        let mut pcap = PcapOutConfig::new(sources[0].link_type());
+        pcap.write = out.write.clone();
+        pcap.rotate_mb = out.rotate_mb;
+        pcap.rotate_files = out.rotate_files;
+        pcap.pcap_dir = out.pcap_dir.clone();
+        pcap.channel_capacity = cfg.limits.pcap_queue_batches;
         for s in sources.iter_mut() {
             if let Source::Offline(o) = s {
-                o.use_pool(&cfg.pool);
+                o.use_pool(&pcap.pool);
             }
         }
-        Some(PcapOut::open(cfg).map_err(one_line)?)
+        Some(PcapOut::open(pcap).map_err(one_line)?)
     } else {
         None
     };
-    let carver = match &args.extract {
+    let carver = match &out.extract {
         Some(dir) => Some(Arc::new(Carver::new(dir).map_err(one_line)?)),
         None => None,
     };
+    Ok(OpenOutputs { sink, pcap, carver })
+}
 
+/// Ctrl-C and SIGTERM end the capture loop; everything captured is still processed and
+/// flushed. A second one ends the process at once (a read from an idle pipe cannot see
+/// the first); pcap files still hold only whole records. Failing to install the handler
+/// only loses graceful stop.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // Ctrl-C and SIGTERM end the capture loop; everything captured is still processed
-        // and flushed. A second one ends the process at once (a read from an idle pipe
-        // cannot see the first); pcap files still hold only whole records. Failing to
-        // install the handler only loses graceful stop.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                eprintln!("oftsniff: interrupted again, exiting without finishing");
-                std::process::exit(130);
-            }
-        });
-    }
-
-    let opts = Arc::new(SessionOptions {
-        progress_secs: args.progress,
-        explain: args.explain,
-        pcap: pcap.is_some(),
-        with_rendezvous: args.with_rendezvous,
-        max_held_frames: limits.max_held_frames,
-        midstream_scan_bytes: limits.midstream_scan_bytes,
-        // Flow records only where they can be seen.
-        flow_records: args.json.is_some() || args.verbose,
-        ..SessionOptions::default()
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("oftsniff: interrupted again, exiting without finishing");
+            std::process::exit(130);
+        }
     });
-    let live = matches!(sources[0], Source::Live(_));
-    let (rep_tx, rep_rx) = bounded::<ReportBatch>(64);
-    let pcap_sender = pcap.as_ref().map(PcapOutHandle::sender);
-    let event_opts = EventOptions {
-        stop: stop.clone(),
-        explain: args.explain,
-        live,
-        max_transfers: limits.max_transfers,
-        workers: args.worker_count(),
-    };
-    let event_thread = thread::Builder::new()
-        .name("events".into())
-        .spawn(move || event_loop(rep_rx, sink, pcap_sender, event_opts))
-        .map_err(|e| RunError(format!("oftsniff: cannot start event thread: {e}")))?;
+    stop
+}
 
-    let n = args.worker_count();
-    let mut senders = Vec::with_capacity(n);
-    let mut workers = Vec::with_capacity(n);
-    for i in 0..n {
-        let (tx, rx) = bounded::<WorkItem>(limits.queue_batches);
+/// Starts a named thread; `what` names it in the error.
+fn spawn<T: Send + 'static>(
+    name: String,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>, RunError> {
+    thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| RunError(format!("oftsniff: cannot start {what} thread: {e}")))
+}
+
+/// The worker threads, which end with their counters, and the senders of their
+/// channels (for the dispatchers).
+struct Workers {
+    senders: Vec<Sender<WorkItem>>,
+    threads: Vec<JoinHandle<Counters>>,
+}
+
+/// One worker per `cfg.workers`, each owning the flows its channel brings.
+fn spawn_workers(
+    cfg: &Config,
+    rep_tx: &Sender<ReportBatch>,
+    carver: Option<Arc<Carver>>,
+) -> Result<Workers, RunError> {
+    let opts = Arc::new(session_options(cfg));
+    let mut senders = Vec::with_capacity(cfg.workers);
+    let mut threads = Vec::with_capacity(cfg.workers);
+    for i in 0..cfg.workers {
+        let (tx, rx) = bounded::<WorkItem>(cfg.limits.queue_batches);
         senders.push(tx);
-        let limits = limits.clone();
-        let builder = thread::Builder::new().name(format!("worker-{i}"));
-        let spawned = if args.no_classify {
+        let limits = cfg.limits.clone();
+        let name = format!("worker-{i}");
+        let h = if cfg.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
-            builder.spawn(move || {
-                let (_, c) = worker::run(rx, handler, &limits);
-                (SessionCounters::default(), c)
-            })
+            spawn(name, "worker", move || {
+                let (h, mut c) = worker::run(rx, handler, &limits);
+                c.add(&h.counters);
+                c
+            })?
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
-            builder.spawn(move || {
-                let (h, c) = worker::run(rx, handler, &limits);
-                (h.counters, c)
-            })
+            spawn(name, "worker", move || {
+                let (h, mut c) = worker::run(rx, handler, &limits);
+                c.add(&h.counters);
+                c
+            })?
         };
-        let h =
-            spawned.map_err(|e| RunError(format!("oftsniff: cannot start worker thread: {e}")))?;
-        workers.push(h);
+        threads.push(h);
     }
+    Ok(Workers { senders, threads })
+}
 
+/// One capture thread per source, each with a dispatcher onto every worker's channel.
+/// The workers end when every dispatcher (the only senders) has hung up.
+fn spawn_capture(
+    cfg: &Config,
+    sources: Vec<Source>,
+    senders: Vec<Sender<WorkItem>>,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
     let shared = Arc::new(CaptureShared {
         renumber: sources.len() > 1,
         next_frame: AtomicU64::new(1),
         captured: AtomicU64::new(0),
-        limit: args.count.unwrap_or(u64::MAX),
-        stop: stop.clone(),
+        limit: cfg.count,
+        stop,
     });
-    let mut capture_threads = Vec::with_capacity(sources.len());
+    let batch = cfg.limits.batch_frames;
+    let mut threads = Vec::with_capacity(sources.len());
     for (i, source) in sources.into_iter().enumerate() {
-        let dispatcher = Dispatcher::new(senders.clone(), limits.batch_frames, source.policy());
+        let dispatcher = Dispatcher::new(senders.clone(), batch, source.policy());
         let shared = shared.clone();
-        let batch = limits.batch_frames;
-        let h = thread::Builder::new()
-            .name(format!("capture-{i}"))
-            .spawn(move || capture_thread(source, dispatcher, &shared, batch))
-            .map_err(|e| RunError(format!("oftsniff: cannot start capture thread: {e}")))?;
-        capture_threads.push(h);
+        threads.push(spawn(format!("capture-{i}"), "capture", move || {
+            capture_thread(source, dispatcher, &shared, batch)
+        })?);
     }
-    // The workers end when every dispatcher (the only senders) has hung up.
-    drop(senders);
-    let mut capture = CaptureCounters::default();
-    let mut dispatched = crate::dispatch::DispatchCounters::default();
-    let mut warnings = Vec::new();
-    let mut last_ts = Timestamp(0);
-    let mut result = Ok(());
-    for h in capture_threads {
-        match h.join() {
-            Ok(done) => {
-                capture.frames_captured += done.counters.frames_captured;
-                capture.kernel_dropped += done.counters.kernel_dropped;
-                dispatched.non_tcp += done.dispatched.non_tcp;
-                dispatched.queue_dropped += done.dispatched.queue_dropped;
-                warnings.extend(done.warnings);
-                last_ts = last_ts.max(done.last_ts);
-                if let (Ok(()), Err(e)) = (&result, done.result) {
-                    result = Err(e);
-                }
-            }
-            Err(_) => return Err(RunError("oftsniff: a capture thread crashed".into())),
-        }
-    }
+    Ok(threads)
+}
 
-    let mut totals = WorkerCounters::default();
-    let mut session = SessionCounters::default();
-    for w in workers {
-        match w.join() {
-            Ok((counters, c)) => {
-                totals.add(&c);
-                session.add(&counters);
-            }
-            Err(_) => return Err(RunError("oftsniff: a worker thread crashed".into())),
-        }
-    }
-    capture.queue_dropped = dispatched.queue_dropped;
+/// What the capture threads leave, together.
+struct Captured {
+    counters: Counters,
+    warnings: Vec<String>,
+    last_ts: Timestamp,
+    /// The first capture error; reported once everything captured before it is out.
+    result: Result<(), CaptureError>,
+}
 
-    let stats = StatsRecord {
-        // The run ends at its last frame; the event thread moves this later only if
-        // transfers were reported past it.
-        ts: last_ts.as_f64(),
-        frames_captured: capture.frames_captured,
-        kernel_dropped: capture.kernel_dropped,
-        queue_dropped: capture.queue_dropped,
-        non_tcp: dispatched.non_tcp + totals.non_tcp,
-        undecodable: totals.undecodable,
-        ip_fragments: totals.ip_fragments,
-        flows_seen: totals.flows_seen,
-        flows_evicted: totals.flows_evicted,
-        flows_timed_out: totals.flows_timed_out,
-        reassembly_gaps: totals.gaps,
-        gap_bytes: totals.gap_bytes,
-        overlaps_differing: totals.overlaps_differing,
-        ooo_dropped_bytes: totals.ooo_dropped_bytes,
-        ooo_limit_gaps: totals.ooo_limit_gaps,
-        mem_limit_flushes: totals.mem_limit_flushes,
-        held_frames_dropped: session.held_frames_dropped,
-        transfers_evicted: 0,
-        reports_forced: 0,
-        pcap: None,
-        snaplen_truncated: totals.snaplen_truncated,
+fn join_capture(threads: Vec<JoinHandle<CaptureDone>>) -> Result<Captured, RunError> {
+    let mut all = Captured {
+        counters: Counters::default(),
+        warnings: Vec::new(),
+        last_ts: Timestamp(0),
+        result: Ok(()),
     };
+    for h in threads {
+        let done = h
+            .join()
+            .map_err(|_| RunError("oftsniff: a capture thread crashed".into()))?;
+        all.counters.add(&done.counters);
+        all.warnings.extend(done.warnings);
+        all.last_ts = all.last_ts.max(done.last_ts);
+        if let (Ok(()), Err(e)) = (&all.result, done.result) {
+            all.result = Err(e);
+        }
+    }
+    Ok(all)
+}
+
+fn join_workers(workers: Vec<JoinHandle<Counters>>) -> Result<Counters, RunError> {
+    let mut counters = Counters::default();
+    for w in workers {
+        let c = w
+            .join()
+            .map_err(|_| RunError("oftsniff: a worker thread crashed".into()))?;
+        counters.add(&c);
+    }
+    Ok(counters)
+}
+
+/// Every worker is done: hands the counters to the event thread (which adds its own and
+/// the pcap writer's and writes the `stats` event last), waits for it, then closes the
+/// pcap writer. Returns the final counters and the `--explain` ladders.
+fn finish(
+    stats: StatsRecord,
+    rep_tx: Sender<ReportBatch>,
+    event_thread: JoinHandle<std::io::Result<EventsDone>>,
+    pcap: Option<PcapOutHandle>,
+) -> Result<(StatsRecord, Vec<String>), RunError> {
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
         reports: vec![(Timestamp(u64::MAX), Report::Stats(stats.clone()))],
@@ -253,8 +315,8 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
     let mut stats = stats;
     let explained = match event_thread.join() {
         Ok(Ok(done)) => {
-            stats.transfers_evicted = done.transfers_evicted;
-            stats.reports_forced = done.reports_forced;
+            stats.counters.transfers_evicted = done.transfers_evicted;
+            stats.counters.reports_forced = done.reports_forced;
             done.explained
         }
         Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
@@ -265,61 +327,18 @@ pub fn run(args: &Args) -> Result<Summary, RunError> {
         return Err(one_line(e));
     }
     stats.pcap = pcap;
-    result?;
-    Ok(Summary {
-        stats,
-        warnings,
-        session,
-        explained,
-    })
+    Ok((stats, explained))
 }
 
-/// tcpdump-style counters for stderr.
+/// tcpdump-style counters for stderr: every counter of the registry that is not zero
+/// (and the usual ones even when they are), then the pcap writer's.
 pub fn print_counters(summary: &Summary) {
-    let s = &summary.stats;
-    eprintln!("{} frames captured", s.frames_captured);
-    eprintln!("{} frames dropped by kernel", s.kernel_dropped);
-    eprintln!(
-        "{} frames dropped by oftsniff (queues full)",
-        s.queue_dropped
-    );
-    eprintln!("{} non-TCP frames skipped", s.non_tcp);
-    if s.undecodable + s.ip_fragments > 0 {
-        eprintln!(
-            "{} undecodable frames, {} IP fragments skipped",
-            s.undecodable, s.ip_fragments
-        );
+    for line in summary.stats.counters.lines() {
+        eprintln!("{line}");
     }
-    eprintln!(
-        "{} flows seen, {} evicted, {} timed out",
-        s.flows_seen, s.flows_evicted, s.flows_timed_out
-    );
-    eprintln!(
-        "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
-        s.reassembly_gaps, s.gap_bytes, s.overlaps_differing
-    );
-    eprintln!("{} frames truncated by snaplen", s.snaplen_truncated);
-    if let Some(p) = &s.pcap {
+    if let Some(p) = &summary.stats.pcap {
         print_pcap_counters(p);
     }
-    if s.ooo_limit_gaps + s.mem_limit_flushes + s.ooo_dropped_bytes > 0 {
-        eprintln!(
-            "{} holes given up at --max-ooo-bytes, {} at --max-reassembly-mem, {} out-of-order bytes dropped",
-            s.ooo_limit_gaps, s.mem_limit_flushes, s.ooo_dropped_bytes
-        );
-    }
-    say_if_any(
-        s.transfers_evicted,
-        "transfers ended early (--max-transfers)",
-    );
-    say_if_any(
-        s.reports_forced,
-        "reports correlated before every worker had caught up (too many held)",
-    );
-    say_if_any(
-        s.held_frames_dropped,
-        "frames not held for pcap output (--max-held-frames)",
-    );
 }
 
 /// A counter line printed only when something was counted.
@@ -363,4 +382,63 @@ fn print_pcap_counters(p: &PcapOutStats) {
         p.frames_not_written,
         "frames not written to -w after a write error",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Args;
+    use clap::Parser;
+
+    fn config(flags: &[&str]) -> Config {
+        let args = Args::try_parse_from(["oftsniff"].iter().chain(flags)).unwrap();
+        args.into_config().unwrap()
+    }
+
+    #[test]
+    fn default_flags_give_the_default_session_options() {
+        let cfg = config(&["-r", "x.pcap", "-v"]);
+        assert_eq!(
+            format!("{:?}", session_options(&cfg)),
+            format!("{:?}", SessionOptions::default())
+        );
+        let cfg = config(&["-r", "x.pcap", "--max-held-frames", "3", "--explain"]);
+        let opts = session_options(&cfg);
+        assert_eq!((opts.max_held_frames, opts.explain), (3, true));
+        assert!(!opts.flow_records, "no flow records where nobody sees them");
+    }
+
+    #[test]
+    fn the_stats_event_has_every_counter_and_pcap_where_it_always_was() {
+        let mut want = vec!["event", "ts"];
+        for name in Counters::NAMES {
+            want.push(name);
+            if *name == "reports_forced" {
+                want.push("pcap");
+            }
+        }
+        for pcap in [None, Some(PcapOutStats::default())] {
+            let stats = StatsRecord {
+                pcap,
+                ..StatsRecord::default()
+            };
+            let text = serde_json::to_string(&crate::output::event::Event::Stats(stats)).unwrap();
+            // Top-level keys in order: every `"key":` outside the nested `pcap` object.
+            let top = match text.find("\"pcap\":{") {
+                Some(at) => {
+                    let end = at + text[at..].find('}').unwrap();
+                    format!("{}{}", &text[..at + 7], &text[end..])
+                }
+                None => text.clone(),
+            };
+            let keys: Vec<&str> = top
+                .split('"')
+                .collect::<Vec<_>>()
+                .windows(2)
+                .filter(|w| w[1].starts_with(':'))
+                .map(|w| w[0])
+                .collect();
+            assert_eq!(keys, want, "{text}");
+        }
+    }
 }
