@@ -1,7 +1,8 @@
 //! Command-line flags, declared once here and turned into a `Config` the rest of the
 //! program takes. Conventions follow tcpdump where a flag has a tcpdump meaning.
 
-use crate::config::Limits;
+use crate::capture::{Backend, LiveOptions};
+use crate::config::{Config, Input, Limits, LiveCapture, Outputs, DEFAULT_PROGRESS_SECS};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 
@@ -72,7 +73,7 @@ pub struct Args {
     pub extract: Option<PathBuf>,
 
     /// Seconds of packet time between progress events of a running transfer (0: off).
-    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
     pub progress: u64,
 
     /// After the run, print a numbered packet ladder of each transfer.
@@ -158,7 +159,68 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn limits(&self) -> Limits {
+    /// The one conversion from flags to settings: clamps what must be clamped, fills in
+    /// what depends on the machine (worker count), and refuses a run with nothing to read.
+    pub fn into_config(self) -> Result<Config, String> {
+        let input = self.input()?;
+        let limits = self.limits();
+        let workers = self.worker_count();
+        Ok(Config {
+            input,
+            outputs: Outputs {
+                human: !self.quiet,
+                verbose: self.verbose,
+                rotate_mb: self.rotate_mb,
+                rotate_files: self.rotate_files,
+                with_rendezvous: self.with_rendezvous,
+                explain: self.explain,
+                progress_secs: self.progress,
+                json: self.json,
+                write: self.write,
+                pcap_dir: self.pcap_dir,
+                extract: self.extract,
+            },
+            limits,
+            workers,
+            count: self.count.unwrap_or(u64::MAX),
+            no_classify: self.no_classify,
+        })
+    }
+
+    /// One file, or one interface with one socket per capture thread.
+    fn input(&self) -> Result<Input, String> {
+        if let Some(path) = &self.read {
+            return Ok(Input::File(path.clone()));
+        }
+        let Some(iface) = &self.interface else {
+            return Err(
+                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
+                    .into(),
+            );
+        };
+        let threads = self.capture_threads.clamp(1, 64);
+        let options = LiveOptions {
+            promisc: !self.no_promisc,
+            ring_block_size: (self.ring_block_kb as usize).saturating_mul(1024),
+            ring_block_count: self.ring_blocks as usize,
+            pnet_recv_buffer_bytes: self.pnet_buffer_kb.saturating_mul(1024),
+            // Fanout groups are per network namespace; the pid keeps two instances apart.
+            fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
+            ..LiveOptions::default()
+        };
+        let backend = match self.backend {
+            BackendArg::Ring => Backend::Ring,
+            BackendArg::Pnet => Backend::Pnet,
+        };
+        Ok(Input::Live(LiveCapture {
+            interface: iface.clone(),
+            backend,
+            threads,
+            options,
+        }))
+    }
+
+    fn limits(&self) -> Limits {
         Limits {
             max_flows: self.max_flows.max(1),
             max_ooo_bytes: self.max_ooo_bytes,
@@ -172,7 +234,7 @@ impl Args {
         }
     }
 
-    pub fn worker_count(&self) -> usize {
+    fn worker_count(&self) -> usize {
         self.workers
             .unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -182,3 +244,6 @@ impl Args {
             .clamp(1, 256)
     }
 }
+
+#[cfg(test)]
+mod tests;

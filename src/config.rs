@@ -1,33 +1,144 @@
-//! Every limit of the pipeline in one place, with the defaults `--help` shows.
+//! What a run does, decided once: `cli` parses the command line and turns it into a
+//! [`Config`] (the only place that sees clap's `Args`); `pipeline::run` and every stage
+//! below it take plain typed settings from here. Every limit and queue capacity of the
+//! pipeline is a named field of [`Limits`], with its default.
 
-/// Bounds on per-flow and global state. Anything cut by one of these is counted.
+use crate::capture::{Backend, LiveOptions};
+use std::path::PathBuf;
+
+/// Seconds of packet time between `progress` events by default (`--progress`).
+pub const DEFAULT_PROGRESS_SECS: u64 = 5;
+
+/// Everything a run needs, built once from the command line.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where frames come from.
+    pub input: Input,
+    /// What is written, and where.
+    pub outputs: Outputs,
+    pub limits: Limits,
+    /// Worker threads (`--workers`, default: available cores; 1 to 256).
+    pub workers: usize,
+    /// `-c`: frames to capture over all capture threads (`u64::MAX`: no limit).
+    pub count: u64,
+    /// `--no-classify`: reassemble and count bytes, recognize nothing.
+    pub no_classify: bool,
+}
+
+/// The frame source.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// `-r FILE`: a pcap or pcapng file (`-` is standard input).
+    File(PathBuf),
+    /// `-i IFACE`: live capture.
+    Live(LiveCapture),
+}
+
+/// Live capture settings.
+#[derive(Clone, Debug)]
+pub struct LiveCapture {
+    pub interface: String,
+    pub backend: Backend,
+    /// Capture threads (`--capture-threads`, 1 to 64), each with its own socket, joined
+    /// in a PACKET_FANOUT hash group (`options.fanout_group`) when more than one.
+    pub threads: usize,
+    /// Promiscuous mode, ring geometry, pnet's receive buffer.
+    pub options: LiveOptions,
+}
+
+/// The outputs of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    /// `--json PATH`: NDJSON events (`-` is standard output).
+    pub json: Option<PathBuf>,
+    /// The readable log on standard output (off with `-q`).
+    pub human: bool,
+    /// `-v`: also a log line per TCP connection.
+    pub verbose: bool,
+    /// `-w FILE`: every frame of every recognized transfer.
+    pub write: Option<PathBuf>,
+    /// `-C MB`: rotate `-w` past this many millions of bytes.
+    pub rotate_mb: Option<u64>,
+    /// `-W N`: with `-C`, a ring of this many files.
+    pub rotate_files: Option<u32>,
+    /// `--pcap-dir DIR`: one pcap per transfer.
+    pub pcap_dir: Option<PathBuf>,
+    /// `--with-rendezvous`: pcap output also gets the FLAP frames of the rendezvous.
+    pub with_rendezvous: bool,
+    /// `--extract DIR`: carve transferred files.
+    pub extract: Option<PathBuf>,
+    /// `--explain`: a packet ladder per transfer after the run.
+    pub explain: bool,
+    /// `--progress SECS`: packet time between progress events (0: off; default
+    /// [`DEFAULT_PROGRESS_SECS`]).
+    pub progress_secs: u64,
+}
+
+impl Outputs {
+    /// Frames of recognized transfers go to a pcap writer (`-w` or `--pcap-dir`).
+    pub fn pcap(&self) -> bool {
+        self.write.is_some() || self.pcap_dir.is_some()
+    }
+
+    /// `flow` records are made only where they can be seen: NDJSON or `-v`.
+    pub fn flow_records(&self) -> bool {
+        self.json.is_some() || self.verbose
+    }
+}
+
+/// Bounds on per-flow and global state, and the capacities of the queues between
+/// threads. Anything cut by one of these is counted (see `stats::Counters`).
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Concurrent TCP flows per worker; the longest-idle flow is evicted past it.
+    /// Concurrent TCP flows per worker; the longest-idle flow is evicted past it
+    /// (`--max-flows`, default 262,144).
     pub max_flows: usize,
-    /// Out-of-order bytes buffered per direction before the hole is given up as a gap.
+    /// Out-of-order bytes buffered per direction before the hole is given up as a gap
+    /// (`--max-ooo-bytes`, default 1 MiB).
     pub max_ooo_bytes: usize,
-    /// Out-of-order bytes buffered across all flows of a worker.
+    /// Out-of-order bytes buffered across all flows of a worker
+    /// (`--max-reassembly-mem`, default 256 MiB).
     pub max_reassembly_mem: usize,
-    /// Idle time (packet time, seconds) after which a flow expires.
+    /// Idle time (packet time, seconds) after which a flow expires (`--idle-timeout`,
+    /// default 120).
     pub idle_timeout_secs: u64,
     /// Time (packet time, seconds) a closed or fully FIN'd flow lingers so its late frames
-    /// (the final ACK, retransmissions) still reach it instead of opening a new flow.
+    /// (the final ACK, retransmissions) still reach it instead of opening a new flow
+    /// (default 5).
     pub close_linger_secs: u64,
-    /// Frames held per not-yet-recognized flow so its pcap can start at the SYN.
+    /// Frames held per not-yet-recognized flow so its pcap can start at the SYN
+    /// (`--max-held-frames`, default 256).
     pub max_held_frames: usize,
-    /// Bytes of a midstream direction scanned for an OFT2 header at segment starts.
+    /// Bytes of a midstream direction scanned for an OFT2 header at segment starts
+    /// (`--midstream-scan-bytes`, default 256 KiB).
     pub midstream_scan_bytes: usize,
-    /// Transfers followed at once by the correlator; past it the longest idle end early.
+    /// Transfers followed at once by the correlator; past it the longest idle end early
+    /// (`--max-transfers`, default 65,536).
     pub max_transfers: usize,
-    /// Frames per batch handed from the capture thread to a worker.
-    pub batch_frames: usize,
-    /// Batches queued per worker channel.
-    pub queue_batches: usize,
     /// Delivered bytes kept per direction to compare retransmissions with, so one whose
     /// content differs is counted in `overlaps_differing` (0: none kept, only buffered
-    /// out-of-order bytes are compared). Costs up to twice this per flow.
+    /// out-of-order bytes are compared). Costs up to twice this per flow
+    /// (`--overlap-window-bytes`, default 0).
     pub overlap_window_bytes: usize,
+    /// Ladder lines kept per connection for `--explain`; later ones are counted in
+    /// `ladder_lines_dropped` (default 10,000).
+    pub max_ladder_lines: usize,
+    /// Frames per batch handed from a capture thread to a worker (default 256).
+    pub batch_frames: usize,
+    /// Frame batches queued per worker channel (default 64). Offline the capture thread
+    /// waits when one is full; live the batch is dropped (`queue_dropped`).
+    pub queue_batches: usize,
+    /// Report batches queued from the workers to the event thread (default 64); a full
+    /// queue makes the workers wait.
+    pub report_queue_batches: usize,
+    /// Messages queued to the pcap writer thread (default 64). Each is a whole report
+    /// batch's frames (up to a frame batch), so a short queue bounds the memory they hold
+    /// and pushes back on the event thread early (`writer_stalls`).
+    pub pcap_queue_batches: usize,
+    /// Reports the event thread holds to merge the workers' reports in packet-time order
+    /// (default 100,000); past it the oldest is correlated before a slow worker caught up
+    /// (`reports_forced`).
+    pub max_held_reports: usize,
 }
 
 impl Default for Limits {
@@ -41,11 +152,15 @@ impl Default for Limits {
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
             max_transfers: 65_536,
-            batch_frames: 256,
-            queue_batches: 64,
             // Off by default: even a small window, times two directions of up to
             // `max_flows` flows per worker, could add gigabytes at the flow limit.
             overlap_window_bytes: 0,
+            max_ladder_lines: 10_000,
+            batch_frames: 256,
+            queue_batches: 64,
+            report_queue_batches: 64,
+            pcap_queue_batches: 64,
+            max_held_reports: 100_000,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::capture::{Batch, Frame, Timestamp};
 use crate::decode::hash::{shard, Shard};
+use crate::stats::Counters;
 use crossbeam_channel::{Sender, TrySendError};
 
 /// What a worker receives.
@@ -22,12 +23,6 @@ pub enum Backpressure {
     Drop,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DispatchCounters {
-    pub non_tcp: u64,
-    pub queue_dropped: u64,
-}
-
 pub struct Dispatcher {
     workers: Vec<Sender<WorkItem>>,
     pending: Vec<Batch>,
@@ -36,7 +31,8 @@ pub struct Dispatcher {
     last_tick: Timestamp,
     /// Latest packet time pushed.
     now: Timestamp,
-    pub counters: DispatchCounters,
+    /// `non_tcp` and `queue_dropped`.
+    pub counters: Counters,
 }
 
 /// Packet-time interval between ticks. The event thread merges the workers' reports in
@@ -57,7 +53,7 @@ impl Dispatcher {
             policy,
             last_tick: Timestamp(0),
             now: Timestamp(0),
-            counters: DispatchCounters::default(),
+            counters: Counters::default(),
         }
     }
 
@@ -134,7 +130,7 @@ impl Dispatcher {
     /// Flushes, brings every worker's clock to the last frame's time (so flows idle
     /// past their timeout end as `timeout` whichever worker owns them), and hangs up,
     /// which ends the workers' loops.
-    pub fn finish(mut self) -> DispatchCounters {
+    pub fn finish(mut self) -> Counters {
         let now = self.now;
         self.tick(now);
         self.counters

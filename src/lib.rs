@@ -1,24 +1,20 @@
 //! oftsniff: passive recognition of AOL OSCAR File Transfer (OFT2) sessions.
 //!
-//! The modules follow the data flow, one stage each:
+//! The stage modules follow the data flow:
 //! capture → decode → dispatch → reassembly → classify → session → output.
-//! Threads: capture threads (`capture_thread`) | worker pool, one owner per flow
-//! (`worker`) | event thread: correlation and logs (`event_thread`) | pcap writer thread.
-//! `run` wires them together.
-
-pub mod capture_thread;
-pub mod cli;
-pub mod config;
-pub mod event_thread;
-pub mod run;
-pub mod stats;
+//! `pipeline` runs them on threads: capture threads (`pipeline::capture`: read a source,
+//! shard frames by flow, batch them; `dispatch` runs here) → worker pool, one owner per
+//! flow (`pipeline::worker`: decode, reassembly, classify, session) → event thread
+//! (`pipeline::events`: merge the workers' reports by packet time, correlate, readable
+//! log and NDJSON) → pcap writer thread (`output::pcap_out`).
+//! `cli` turns the command line into a `config::Config` once; `stats` is the one counters
+//! registry every thread counts into.
 
 pub mod capture;
 pub mod decode;
 pub mod dispatch;
 pub mod flow;
 pub mod reassembly;
-pub mod worker;
 
 pub mod classify;
 pub mod passthrough;
@@ -26,6 +22,12 @@ pub mod proto;
 pub mod session;
 
 pub mod output;
+
+pub mod pipeline;
+
+pub mod cli;
+pub mod config;
+pub mod stats;
 
 pub mod peer;
 

@@ -42,7 +42,15 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    match oftsniff::run::run(&args) {
+    // From here on the program sees only the configuration, never the flags.
+    let config = match args.into_config() {
+        Ok(c) => c,
+        Err(line) => {
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+    };
+    match oftsniff::pipeline::run(&config) {
         Ok(summary) => {
             for w in &summary.warnings {
                 // Capture warnings already carry the "oftsniff: warning:" prefix.
@@ -55,7 +63,7 @@ fn main() -> ExitCode {
             for text in &summary.explained {
                 println!("{text}");
             }
-            oftsniff::run::print_counters(&summary);
+            oftsniff::pipeline::print_counters(&summary);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -10,6 +10,7 @@ use crate::flow::Direction;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
 use crate::session::event::FlowSeen;
 use crate::session::report::{Report, ReportBatch};
+use crate::stats::Counters;
 use crossbeam_channel::Sender;
 
 pub struct PassThrough {
@@ -19,8 +20,8 @@ pub struct PassThrough {
     clock: Timestamp,
     worker: usize,
     flow_records: bool,
-    /// Payload bytes delivered in order, all flows together.
-    pub bytes_delivered: u64,
+    /// `no_classify_bytes`: payload bytes delivered in order, all flows together.
+    pub counters: Counters,
 }
 
 impl PassThrough {
@@ -31,7 +32,7 @@ impl PassThrough {
             clock: Timestamp(0),
             worker,
             flow_records,
-            bytes_delivered: 0,
+            counters: Counters::default(),
         }
     }
 }
@@ -44,7 +45,7 @@ impl StreamHandler for PassThrough {
     fn segment(&mut self, _: &mut (), _: &ConnMeta, _: &SegmentMeta) {}
 
     fn data(&mut self, _: &mut (), _: &ConnMeta, _: Direction, b: &[u8], _: Timestamp, _: FrameNo) {
-        self.bytes_delivered += b.len() as u64;
+        self.counters.no_classify_bytes += b.len() as u64;
     }
 
     fn gap(&mut self, _: &mut (), _: &ConnMeta, _: Direction, _: u64, _: Timestamp) {}

@@ -1,96 +1,217 @@
-//! Counters for everything that can be dropped, evicted or skipped. Each thread owns its
-//! own plain counters; they are summed once at exit, so the packet path has no atomics.
+//! The one counters registry: everything counted in a run (frames, flows, gaps, what was
+//! dropped, evicted or skipped) is a named field of [`Counters`]. Each thread owns its
+//! own plain `Counters` (no atomics on the packet path) and increments only the fields
+//! of its stage; `pipeline::run` merges them once at exit with [`Counters::add`]. The
+//! `stats` event carries every field, in the order declared here, and [`Counters::lines`]
+//! says every one that is not zero on stderr. Only the pcap writer thread keeps its own
+//! record (`output::pcap_out::PcapOutStats`, the `stats` event's `pcap` object).
 
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
-/// Counted by the capture thread.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct CaptureCounters {
-    /// Frames read from the NIC or file.
-    pub frames_captured: u64,
-    /// Frames the kernel dropped (PACKET_STATISTICS), 0 offline.
-    pub kernel_dropped: u64,
-    /// Frames dropped inside oftsniff because a worker queue was full (live only).
-    pub queue_dropped: u64,
+/// One counter, as [`Counters::iter`] yields it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter {
+    /// Field name, as in the `stats` event.
+    pub name: &'static str,
+    pub value: u64,
+    /// What it counts, as its stderr line says after the number.
+    pub what: &'static str,
 }
 
-/// Counted by each worker.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct WorkerCounters {
-    pub frames: u64,
-    pub non_tcp: u64,
-    pub undecodable: u64,
-    pub ip_fragments: u64,
-    pub flows_seen: u64,
-    pub flows_evicted: u64,
-    pub flows_timed_out: u64,
-    pub gaps: u64,
-    pub gap_bytes: u64,
-    pub overlaps_differing: u64,
-    pub ooo_dropped_bytes: u64,
-    /// Segments after which a direction's out-of-order buffer was over `max_ooo_bytes`
+/// Declares the registry: one `u64` field per counter, with its doc, its stderr wording,
+/// and `add`, `iter` over them all.
+macro_rules! counters {
+    ($( $(#[doc = $doc:literal])+ $name:ident: $what:literal, )+) => {
+        /// Every counter of a run; see the module documentation.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+        pub struct Counters {
+            $( $(#[doc = $doc])+ pub $name: u64, )+
+        }
+
+        impl Counters {
+            /// Field names, in order.
+            pub const NAMES: &'static [&'static str] = &[$( stringify!($name) ),+];
+
+            /// Adds every counter of `o` to this one.
+            pub fn add(&mut self, o: &Counters) {
+                $( self.$name += o.$name; )+
+            }
+
+            /// Every counter, in the order of the `stats` event.
+            pub fn iter(&self) -> impl Iterator<Item = Counter> {
+                [$( Counter { name: stringify!($name), value: self.$name, what: $what } ),+]
+                    .into_iter()
+            }
+
+
+#[cfg(test)]
+            fn fields_mut(&mut self) -> Vec<&mut u64> {
+                vec![$( &mut self.$name ),+]
+            }
+        }
+    };
+}
+
+counters! {
+    /// Frames read from the NIC or file (capture threads).
+    frames_captured: "frames captured",
+    /// Frames the kernel dropped (PACKET_STATISTICS), 0 offline (capture threads).
+    kernel_dropped: "frames dropped by kernel",
+    /// Frames dropped inside oftsniff because a worker queue was full, live only
+    /// (dispatcher, on the capture threads).
+    queue_dropped: "frames dropped by oftsniff (queues full)",
+    /// Frames that are not TCP: counted by the dispatcher when its shard hash sees it,
+    /// by a worker when only a full decode does.
+    non_tcp: "non-TCP frames skipped",
+    /// Frames a worker could not decode.
+    undecodable: "undecodable frames",
+    /// IP fragments, skipped by the workers (not reassembled).
+    ip_fragments: "IP fragments skipped",
+    /// TCP flows opened in a worker's flow table.
+    flows_seen: "flows seen",
+    /// Flows evicted at `--max-flows`.
+    flows_evicted: "flows evicted",
+    /// Flows expired after `--idle-timeout` of packet time.
+    flows_timed_out: "flows timed out",
+    /// Holes in a stream given up as gaps.
+    reassembly_gaps: "reassembly gaps",
+    /// Bytes in those gaps.
+    gap_bytes: "gap bytes",
+    /// Overlapping copies of the same stream bytes whose content differed.
+    overlaps_differing: "overlaps with differing bytes",
+    /// Out-of-order bytes dropped from reassembly buffers.
+    ooo_dropped_bytes: "out-of-order bytes dropped",
+    /// Segments after which a direction's out-of-order buffer passed `--max-ooo-bytes`
     /// and its oldest holes were given up as gaps.
-    pub ooo_limit_gaps: u64,
+    ooo_limit_gaps: "holes given up at --max-ooo-bytes",
     /// Directions whose buffered holes were given up because the worker's reassembly
-    /// memory exceeded `max_reassembly_mem`.
-    pub mem_limit_flushes: u64,
-    pub held_frames_dropped: u64,
+    /// memory passed `--max-reassembly-mem`.
+    mem_limit_flushes: "holes given up at --max-reassembly-mem",
+    /// Frames of not-yet-recognized connections not held past `--max-held-frames`
+    /// (session handler, in the workers).
+    held_frames_dropped: "frames not held for pcap output (--max-held-frames)",
+    /// Transfers ended early because `--max-transfers` were followed (correlator, on the
+    /// event thread).
+    transfers_evicted: "transfers ended early (--max-transfers)",
+    /// Reports the event thread correlated before a slower worker had caught up, because
+    /// `Limits::max_held_reports` were held: only then can the output differ from a
+    /// one-worker run.
+    reports_forced: "reports correlated before every worker had caught up (too many held)",
     /// TCP frames whose payload the snap length cut short (captured length below the
     /// original, fewer payload bytes than the IP header claims); the missing bytes
-    /// become gaps.
-    pub snaplen_truncated: u64,
+    /// become gaps (workers).
+    snaplen_truncated: "frames truncated by snaplen",
+    /// Frames that reached a worker (all captured frames but those the dispatcher
+    /// skipped as non-TCP or dropped at a full queue).
+    worker_frames: "frames decoded by the workers",
+    /// Connections recognized as OFT2, proxy or direct-IM data connections (session
+    /// handler).
+    data_conns: "data connections recognized",
+    /// Connections recognized as FLAP (OSCAR) and read for rendezvous messages
+    /// (session handler).
+    flap_conns: "FLAP connections read for rendezvous messages",
+    /// Bytes of data connections thrown away because their framing was lost or a
+    /// direction waiting for the other side held too much (session handler).
+    bytes_discarded: "bytes of data connections discarded (framing lost)",
+    /// `--explain` ladder lines not kept past `Limits::max_ladder_lines` per connection
+    /// (session handler).
+    ladder_lines_dropped: "ladder lines not kept for --explain (too many per connection)",
+    /// Payload bytes delivered in order with `--no-classify`, which only counts them.
+    no_classify_bytes: "bytes reassembled and not classified (--no-classify)",
 }
 
-impl WorkerCounters {
-    pub fn add(&mut self, o: &WorkerCounters) {
-        self.frames += o.frames;
-        self.non_tcp += o.non_tcp;
-        self.undecodable += o.undecodable;
-        self.ip_fragments += o.ip_fragments;
-        self.flows_seen += o.flows_seen;
-        self.flows_evicted += o.flows_evicted;
-        self.flows_timed_out += o.flows_timed_out;
-        self.gaps += o.gaps;
-        self.gap_bytes += o.gap_bytes;
-        self.overlaps_differing += o.overlaps_differing;
-        self.ooo_dropped_bytes += o.ooo_dropped_bytes;
-        self.ooo_limit_gaps += o.ooo_limit_gaps;
-        self.mem_limit_flushes += o.mem_limit_flushes;
-        self.held_frames_dropped += o.held_frames_dropped;
-        self.snaplen_truncated += o.snaplen_truncated;
+/// Printed on every run, like tcpdump's counters, whatever their value.
+const ALWAYS: &[&str] = &[
+    "frames_captured",
+    "kernel_dropped",
+    "queue_dropped",
+    "non_tcp",
+];
+
+/// Printed on lines of several counters (below), not on lines of their own.
+const GROUPED: &[&str] = &[
+    "undecodable",
+    "ip_fragments",
+    "flows_seen",
+    "flows_evicted",
+    "flows_timed_out",
+    "reassembly_gaps",
+    "gap_bytes",
+    "overlaps_differing",
+    "snaplen_truncated",
+    "ooo_limit_gaps",
+    "mem_limit_flushes",
+    "ooo_dropped_bytes",
+];
+
+impl Counters {
+    /// The exit summary for stderr: the tcpdump-style lines printed on every run, then
+    /// one line for every other counter that is not zero.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .iter()
+            .filter(|c| ALWAYS.contains(&c.name))
+            .map(|c| format!("{} {}", c.value, c.what))
+            .collect();
+        if self.undecodable + self.ip_fragments > 0 {
+            out.push(format!(
+                "{} undecodable frames, {} IP fragments skipped",
+                self.undecodable, self.ip_fragments
+            ));
+        }
+        out.push(format!(
+            "{} flows seen, {} evicted, {} timed out",
+            self.flows_seen, self.flows_evicted, self.flows_timed_out
+        ));
+        out.push(format!(
+            "{} reassembly gaps ({} bytes), {} overlaps with differing bytes",
+            self.reassembly_gaps, self.gap_bytes, self.overlaps_differing
+        ));
+        out.push(format!(
+            "{} frames truncated by snaplen",
+            self.snaplen_truncated
+        ));
+        if self.ooo_limit_gaps + self.mem_limit_flushes + self.ooo_dropped_bytes > 0 {
+            out.push(format!(
+                "{} holes given up at --max-ooo-bytes, {} at --max-reassembly-mem, {} out-of-order bytes dropped",
+                self.ooo_limit_gaps, self.mem_limit_flushes, self.ooo_dropped_bytes
+            ));
+        }
+        out.extend(
+            self.iter()
+                .filter(|c| c.value > 0 && !ALWAYS.contains(&c.name) && !GROUPED.contains(&c.name))
+                .map(|c| format!("{} {}", c.value, c.what)),
+        );
+        out
     }
 }
 
-/// Counters of the whole run, reported once at exit.
-#[derive(Clone, Debug, Default, Serialize)]
+/// Counters of the whole run, reported once at exit: every counter of the registry
+/// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
+/// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
+/// always been.
+#[derive(Clone, Debug, Default)]
 pub struct StatsRecord {
     pub ts: f64,
-    pub frames_captured: u64,
-    pub kernel_dropped: u64,
-    pub queue_dropped: u64,
-    pub non_tcp: u64,
-    pub undecodable: u64,
-    pub ip_fragments: u64,
-    pub flows_seen: u64,
-    pub flows_evicted: u64,
-    pub flows_timed_out: u64,
-    pub reassembly_gaps: u64,
-    pub gap_bytes: u64,
-    pub overlaps_differing: u64,
-    pub ooo_dropped_bytes: u64,
-    /// Times a direction's out-of-order buffer passed `--max-ooo-bytes` and its oldest
-    /// hole was given up as a gap.
-    pub ooo_limit_gaps: u64,
-    /// Times the worker's `--max-reassembly-mem` forced buffered holes to be given up.
-    pub mem_limit_flushes: u64,
-    pub held_frames_dropped: u64,
-    /// Transfers ended early because `--max-transfers` were being followed.
-    pub transfers_evicted: u64,
-    /// Reports the event thread had to correlate before a slower worker caught up,
-    /// because too many were held: their order may differ from a one-worker run.
-    pub reports_forced: u64,
-    /// The pcap writer's final counters; null without `-w` / `--pcap-dir`.
+    pub counters: Counters,
+    /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
     pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
-    /// TCP frames whose payload the snap length cut short; their missing bytes are gaps.
-    pub snaplen_truncated: u64,
 }
+
+impl Serialize for StatsRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
+        m.serialize_field("ts", &self.ts)?;
+        for c in self.counters.iter() {
+            m.serialize_field(c.name, &c.value)?;
+            if c.name == "reports_forced" {
+                m.serialize_field("pcap", &self.pcap)?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests;

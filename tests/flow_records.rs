@@ -396,14 +396,39 @@ fn one_or_two_workers_give_the_same_flow_records() {
 #[test]
 fn no_classify_gives_the_same_flow_records_and_no_transfer() {
     for cap in CAPTURES {
-        let full = run_oftsniff(&data(cap.file), &[]);
-        let pipe = run_oftsniff(&data(cap.file), &["--no-classify"]);
+        let mut full = run_oftsniff(&data(cap.file), &[]);
+        let mut pipe = run_oftsniff(&data(cap.file), &["--no-classify"]);
         assert_eq!(
             sorted_json(&full.flows),
             sorted_json(&pipe.flows),
             "{}",
             cap.file
         );
+        // What it reassembled is every byte the flows delivered in order.
+        let delivered: u64 = pipe
+            .flows
+            .iter()
+            .map(|f| u(f, "bytes_c2s") + u(f, "bytes_s2c"))
+            .sum();
+        assert_eq!(
+            u(&pipe.stats, "no_classify_bytes"),
+            delivered,
+            "{}",
+            cap.file
+        );
+        assert_eq!(u(&full.stats, "no_classify_bytes"), 0, "{}", cap.file);
+        // The same counters, but those of recognition, which --no-classify does not do.
+        for stats in [&mut full.stats, &mut pipe.stats] {
+            let stats = stats.as_object_mut().unwrap();
+            for recognition in [
+                "data_conns",
+                "flap_conns",
+                "bytes_discarded",
+                "no_classify_bytes",
+            ] {
+                stats.remove(recognition);
+            }
+        }
         assert_eq!(full.stats, pipe.stats, "{}", cap.file);
     }
     let out = Command::new(BIN)

@@ -20,7 +20,7 @@ use crate::config::Limits;
 use crate::decode::TcpPacket;
 use crate::flow::key::FnvHasher;
 use crate::flow::{Direction, FlowKey};
-use crate::stats::WorkerCounters;
+use crate::stats::Counters;
 
 mod lists;
 
@@ -60,7 +60,7 @@ struct Deliver<'a, H: StreamHandler> {
     dir: Direction,
     ts: Timestamp,
     frame: FrameNo,
-    counters: &'a mut WorkerCounters,
+    counters: &'a mut Counters,
 }
 
 impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
@@ -73,7 +73,7 @@ impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
             .data(self.st, self.meta, self.dir, bytes, origin.ts, origin.frame);
     }
     fn gap(&mut self, len: u64) {
-        self.counters.gaps += 1;
+        self.counters.reassembly_gaps += 1;
         self.counters.gap_bytes += len;
         self.h.gap(self.st, self.meta, self.dir, len, self.ts);
     }
@@ -147,20 +147,14 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Packet time reached `now` without a frame for this table (the dispatcher's
     /// tick): expire what is due, so idle workers still end their flows.
-    pub fn advance(&mut self, h: &mut H, now: Timestamp, counters: &mut WorkerCounters) {
+    pub fn advance(&mut self, h: &mut H, now: Timestamp, counters: &mut Counters) {
         self.now = self.now.max(now);
         self.expire(h, counters);
     }
 
     /// Takes one TCP segment and its frame. Handler calls for it come in the order
     /// documented on [`StreamHandler`]; expiry of other flows may come first.
-    pub fn process(
-        &mut self,
-        h: &mut H,
-        pkt: &TcpPacket,
-        frame: Frame,
-        counters: &mut WorkerCounters,
-    ) {
+    pub fn process(&mut self, h: &mut H, pkt: &TcpPacket, frame: Frame, counters: &mut Counters) {
         self.now = self.now.max(frame.ts);
         self.expire(h, counters);
 
@@ -196,7 +190,7 @@ impl<H: StreamHandler> FlowTable<H> {
         h: &mut H,
         key: FlowKey,
         pkt: &TcpPacket,
-        counters: &mut WorkerCounters,
+        counters: &mut Counters,
     ) -> Lookup {
         let pure_syn = pkt.flags.syn() && !pkt.flags.ack();
         let Some(i) = self.map.get(&key).copied() else {
@@ -228,7 +222,7 @@ impl<H: StreamHandler> FlowTable<H> {
         dir: Direction,
         pkt: &TcpPacket,
         frame: &Frame,
-        counters: &mut WorkerCounters,
+        counters: &mut Counters,
     ) -> Teardown {
         let payload = frame.data.get(pkt.payload.clone()).unwrap_or(&[]);
         let seg = SegmentMeta {
@@ -309,7 +303,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// End of input: closes every flow still open (`EndOfInput`, or `Fin` for flows whose
     /// both sides had FIN'd) and empties the table, oldest flows first.
-    pub fn finish(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+    pub fn finish(&mut self, h: &mut H, counters: &mut Counters) {
         for list in [ListId::Active, ListId::Linger] {
             loop {
                 let t = self.list(list).tail;
@@ -332,7 +326,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Times out idle flows and ends lingering ones, oldest first; stops at the first
     /// that is still fresh, so a packet that expires nothing costs two comparisons.
-    fn expire(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+    fn expire(&mut self, h: &mut H, counters: &mut Counters) {
         let now = self.now.0;
         loop {
             let t = self.active.tail;
@@ -368,7 +362,7 @@ impl<H: StreamHandler> FlowTable<H> {
         dir: Direction,
         pkt: &TcpPacket,
         frame: &Frame,
-        counters: &mut WorkerCounters,
+        counters: &mut Counters,
     ) -> u32 {
         if self.map.len() >= self.max_flows {
             self.make_room(h, counters);
@@ -405,7 +399,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Frees one slot: a lingering flow if any (it is over anyway), else the longest-idle
     /// open flow, which is closed as evicted.
-    fn make_room(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+    fn make_room(&mut self, h: &mut H, counters: &mut Counters) {
         let t = self.linger.tail;
         if t != NIL {
             if !slot_mut(&mut self.slots, t).closed {
@@ -423,13 +417,7 @@ impl<H: StreamHandler> FlowTable<H> {
     }
 
     /// Gives up every hole of both directions and calls `close`.
-    fn close_slot(
-        &mut self,
-        h: &mut H,
-        i: u32,
-        reason: CloseReason,
-        counters: &mut WorkerCounters,
-    ) {
+    fn close_slot(&mut self, h: &mut H, i: u32, reason: CloseReason, counters: &mut Counters) {
         let now = self.now;
         let slot = slot_mut(&mut self.slots, i);
         let meta = slot.conn.meta;
@@ -454,7 +442,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Over the worker-wide memory limit: give up the holes of the largest buffers until
     /// usage is back under three quarters of the limit, so the scan is paid rarely.
-    fn relieve_memory(&mut self, h: &mut H, counters: &mut WorkerCounters) {
+    fn relieve_memory(&mut self, h: &mut H, counters: &mut Counters) {
         let target = self.max_mem / 4 * 3;
         let mut big: Vec<(usize, u32, Direction)> = Vec::new();
         for (i, s) in self.slots.iter().enumerate() {

@@ -6,7 +6,7 @@ use crate::config::Limits;
 use crate::decode::{TcpFlags, TcpPacket};
 use crate::flow::Endpoint;
 use crate::reassembly::{stream, FlowSummary};
-use crate::stats::WorkerCounters;
+use crate::stats::Counters;
 use std::net::SocketAddr;
 
 const CLIENT: &str = "198.18.0.2:40000";
@@ -105,7 +105,7 @@ fn ep(s: &str) -> Endpoint {
 struct Net {
     table: FlowTable<Rec>,
     rec: Rec,
-    counters: WorkerCounters,
+    counters: Counters,
     frames: u64,
 }
 
@@ -114,7 +114,7 @@ impl Net {
         Net {
             table: FlowTable::new(&limits),
             rec: Rec::default(),
-            counters: WorkerCounters::default(),
+            counters: Counters::default(),
             frames: 0,
         }
     }
@@ -249,7 +249,7 @@ fn rst_closes() {
         .chain(b"hij".iter().map(|&x| Some(x)))
         .collect();
     assert_eq!(n.rec.stream(1, c), want);
-    assert_eq!((n.counters.gaps, n.counters.gap_bytes), (1, 4));
+    assert_eq!((n.counters.reassembly_gaps, n.counters.gap_bytes), (1, 4));
     assert_eq!(n.table.reassembly_mem(), 0);
     // A late segment of the reset connection is passed on as a frame only.
     let before = n.rec.ev.len();
@@ -378,7 +378,7 @@ fn ooo_limit_forces_gap_and_is_counted() {
     assert_eq!(n.counters.ooo_limit_gaps, 0);
     n.send(CLIENT, SERVER, 1111, 5001, ACK, &[2; 10], 0.2);
     assert_eq!(n.counters.ooo_limit_gaps, 1);
-    assert_eq!((n.counters.gaps, n.counters.gap_bytes), (1, 10));
+    assert_eq!((n.counters.reassembly_gaps, n.counters.gap_bytes), (1, 10));
     assert_eq!(n.rec.stream(1, client_dir()).len(), 120);
 }
 
@@ -471,7 +471,7 @@ mod prop {
             let c = client_dir();
             prop_assert_eq!(n.rec.stream(1, c), up.iter().map(|&x| Some(x)).collect::<Vec<_>>());
             prop_assert_eq!(n.rec.stream(1, c.reverse()), down.iter().map(|&x| Some(x)).collect::<Vec<_>>());
-            prop_assert_eq!(n.counters.gaps, 0);
+            prop_assert_eq!(n.counters.reassembly_gaps, 0);
             prop_assert_eq!(n.counters.flows_seen, 1);
             prop_assert_eq!(n.rec.closes(), vec![(1, CloseReason::EndOfInput)]);
             prop_assert_eq!(n.rec.summaries[0].dirs[c.index()].bytes, up.len() as u64);

@@ -38,48 +38,35 @@ pub struct SessionOptions {
     pub with_rendezvous: bool,
     /// Frames held per unrecognized flow (`Limits::max_held_frames`).
     pub max_held_frames: usize,
-    /// Bytes of a midstream connection searched for an OFT2 header.
+    /// Bytes of a midstream connection searched for an OFT2 header
+    /// (`Limits::midstream_scan_bytes`).
     pub midstream_scan_bytes: usize,
-    /// Ladder lines kept per connection for `--explain`.
+    /// Ladder lines kept per connection for `--explain` (`Limits::max_ladder_lines`).
     pub max_ladder_lines: usize,
     /// Report a `flow` event for every TCP connection.
     pub flow_records: bool,
 }
 
 impl Default for SessionOptions {
+    /// The command line's defaults (limits from `Limits::default()`).
     fn default() -> Self {
+        let limits = crate::config::Limits::default();
         SessionOptions {
-            progress_secs: 5,
+            progress_secs: crate::config::DEFAULT_PROGRESS_SECS,
             explain: false,
             pcap: false,
             with_rendezvous: false,
-            max_held_frames: 256,
-            midstream_scan_bytes: 256 << 10,
-            max_ladder_lines: 10_000,
+            max_held_frames: limits.max_held_frames,
+            midstream_scan_bytes: limits.midstream_scan_bytes,
+            max_ladder_lines: limits.max_ladder_lines,
             flow_records: true,
         }
     }
 }
 
-/// Counted by the session layer of one worker.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SessionCounters {
-    pub held_frames_dropped: u64,
-    pub data_conns: u64,
-    pub flap_conns: u64,
-    pub bytes_discarded: u64,
-    pub ladder_lines_dropped: u64,
-}
-
-impl SessionCounters {
-    pub fn add(&mut self, o: &SessionCounters) {
-        self.held_frames_dropped += o.held_frames_dropped;
-        self.data_conns += o.data_conns;
-        self.flap_conns += o.flap_conns;
-        self.bytes_discarded += o.bytes_discarded;
-        self.ladder_lines_dropped += o.ladder_lines_dropped;
-    }
-}
+/// Counted by the session layer of one worker: `held_frames_dropped`, `data_conns`,
+/// `flap_conns`, `bytes_discarded`, `ladder_lines_dropped` of the counters registry.
+pub type SessionCounters = crate::stats::Counters;
 
 pub struct SessionHandler {
     reports: Sender<ReportBatch>,

@@ -3,15 +3,14 @@ use crate::stats::StatsRecord;
 
 /// A report that carries a tag, to see the order reports come out in.
 fn rep(tag: u64) -> Report {
-    Report::Stats(StatsRecord {
-        frames_captured: tag,
-        ..StatsRecord::default()
-    })
+    let mut s = StatsRecord::default();
+    s.counters.frames_captured = tag;
+    Report::Stats(s)
 }
 
 fn tag(r: &Report) -> u64 {
     match r {
-        Report::Stats(s) => s.frames_captured,
+        Report::Stats(s) => s.counters.frames_captured,
         _ => u64::MAX,
     }
 }

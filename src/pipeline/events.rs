@@ -31,7 +31,7 @@ pub fn event_loop(
         reader_gone: false,
         stop: opts.stop.clone(),
     };
-    let mut merge = ReportMerge::new(opts.workers, MAX_HELD_REPORTS);
+    let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
@@ -42,8 +42,8 @@ pub fn event_loop(
                             merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
                             correlator.finish(&mut out);
                             s.ts = s.ts.max(correlator.now().as_f64());
-                            s.transfers_evicted = correlator.transfers_evicted;
-                            s.reports_forced = merge.forced;
+                            s.counters.transfers_evicted = correlator.transfers_evicted;
+                            s.counters.reports_forced = merge.forced;
                             // The writer's counters are final only once it has every frame.
                             out.flush_pcap();
                             s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
@@ -97,9 +97,6 @@ pub struct EventsDone {
     pub reports_forced: u64,
 }
 
-/// Reports held for time ordering at most (see `ReportMerge`).
-const MAX_HELD_REPORTS: usize = 100_000;
-
 pub struct EventOptions {
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
@@ -107,6 +104,9 @@ pub struct EventOptions {
     pub live: bool,
     pub max_transfers: usize,
     pub workers: usize,
+    /// Reports held for time ordering at most (`Limits::max_held_reports`; see
+    /// `ReportMerge`).
+    pub max_held_reports: usize,
 }
 
 struct Outputs {

@@ -1,11 +1,10 @@
 //! Capture threads: each reads batches from its source (a file, or one live socket of a
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
-use crate::capture::{Batch, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp};
-use crate::cli::{Args, BackendArg};
-use crate::dispatch::{Backpressure, DispatchCounters, Dispatcher};
-use crate::run::RunError;
-use crate::stats::CaptureCounters;
+use crate::capture::{Batch, CaptureError, LinkType, LiveSource, OfflineSource, Timestamp};
+use crate::config::Input;
+use crate::dispatch::{Backpressure, Dispatcher};
+use crate::stats::Counters;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -17,33 +16,16 @@ pub enum Source {
 impl Source {
     /// The frame sources: one file, or one live socket per capture thread (joined in a
     /// PACKET_FANOUT hash group when there are several).
-    pub fn open(args: &Args) -> Result<Vec<Source>, RunError> {
-        if let Some(path) = &args.read {
-            return Ok(vec![Source::Offline(OfflineSource::open(path)?)]);
+    pub fn open(input: &Input) -> Result<Vec<Source>, CaptureError> {
+        match input {
+            Input::File(path) => Ok(vec![Source::Offline(OfflineSource::open(path)?)]),
+            Input::Live(live) => (0..live.threads)
+                .map(|_| {
+                    let s = LiveSource::open(&live.interface, live.backend, &live.options)?;
+                    Ok(Source::Live(s))
+                })
+                .collect(),
         }
-        let Some(iface) = &args.interface else {
-            return Err(RunError(
-                "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
-                    .into(),
-            ));
-        };
-        let threads = args.capture_threads.clamp(1, 64);
-        let opts = LiveOptions {
-            promisc: !args.no_promisc,
-            ring_block_size: (args.ring_block_kb as usize).saturating_mul(1024),
-            ring_block_count: args.ring_blocks as usize,
-            pnet_recv_buffer_bytes: args.pnet_buffer_kb.saturating_mul(1024),
-            // Fanout groups are per network namespace; the pid keeps two instances apart.
-            fanout_group: (threads > 1).then(|| (std::process::id() & 0xffff) as u16),
-            ..LiveOptions::default()
-        };
-        let backend = match args.backend {
-            BackendArg::Ring => crate::capture::Backend::Ring,
-            BackendArg::Pnet => crate::capture::Backend::Pnet,
-        };
-        (0..threads)
-            .map(|_| Ok(Source::Live(LiveSource::open(iface, backend, &opts)?)))
-            .collect()
     }
 
     pub fn link_type(&self) -> LinkType {
@@ -74,12 +56,13 @@ pub struct CaptureShared {
 
 /// What one capture thread leaves behind.
 pub struct CaptureDone {
-    pub counters: CaptureCounters,
+    /// `frames_captured`, `kernel_dropped`, and the dispatcher's `non_tcp` and
+    /// `queue_dropped`.
+    pub counters: Counters,
     /// Time of the newest frame read.
     pub last_ts: Timestamp,
-    pub dispatched: DispatchCounters,
     pub warnings: Vec<String>,
-    pub result: Result<(), RunError>,
+    pub result: Result<(), CaptureError>,
 }
 
 /// A capture thread: reads batches, hands them to the dispatcher, does nothing else.
@@ -89,7 +72,7 @@ pub fn capture_thread(
     shared: &CaptureShared,
     batch_frames: usize,
 ) -> CaptureDone {
-    let mut counters = CaptureCounters::default();
+    let mut counters = Counters::default();
     let mut last_ts = Timestamp(0);
     let result = capture_loop(
         &mut source,
@@ -99,7 +82,7 @@ pub fn capture_thread(
         shared,
         batch_frames,
     );
-    let dispatched = dispatcher.finish();
+    counters.add(&dispatcher.finish());
     let mut warnings = Vec::new();
     match &mut source {
         Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
@@ -108,7 +91,6 @@ pub fn capture_thread(
     CaptureDone {
         counters,
         last_ts,
-        dispatched,
         warnings,
         result,
     }
@@ -117,11 +99,11 @@ pub fn capture_thread(
 fn capture_loop(
     source: &mut Source,
     dispatcher: &mut Dispatcher,
-    counters: &mut CaptureCounters,
+    counters: &mut Counters,
     last_ts: &mut Timestamp,
     shared: &CaptureShared,
     batch_frames: usize,
-) -> Result<(), RunError> {
+) -> Result<(), CaptureError> {
     let mut batch: Batch = Vec::with_capacity(batch_frames);
     let stop = &*shared.stop;
     while !stop.load(Ordering::Relaxed) {
@@ -167,10 +149,10 @@ fn drain_after_stop(
     l: &mut LiveSource,
     batch: &mut Batch,
     dispatcher: &mut Dispatcher,
-    counters: &mut CaptureCounters,
+    counters: &mut Counters,
     last_ts: &mut Timestamp,
     shared: &CaptureShared,
-) -> Result<(), RunError> {
+) -> Result<(), CaptureError> {
     let started = std::time::Instant::now();
     // Never waits: with `stop` set, a source returns what is ready, or 0.
     let stopped = AtomicBool::new(true);
@@ -207,7 +189,7 @@ fn hand_on(
     batch: &mut Batch,
     got: usize,
     dispatcher: &mut Dispatcher,
-    counters: &mut CaptureCounters,
+    counters: &mut Counters,
     last_ts: &mut Timestamp,
     shared: &CaptureShared,
 ) {

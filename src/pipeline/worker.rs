@@ -6,7 +6,7 @@ use crate::decode::{decode_tcp, Skip};
 use crate::dispatch::WorkItem;
 use crate::reassembly::table::FlowTable;
 use crate::reassembly::StreamHandler;
-use crate::stats::WorkerCounters;
+use crate::stats::Counters;
 use crossbeam_channel::Receiver;
 
 /// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
@@ -14,14 +14,14 @@ pub fn run<H: StreamHandler>(
     rx: Receiver<WorkItem>,
     mut handler: H,
     limits: &Limits,
-) -> (H, WorkerCounters) {
-    let mut counters = WorkerCounters::default();
+) -> (H, Counters) {
+    let mut counters = Counters::default();
     let mut table: FlowTable<H> = FlowTable::new(limits);
     for item in rx.iter() {
         match item {
             WorkItem::Frames(batch) => {
                 for frame in batch {
-                    counters.frames += 1;
+                    counters.worker_frames += 1;
                     match decode_tcp(frame.link, &frame.data) {
                         Ok(mut pkt) => {
                             if pkt.cut > 0 {

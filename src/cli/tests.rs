@@ -1,0 +1,35 @@
+use super::*;
+
+fn parse(flags: &[&str]) -> Args {
+    Args::try_parse_from(["oftsniff"].iter().chain(flags)).unwrap()
+}
+
+#[test]
+fn nothing_to_read_is_one_line() {
+    let err = parse(&["--json", "-"]).into_config().unwrap_err();
+    assert_eq!(
+        err,
+        "oftsniff: nothing to read: give -i IFACE (live) or -r FILE (offline); see --help"
+    );
+}
+
+#[test]
+fn flags_become_typed_settings_once() {
+    let cfg = parse(&["-i", "eth9", "--capture-threads", "99", "--max-flows", "0"])
+        .into_config()
+        .unwrap();
+    let Input::Live(live) = &cfg.input else {
+        panic!("live input expected: {:?}", cfg.input)
+    };
+    assert_eq!((live.interface.as_str(), live.threads), ("eth9", 64));
+    assert!(live.options.fanout_group.is_some() && live.options.promisc);
+    assert_eq!(cfg.limits.max_flows, 1, "clamped");
+    assert_eq!(cfg.count, u64::MAX);
+    assert!(cfg.outputs.human && !cfg.outputs.pcap());
+    let cfg = parse(&["-r", "-", "-q", "-c", "7", "--workers", "0", "-w", "o.pcap"])
+        .into_config()
+        .unwrap();
+    assert!(matches!(&cfg.input, Input::File(p) if p.as_os_str() == "-"));
+    assert_eq!((cfg.count, cfg.workers), (7, 1));
+    assert!(!cfg.outputs.human && cfg.outputs.pcap());
+}

@@ -1,0 +1,392 @@
+//! The threads and their wiring. `run` takes the `Config` built once from the command
+//! line, opens the source and every output (failing early, with one line), starts the
+//! threads, and collects every counter at the end:
+//!
+//! capture threads (`capture`: read, shard by flow, batch) → workers (`worker`: decode,
+//! reassemble, classify, session) → event thread (`events`: merge by packet time,
+//! correlate, log and NDJSON) → pcap writer thread (`output::pcap_out`).
+
+pub mod capture;
+pub mod events;
+pub mod worker;
+
+use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
+use self::events::{event_loop, EventOptions, EventsDone};
+use crate::capture::{CaptureError, Timestamp};
+use crate::config::Config;
+use crate::dispatch::{Dispatcher, WorkItem};
+use crate::output::carve::Carver;
+use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
+use crate::output::sink::EventSink;
+use crate::passthrough::PassThrough;
+use crate::session::handler::{SessionHandler, SessionOptions};
+use crate::session::report::{Report, ReportBatch};
+use crate::session::store::FileStore;
+use crate::stats::Counters;
+use crate::stats::StatsRecord;
+use crossbeam_channel::{bounded, Sender};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+/// A failure the user must hear about: one line, exit code 2.
+#[derive(Debug)]
+pub struct RunError(pub String);
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<CaptureError> for RunError {
+    fn from(e: CaptureError) -> Self {
+        RunError(e.to_string())
+    }
+}
+
+/// What a run leaves behind, for the exit summary.
+pub struct Summary {
+    /// Every counter (and the pcap writer's), as the `stats` event had them.
+    pub stats: StatsRecord,
+    pub warnings: Vec<String>,
+    /// `--explain` ladders, one text block per transfer.
+    pub explained: Vec<String>,
+}
+
+fn one_line(e: impl fmt::Display) -> RunError {
+    let s = e.to_string();
+    if s.starts_with("oftsniff:") {
+        RunError(s)
+    } else {
+        RunError(format!("oftsniff: {s}"))
+    }
+}
+
+/// The session layer's options, from the run's configuration.
+pub fn session_options(cfg: &Config) -> SessionOptions {
+    let out = &cfg.outputs;
+    SessionOptions {
+        progress_secs: out.progress_secs,
+        explain: out.explain,
+        pcap: out.pcap(),
+        with_rendezvous: out.with_rendezvous,
+        max_held_frames: cfg.limits.max_held_frames,
+        midstream_scan_bytes: cfg.limits.midstream_scan_bytes,
+        max_ladder_lines: cfg.limits.max_ladder_lines,
+        flow_records: out.flow_records(),
+    }
+}
+
+pub fn run(cfg: &Config) -> Result<Summary, RunError> {
+    // The source first (a bad interface or file is the likeliest mistake), then every
+    // output: an unwritable path must fail before any capture starts.
+    let mut sources = Source::open(&cfg.input)?;
+    let outputs = open_outputs(cfg, &mut sources)?;
+    let stop = stop_on_signal();
+    let live = matches!(sources[0], Source::Live(_));
+    let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
+    let event_opts = EventOptions {
+        stop: stop.clone(),
+        explain: cfg.outputs.explain,
+        live,
+        max_transfers: cfg.limits.max_transfers,
+        workers: cfg.workers,
+        max_held_reports: cfg.limits.max_held_reports,
+    };
+    let pcap_sender = outputs.pcap.as_ref().map(PcapOutHandle::sender);
+    let sink = outputs.sink;
+    let event_thread = spawn("events".into(), "event", move || {
+        event_loop(rep_rx, sink, pcap_sender, event_opts)
+    })?;
+    let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
+    let captures = spawn_capture(cfg, sources, workers.senders, stop)?;
+    let captured = join_capture(captures)?;
+    let mut counters = join_workers(workers.threads)?;
+    counters.add(&captured.counters);
+    let stats = StatsRecord {
+        // The run ends at its last frame; the event thread moves this later only if
+        // transfers were reported past it.
+        ts: captured.last_ts.as_f64(),
+        counters,
+        pcap: None,
+    };
+    let (stats, explained) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    captured.result?;
+    Ok(Summary {
+        stats,
+        warnings: captured.warnings,
+        explained,
+    })
+}
+
+/// Outputs opened before any capture starts.
+struct OpenOutputs {
+    sink: EventSink,
+    pcap: Option<PcapOutHandle>,
+    carver: Option<Arc<dyn FileStore>>,
+}
+
+fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, RunError> {
+    let out = &cfg.outputs;
+    let sink = EventSink::open(out.json.as_deref(), out.human, out.verbose).map_err(|e| {
+        RunError(format!(
+            "oftsniff: cannot write {}: {e}",
+            out.json
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let pcap = if out.pcap() {
+        let mut pcap = PcapOutConfig::new(sources[0].link_type());
+        pcap.write = out.write.clone();
+        pcap.rotate_mb = out.rotate_mb;
+        pcap.rotate_files = out.rotate_files;
+        pcap.pcap_dir = out.pcap_dir.clone();
+        pcap.channel_capacity = cfg.limits.pcap_queue_batches;
+        for s in sources.iter_mut() {
+            if let Source::Offline(o) = s {
+                o.use_pool(&pcap.pool);
+            }
+        }
+        Some(PcapOut::open(pcap).map_err(one_line)?)
+    } else {
+        None
+    };
+    let carver = match &out.extract {
+        Some(dir) => {
+            let store: Arc<dyn FileStore> = Arc::new(Carver::new(dir).map_err(one_line)?);
+            Some(store)
+        }
+        None => None,
+    };
+    Ok(OpenOutputs { sink, pcap, carver })
+}
+
+/// Ctrl-C and SIGTERM end the capture loop; everything captured is still processed and
+/// flushed. A second one ends the process at once (a read from an idle pipe cannot see
+/// the first); pcap files still hold only whole records. Failing to install the handler
+/// only loses graceful stop.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("oftsniff: interrupted again, exiting without finishing");
+            std::process::exit(130);
+        }
+    });
+    stop
+}
+
+/// Starts a named thread; `what` names it in the error.
+fn spawn<T: Send + 'static>(
+    name: String,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>, RunError> {
+    thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| RunError(format!("oftsniff: cannot start {what} thread: {e}")))
+}
+
+/// The worker threads, which end with their counters, and the senders of their
+/// channels (for the dispatchers).
+struct Workers {
+    senders: Vec<Sender<WorkItem>>,
+    threads: Vec<JoinHandle<Counters>>,
+}
+
+/// One worker per `cfg.workers`, each owning the flows its channel brings.
+fn spawn_workers(
+    cfg: &Config,
+    rep_tx: &Sender<ReportBatch>,
+    carver: Option<Arc<dyn FileStore>>,
+) -> Result<Workers, RunError> {
+    let opts = Arc::new(session_options(cfg));
+    let mut senders = Vec::with_capacity(cfg.workers);
+    let mut threads = Vec::with_capacity(cfg.workers);
+    for i in 0..cfg.workers {
+        let (tx, rx) = bounded::<WorkItem>(cfg.limits.queue_batches);
+        senders.push(tx);
+        let limits = cfg.limits.clone();
+        let name = format!("worker-{i}");
+        let h = if cfg.no_classify {
+            let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
+            spawn(name, "worker", move || {
+                let (h, mut c) = worker::run(rx, handler, &limits);
+                c.add(&h.counters);
+                c
+            })?
+        } else {
+            let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
+            spawn(name, "worker", move || {
+                let (h, mut c) = worker::run(rx, handler, &limits);
+                c.add(&h.counters);
+                c
+            })?
+        };
+        threads.push(h);
+    }
+    Ok(Workers { senders, threads })
+}
+
+/// One capture thread per source, each with a dispatcher onto every worker's channel.
+/// The workers end when every dispatcher (the only senders) has hung up.
+fn spawn_capture(
+    cfg: &Config,
+    sources: Vec<Source>,
+    senders: Vec<Sender<WorkItem>>,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
+    let shared = Arc::new(CaptureShared {
+        renumber: sources.len() > 1,
+        next_frame: AtomicU64::new(1),
+        captured: AtomicU64::new(0),
+        limit: cfg.count,
+        stop,
+    });
+    let batch = cfg.limits.batch_frames;
+    let mut threads = Vec::with_capacity(sources.len());
+    for (i, source) in sources.into_iter().enumerate() {
+        let dispatcher = Dispatcher::new(senders.clone(), batch, source.policy());
+        let shared = shared.clone();
+        threads.push(spawn(format!("capture-{i}"), "capture", move || {
+            capture_thread(source, dispatcher, &shared, batch)
+        })?);
+    }
+    Ok(threads)
+}
+
+/// What the capture threads leave, together.
+struct Captured {
+    counters: Counters,
+    warnings: Vec<String>,
+    last_ts: Timestamp,
+    /// The first capture error; reported once everything captured before it is out.
+    result: Result<(), CaptureError>,
+}
+
+fn join_capture(threads: Vec<JoinHandle<CaptureDone>>) -> Result<Captured, RunError> {
+    let mut all = Captured {
+        counters: Counters::default(),
+        warnings: Vec::new(),
+        last_ts: Timestamp(0),
+        result: Ok(()),
+    };
+    for h in threads {
+        let done = h
+            .join()
+            .map_err(|_| RunError("oftsniff: a capture thread crashed".into()))?;
+        all.counters.add(&done.counters);
+        all.warnings.extend(done.warnings);
+        all.last_ts = all.last_ts.max(done.last_ts);
+        if let (Ok(()), Err(e)) = (&all.result, done.result) {
+            all.result = Err(e);
+        }
+    }
+    Ok(all)
+}
+
+fn join_workers(workers: Vec<JoinHandle<Counters>>) -> Result<Counters, RunError> {
+    let mut counters = Counters::default();
+    for w in workers {
+        let c = w
+            .join()
+            .map_err(|_| RunError("oftsniff: a worker thread crashed".into()))?;
+        counters.add(&c);
+    }
+    Ok(counters)
+}
+
+/// Every worker is done: hands the counters to the event thread (which adds its own and
+/// the pcap writer's and writes the `stats` event last), waits for it, then closes the
+/// pcap writer. Returns the final counters and the `--explain` ladders.
+fn finish(
+    stats: StatsRecord,
+    rep_tx: Sender<ReportBatch>,
+    event_thread: JoinHandle<std::io::Result<EventsDone>>,
+    pcap: Option<PcapOutHandle>,
+) -> Result<(StatsRecord, Vec<String>), RunError> {
+    let _ = rep_tx.send(ReportBatch {
+        worker: 0,
+        reports: vec![(Timestamp(u64::MAX), Report::Stats(stats.clone()))],
+    });
+    drop(rep_tx);
+    let mut stats = stats;
+    let explained = match event_thread.join() {
+        Ok(Ok(done)) => {
+            stats.counters.transfers_evicted = done.transfers_evicted;
+            stats.counters.reports_forced = done.reports_forced;
+            done.explained
+        }
+        Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
+        Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
+    };
+    let pcap = pcap.map(PcapOutHandle::finish);
+    if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
+        return Err(one_line(e));
+    }
+    stats.pcap = pcap;
+    Ok((stats, explained))
+}
+
+/// tcpdump-style counters for stderr: every counter of the registry that is not zero
+/// (and the usual ones even when they are), then the pcap writer's.
+pub fn print_counters(summary: &Summary) {
+    for line in summary.stats.counters.lines() {
+        eprintln!("{line}");
+    }
+    if let Some(p) = &summary.stats.pcap {
+        print_pcap_counters(p);
+    }
+}
+
+/// A counter line printed only when something was counted.
+fn say_if_any(n: u64, what: &str) {
+    if n > 0 {
+        eprintln!("{n} {what}");
+    }
+}
+
+/// The same, for counts of things that belong in the output but are not there.
+fn warn_if_any(n: u64, what: &str) {
+    if n > 0 {
+        eprintln!("oftsniff: warning: {n} {what}");
+    }
+}
+
+fn print_pcap_counters(p: &PcapOutStats) {
+    eprintln!(
+        "{} frames written to pcap ({} bytes, {} files, {} per-transfer files with {} frames), writer fell behind {} times",
+        p.frames_written,
+        p.bytes_written,
+        p.files,
+        p.transfer_files,
+        p.transfer_frames_written,
+        p.writer_stalls
+    );
+    if p.written_out_of_order + p.late_frames > 0 {
+        eprintln!(
+            "{} frames written out of timestamp order (after the reorder window), {} frames after their transfer ended (-w only)",
+            p.written_out_of_order, p.late_frames
+        );
+    }
+    say_if_any(
+        p.transfers_evicted,
+        "transfers' per-transfer files closed early (too many followed at once)",
+    );
+    // Frames that belong in the output but are not there: say so loudly.
+    warn_if_any(p.link_mismatch, "frames not written to -w: their link type differs from the file's (a pcapng mixing link types; --pcap-dir keeps them)");
+    warn_if_any(p.transfer_link_mismatch, "frames not written to their --pcap-dir file: their link type differs from the transfer's first frame");
+    warn_if_any(
+        p.frames_not_written,
+        "frames not written to -w after a write error",
+    );
+}
+
+#[cfg(test)]
+mod tests;
