@@ -24,7 +24,7 @@ enum Record<'a> {
 }
 
 /// Writes one event as a JSON line.
-pub fn write_event(w: &mut dyn Write, ev: &Event) -> io::Result<()> {
+pub fn write_event<W: Write>(w: &mut W, ev: &Event) -> io::Result<()> {
     let rec = match ev {
         Event::Phase {
             transfer,
@@ -45,7 +45,7 @@ pub fn write_event(w: &mut dyn Write, ev: &Event) -> io::Result<()> {
 }
 
 /// Writes the run's counters as the `stats` JSON line.
-pub fn write_stats(w: &mut dyn Write, s: &StatsRecord) -> io::Result<()> {
+pub fn write_stats<W: Write>(w: &mut W, s: &StatsRecord) -> io::Result<()> {
     serde_json::to_writer(&mut *w, &Record::Stats(s))?;
     w.write_all(b"\n")
 }

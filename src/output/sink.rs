@@ -12,6 +12,9 @@ pub struct EventSink {
     json: Option<Box<dyn Write + Send>>,
     human: Option<Box<dyn Write + Send>>,
     verbose: bool,
+    /// One JSON line, built in memory and handed to the writer whole: serde's many
+    /// small writes cost more through a boxed writer than the serializing itself.
+    line: Vec<u8>,
 }
 
 impl EventSink {
@@ -36,12 +39,15 @@ impl EventSink {
             json,
             human,
             verbose,
+            line: Vec::with_capacity(1024),
         })
     }
 
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
         if let Some(j) = self.json.as_mut() {
-            super::schema::write_event(j, ev)?;
+            self.line.clear();
+            super::schema::write_event(&mut self.line, ev)?;
+            j.write_all(&self.line)?;
         }
         if let Some(h) = self.human.as_mut() {
             if let Some(line) = super::human::line(ev, self.verbose) {
@@ -55,7 +61,9 @@ impl EventSink {
     /// them as counter lines at exit instead).
     pub fn write_stats(&mut self, s: &StatsRecord) -> io::Result<()> {
         if let Some(j) = self.json.as_mut() {
-            super::schema::write_stats(j, s)?;
+            self.line.clear();
+            super::schema::write_stats(&mut self.line, s)?;
+            j.write_all(&self.line)?;
         }
         Ok(())
     }
