@@ -26,7 +26,3 @@ pub mod proto;
 pub mod session;
 
 pub mod output;
-
-pub mod peer;
-
-pub mod gen;

@@ -6,10 +6,10 @@
 //! A change in any of them fails here. When a change is intended, regenerate with
 //! `OFTSNIFF_BLESS=1 cargo test --test golden` and review the diff of `tests/golden/`.
 
+use oft_testkit::gen::oft::{self, Variant, KINDS};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::scenarios::SCENARIOS;
 use oftsniff::capture::{Frame, Timestamp};
-use oftsniff::gen::oft::{self, Variant, KINDS};
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::scenarios::SCENARIOS;
 use std::path::{Path, PathBuf};
 
 mod common;
@@ -46,10 +46,7 @@ fn cases(dir: &TempDir) -> Vec<(String, PathBuf)> {
     let mut bundled: Vec<PathBuf> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     bundled.sort();
     for p in bundled {
@@ -121,10 +118,7 @@ fn output_matches_golden_files() {
         } else {
             &["--json", "-", "--extract", "carved"]
         };
-        let kinds: [(&str, &[&str]); 2] = [
-            ("ndjson", ndjson),
-            ("log", &["-v", "--explain"]),
-        ];
+        let kinds: [(&str, &[&str]); 2] = [("ndjson", ndjson), ("log", &["-v", "--explain"])];
         for (ext, args) in kinds {
             let path = golden.join(format!("{name}.{ext}"));
             for workers in [1, 2] {
