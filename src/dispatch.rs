@@ -136,6 +136,3 @@ impl Dispatcher {
         self.counters
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -28,7 +28,3 @@ pub mod pipeline;
 pub mod cli;
 pub mod config;
 pub mod stats;
-
-pub mod peer;
-
-pub mod gen;

@@ -6,10 +6,10 @@
 //! A change in any of them fails here. When a change is intended, regenerate with
 //! `OFTSNIFF_BLESS=1 cargo test --test golden` and review the diff of `tests/golden/`.
 
+use oft_testkit::gen::oft::{self, Variant, KINDS};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::scenarios::SCENARIOS;
 use oftsniff::capture::{Frame, Timestamp};
-use oftsniff::gen::oft::{self, Variant, KINDS};
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::scenarios::SCENARIOS;
 use std::path::{Path, PathBuf};
 
 mod common;

@@ -6,8 +6,8 @@
 mod common;
 
 use common::TempDir;
-use oftsniff::gen::oft::{self, Variant, KINDS};
-use oftsniff::gen::XorShift64;
+use oft_testkit::gen::oft::{self, Variant, KINDS};
+use oft_testkit::gen::XorShift64;
 use oftsniff::output::pcapfile::PcapFileWriter;
 
 /// Damaged variants per scenario.

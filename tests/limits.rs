@@ -97,7 +97,7 @@ fn pcap_link_type(p: &std::path::Path) -> u32 {
 fn held_frames_limit_cuts_the_transfers_frames_and_counts_them() {
     let d = common::TempDir::new("held");
     let input = d.join("oft-direct.pcap");
-    let gen = std::process::Command::new(env!("CARGO_BIN_EXE_oftgen"))
+    let gen = std::process::Command::new(common::bins::oftgen())
         .arg("oft-direct")
         .arg(&input)
         .output()

@@ -14,9 +14,12 @@
 //!
 //! Every namespace, process and scratch file is removed by guards, also when a test fails.
 
+#[path = "common/bins.rs"]
+mod bins;
 #[path = "common/netns.rs"]
 mod netns;
 
+use bins::oftpeer;
 use netns::{skip_unless_root, Lan, NsChild, NsOutput, OSCAR_PORT};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -29,7 +32,6 @@ use std::time::{Duration, Instant};
 use oftsniff::capture::{Batch, OfflineSource};
 
 const OFTSNIFF: &str = env!("CARGO_BIN_EXE_oftsniff");
-const OFTPEER: &str = env!("CARGO_BIN_EXE_oftpeer");
 /// What each peer gets for its own waits; the harness kills it a little after.
 const PEER_TIMEOUT: &str = "20";
 const WAIT: Duration = Duration::from_secs(40);
@@ -116,7 +118,7 @@ impl Lan {
         recv_args.extend(recv_extra.iter().cloned());
         let recv = self
             .bed
-            .spawn(&self.bed.receiver.ns, OFTPEER, &recv_args)
+            .spawn(&self.bed.receiver.ns, oftpeer(), &recv_args)
             .expect("start recv");
         let mut send_args: Vec<String> = [
             "--timeout",
@@ -137,7 +139,7 @@ impl Lan {
         send_args.extend(send_extra.iter().cloned());
         let send = self
             .bed
-            .run(&self.bed.sender.ns, OFTPEER, &send_args, WAIT)
+            .run(&self.bed.sender.ns, oftpeer(), &send_args, WAIT)
             .expect("run send");
         let recv = recv.wait_timeout(WAIT).expect("wait recv");
         eprintln!(
@@ -794,7 +796,7 @@ fn check_case(case: &Case, events: &[Value], lan: &Lan, extract: &Path) -> BTree
 
 /// Runs the whole set against one capture backend.
 fn live_lan(backend: &str) {
-    let lan = Lan::up(&format!("live-{backend}"), OFTPEER);
+    let lan = Lan::up(&format!("live-{backend}"), oftpeer());
     let json = lan.path("events.ndjson");
     let pcap = lan.path("oft.pcap");
     let oracle = lan.path("tcpdump.pcap");

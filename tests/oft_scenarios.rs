@@ -1,5 +1,5 @@
 //! End-to-end recognition: the built `oftsniff` binary reads real captures and captures
-//! synthesized by `oftsniff::gen::oft` (every protocol byte from the project's emitters),
+//! synthesized by `oft_testkit::gen::oft` (every protocol byte from the project's emitters),
 //! and its NDJSON must tell each transfer's story: phases in order per data connection,
 //! files with the right name/size/status/sha256/checksum, one transfer per cookie with
 //! both proxy legs, roles and screen names. Damaged variants of each capture (reordered,
@@ -7,7 +7,7 @@
 //!
 //! Set OFTSNIFF_KEEP_PCAPS=DIR to keep the generated captures for inspection.
 
-use oftsniff::gen::oft::{self, GenFile, Kind, OftCapture, Variant};
+use oft_testkit::gen::oft::{self, GenFile, Kind, OftCapture, Variant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -4,10 +4,10 @@
 mod common;
 
 use common::{of_kind, TempDir};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::tcp::{Dir, TcpConv};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::Endpoint;
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::tcp::{Dir, TcpConv};
 use std::time::Duration;
 
 fn ep(s: &str) -> Endpoint {

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use oft_testkit::gen::{Dir, PcapBuilder, TcpConv};
 use oftsniff::capture::{Frame, Timestamp};
 use oftsniff::flow::Endpoint;
-use oftsniff::gen::{Dir, PcapBuilder, TcpConv};
 use oftsniff::proto::{Cookie, FileName, NameEncoding, OftChecksum, OftType};
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
@@ -560,14 +560,14 @@ fn resumed_transfer_writes_its_bytes_at_the_resume_offset() {
 
 /// A capture of many concurrent OFT transfers (every frame belongs to one), in memory.
 fn oft_capture(transfers: usize, file_bytes: u64) -> (Vec<u8>, u64) {
-    let spec = oftsniff::gen::workloads::OftTransfers {
+    let spec = oft_testkit::gen::workloads::OftTransfers {
         transfers,
         concurrent: 8,
         file_bytes,
         seed: 4,
     };
     let mut buf = Vec::new();
-    let s = oftsniff::gen::workloads::oft_transfers(&spec, &mut buf).unwrap();
+    let s = oft_testkit::gen::workloads::oft_transfers(&spec, &mut buf).unwrap();
     (buf, s.frames)
 }
 

@@ -6,14 +6,16 @@
 //! receiver's namespaces, and compares the received files byte for byte with the ones sent.
 //! This proves the peers, independent of oftsniff.
 
+#[path = "common/bins.rs"]
+mod bins;
 #[path = "common/netns.rs"]
 mod netns;
 
+use bins::oftpeer;
 use netns::{skip_unless_root, Lan, NsOutput, Testbed};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const OFTPEER: &str = env!("CARGO_BIN_EXE_oftpeer");
 /// What each peer gets for its own waits; the harness kills it a little after.
 const PEER_TIMEOUT: &str = "15";
 const WAIT: Duration = Duration::from_secs(30);
@@ -60,7 +62,7 @@ impl Lan {
         recv_args.extend(recv_extra.iter().map(|s| s.to_string()));
         let recv = self
             .bed
-            .spawn(&self.bed.receiver.ns, OFTPEER, &recv_args)
+            .spawn(&self.bed.receiver.ns, oftpeer(), &recv_args)
             .expect("start recv");
         let mut send_args: Vec<String> = vec![
             "--timeout".into(),
@@ -76,7 +78,7 @@ impl Lan {
         send_args.extend(send_extra.iter().map(|s| s.to_string()));
         let send = self
             .bed
-            .run(&self.bed.sender.ns, OFTPEER, &send_args, WAIT)
+            .run(&self.bed.sender.ns, oftpeer(), &send_args, WAIT)
             .expect("run send");
         let recv = recv.wait_timeout(WAIT).expect("wait recv");
         eprintln!(
@@ -138,7 +140,7 @@ fn testbed_comes_up_and_goes_away() {
 #[test]
 fn direct_transfer_arrives_byte_identical() {
     root_only!("direct_transfer_arrives_byte_identical");
-    let lan = Lan::up("direct", OFTPEER);
+    let lan = Lan::up("direct", oftpeer());
     let f = lan.file("random.bin", 2_000_003);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
@@ -149,7 +151,7 @@ fn direct_transfer_arrives_byte_identical() {
 #[test]
 fn direct_transfer_on_port_443() {
     root_only!("direct_transfer_on_port_443");
-    let lan = Lan::up("p443", OFTPEER);
+    let lan = Lan::up("p443", oftpeer());
     let f = lan.file("on443.bin", 100_000);
     let (send, recv) = lan.transfer(&["--data-port", "443", f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
@@ -163,7 +165,7 @@ fn direct_transfer_on_port_443() {
 #[test]
 fn stage1_proxy_created_by_sender_relays_the_file() {
     root_only!("stage1_proxy_created_by_sender_relays_the_file");
-    let lan = Lan::up("stage1", OFTPEER);
+    let lan = Lan::up("stage1", oftpeer());
     let f = lan.file("via-proxy.bin", 1_000_001);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(&["--proxy", &proxy, f.to_str().unwrap()], &[]);
@@ -179,7 +181,7 @@ fn stage1_proxy_created_by_sender_relays_the_file() {
 #[test]
 fn stage2_proxy_created_by_receiver_relays_the_file() {
     root_only!("stage2_proxy_created_by_receiver_relays_the_file");
-    let lan = Lan::up("stage2", OFTPEER);
+    let lan = Lan::up("stage2", oftpeer());
     let f = lan.file("stage2.bin", 654_321);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--proxy", &proxy]);
@@ -199,7 +201,7 @@ fn stage2_proxy_created_by_receiver_relays_the_file() {
 #[test]
 fn proxied_skip_answers_prompt_with_done_and_moves_no_data() {
     root_only!("proxied_skip_answers_prompt_with_done_and_moves_no_data");
-    let lan = Lan::up("skip", OFTPEER);
+    let lan = Lan::up("skip", oftpeer());
     let f = lan.file("already-here.bin", 300_000);
     let proxy = lan.proxy();
     let have = f.to_str().unwrap();
@@ -214,7 +216,7 @@ fn proxied_skip_answers_prompt_with_done_and_moves_no_data() {
 #[test]
 fn resume_from_a_partial_file_sends_only_the_rest() {
     root_only!("resume_from_a_partial_file_sends_only_the_rest");
-    let lan = Lan::up("resume", OFTPEER);
+    let lan = Lan::up("resume", oftpeer());
     let f = lan.file("resumed.bin", 1_500_000);
     // An odd offset: the checksum must continue with the right byte parity.
     let partial = lan.dir.join("partial.bin");
@@ -234,7 +236,7 @@ fn resume_from_a_partial_file_sends_only_the_rest() {
 #[test]
 fn folder_of_three_files_goes_over_one_connection() {
     root_only!("folder_of_three_files_goes_over_one_connection");
-    let lan = Lan::up("folder", OFTPEER);
+    let lan = Lan::up("folder", oftpeer());
     let files = [
         lan.file("a.txt", 1_000),
         lan.file("b.dat", 77_777),
@@ -256,7 +258,7 @@ fn folder_of_three_files_goes_over_one_connection() {
 #[test]
 fn utf16_long_name_survives_the_trip() {
     root_only!("utf16_long_name_survives_the_trip");
-    let lan = Lan::up("utf16", OFTPEER);
+    let lan = Lan::up("utf16", oftpeer());
     let name = format!("{}-Übergrößenträger-名前.txt", "long".repeat(20));
     let f = lan.file(&name, 4_321);
     let (send, recv) = lan.transfer(&["--utf16-names", f.to_str().unwrap()], &[]);
@@ -267,7 +269,7 @@ fn utf16_long_name_survives_the_trip() {
 #[test]
 fn abort_after_resets_the_connection_and_truncates_the_file() {
     root_only!("abort_after_resets_the_connection_and_truncates_the_file");
-    let lan = Lan::up("abort", OFTPEER);
+    let lan = Lan::up("abort", oftpeer());
     let f = lan.file("cut.bin", 2_000_000);
     let (send, recv) = lan.transfer(&["--abort-after", "600000", f.to_str().unwrap()], &[]);
     assert!(send.success(), "sender should succeed at aborting");
@@ -286,7 +288,7 @@ fn abort_after_resets_the_connection_and_truncates_the_file() {
 #[test]
 fn abort_through_the_proxy_is_passed_on_as_a_reset() {
     root_only!("abort_through_the_proxy_is_passed_on_as_a_reset");
-    let lan = Lan::up("pabort", OFTPEER);
+    let lan = Lan::up("pabort", oftpeer());
     let f = lan.file("cut.bin", 1_000_000);
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(
@@ -310,7 +312,7 @@ fn abort_through_the_proxy_is_passed_on_as_a_reset() {
 #[test]
 fn redirect_makes_the_sender_connect_to_the_receiver() {
     root_only!("redirect_makes_the_sender_connect_to_the_receiver");
-    let lan = Lan::up("redirect", OFTPEER);
+    let lan = Lan::up("redirect", oftpeer());
     let f = lan.file("reversed.bin", 400_000);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--redirect", "0.0.0.0:5190"]);
     assert_ok(&send, &recv);
@@ -323,7 +325,7 @@ fn redirect_makes_the_sender_connect_to_the_receiver() {
 #[test]
 fn decline_cancels_the_offer_and_the_sender_gives_up() {
     root_only!("decline_cancels_the_offer_and_the_sender_gives_up");
-    let lan = Lan::up("decline", OFTPEER);
+    let lan = Lan::up("decline", oftpeer());
     let f = lan.file("unwanted.bin", 1_000);
     let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--decline"]);
     assert!(recv.success(), "declining is a success for the receiver");
@@ -344,7 +346,7 @@ fn monitor_sees_every_frame_between_other_hosts() {
         eprintln!("\n** SKIPPED monitor_sees_every_frame_between_other_hosts: no tcpdump\n");
         return;
     }
-    let lan = Lan::up("monitor", OFTPEER);
+    let lan = Lan::up("monitor", oftpeer());
     let pcap = lan.dir.join("mon.pcap");
     let dump = lan
         .bed

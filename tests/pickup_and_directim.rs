@@ -6,12 +6,12 @@
 mod common;
 
 use common::{events, of_kind, TempDir};
+use oft_testkit::gen::oft::{self, Kind, Variant};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::tcp::{Dir, TcpConv};
 use oftsniff::capture::Timestamp;
 use oftsniff::decode::decode_tcp;
 use oftsniff::flow::Endpoint;
-use oftsniff::gen::oft::{self, Kind, Variant};
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::tcp::{Dir, TcpConv};
 use oftsniff::output::pcapfile::PcapFileWriter;
 use oftsniff::proto::odc::OdcHeader;
 use oftsniff::proto::{Capability, Cookie, ProxyBody, ProxyFrame};

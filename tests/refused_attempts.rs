@@ -2,9 +2,9 @@
 //! the proxy (Appendix B: "failed attempts come first"), belongs to the transfer: it is
 //! counted in the transfer event and its frames go to `-w` with the rest.
 
+use oft_testkit::gen::oft::{self, Kind, Variant};
 use oftsniff::capture::offline::OfflineSource;
 use oftsniff::decode::decode_tcp;
-use oftsniff::gen::oft::{self, Kind, Variant};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{of_kind, TempDir};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::tcp::{Dir, TcpConv};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::Endpoint;
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::tcp::{Dir, TcpConv};
 use oftsniff::proto::flap::{channel, FlapFrame};
 use oftsniff::proto::rendezvous::{ClientError, RendezvousMsg};
 use oftsniff::proto::{Capability, Cookie};

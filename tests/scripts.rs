@@ -2,6 +2,8 @@
 //! Root only (network namespaces); skipped loudly otherwise. Every namespace they make is
 //! removed at the end, also when a check fails.
 
+#[path = "common/bins.rs"]
+mod bins;
 #[path = "common/netns.rs"]
 mod netns;
 
@@ -127,9 +129,10 @@ fn demo_runs_end_to_end_carves_both_files_and_leaves_no_namespace() {
     let _guard = Down(p.clone());
     let out_dir = std::env::temp_dir().join(format!("oftsniff-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out_dir);
-    // The binaries this test run built, not whatever target/release holds.
-    let bin = Path::new(env!("CARGO_BIN_EXE_oftsniff")).parent().unwrap();
-    assert!(bin.join("oftpeer").exists(), "no oftpeer beside oftsniff");
+    // The binaries this test run built, not whatever target/release holds (oftpeer, of the
+    // oft-testkit package, built beside oftsniff by `bins`).
+    let bin = bins::bin_dir();
+    bins::oftpeer();
     let run = Command::new(script("demo.sh"))
         .env("OFT_TESTBED_PREFIX", &p)
         .env("OFT_DEMO_OUT", &out_dir)

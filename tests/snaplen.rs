@@ -7,11 +7,11 @@
 mod common;
 
 use common::{of_kind, TempDir};
+use oft_testkit::gen::oft::{self, Kind, Variant};
+use oft_testkit::gen::pcap::PcapBuilder;
+use oft_testkit::gen::tcp::{Dir, TcpConv};
 use oftsniff::capture::{Frame, LinkType, Timestamp};
 use oftsniff::flow::Endpoint;
-use oftsniff::gen::oft::{self, Kind, Variant};
-use oftsniff::gen::pcap::PcapBuilder;
-use oftsniff::gen::tcp::{Dir, TcpConv};
 use oftsniff::output::pcapfile::PcapFileWriter;
 use serde_json::Value;
 use std::path::Path;

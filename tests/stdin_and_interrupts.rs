@@ -107,11 +107,11 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
     // `oftsniff --json - | head -1`: the pipe closes after the first event.
     let dir = common::TempDir::new("epipe");
     let pcap = dir.join("many.pcap");
-    let spec = oftsniff::gen::workloads::ManyFlows {
+    let spec = oft_testkit::gen::workloads::ManyFlows {
         flows: 3_000,
         ..Default::default()
     };
-    oftsniff::gen::workloads::many_flows(&spec, std::fs::File::create(&pcap).unwrap()).unwrap();
+    oft_testkit::gen::workloads::many_flows(&spec, std::fs::File::create(&pcap).unwrap()).unwrap();
     let mut child = common::oftsniff()
         .arg("-r")
         .arg(&pcap)

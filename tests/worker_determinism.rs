@@ -6,9 +6,9 @@
 //! clients), and it is read with 1, 2 and 3 workers, several times each: every run must
 //! print the same events, in the same order.
 
+use oft_testkit::gen::oft::{self, Variant, KINDS};
+use oft_testkit::gen::pcap::PcapBuilder;
 use oftsniff::capture::{Frame, Timestamp};
-use oftsniff::gen::oft::{self, Variant, KINDS};
-use oftsniff::gen::pcap::PcapBuilder;
 use serde_json::Value;
 use std::path::Path;
 

@@ -8,6 +8,7 @@ use oftsniff::proto::Cookie;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod bins;
 pub mod netns;
 
 pub fn oftsniff() -> Command {

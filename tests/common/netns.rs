@@ -437,7 +437,7 @@ pub struct Lan {
 }
 
 impl Lan {
-    /// `oftpeer`: the peer binary (`env!("CARGO_BIN_EXE_oftpeer")` in the test).
+    /// `oftpeer`: the peer binary (`bins::oftpeer()` of `tests/common/bins.rs`).
     pub fn up(tag: &str, oftpeer: &str) -> Lan {
         let bed = Testbed::up(tag).expect("testbed up");
         let listen = |h: &Host| format!("{}:{OSCAR_PORT}", h.ip);

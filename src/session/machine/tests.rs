@@ -80,10 +80,17 @@ impl Conn {
     }
 }
 
+/// Deterministic filler bytes (xorshift64 seeded by the length; never all zero).
 fn file(len: usize) -> Vec<u8> {
-    let mut v = vec![0; len];
-    crate::gen::XorShift64::new(len as u64).fill(&mut v);
-    v
+    let mut x = len as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
 }
 
 fn prompt(data: &[u8]) -> OftHeader {

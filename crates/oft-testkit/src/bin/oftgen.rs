@@ -1,0 +1,178 @@
+//! oftgen: writes synthetic captures — the benchmark workloads and the named scenarios of
+//! `oft_testkit::gen::scenarios` (each usable as `oftgen NAME OUT.pcap`).
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use oft_testkit::gen::scenarios::{self, SCENARIOS};
+use oft_testkit::gen::workloads;
+use oft_testkit::gen::CaptureSummary;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "oftgen",
+    about = "Write synthetic TCP captures (classic pcap, Ethernet)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+#[command(allow_external_subcommands = true)]
+enum Cmd {
+    /// Bulk transfers, all running at once, full-size segments (benchmark workload)
+    Elephants {
+        out: PathBuf,
+        #[arg(long, default_value_t = workloads::Elephants::default().flows)]
+        flows: usize,
+        /// Payload bytes each flow carries client to server
+        #[arg(long, default_value_t = workloads::Elephants::default().flow_bytes)]
+        flow_bytes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Short request/response connections: handshake, a few KB each way, FIN (benchmark workload)
+    ManyFlows {
+        out: PathBuf,
+        #[arg(long, default_value_t = workloads::ManyFlows::default().flows)]
+        flows: usize,
+        /// Connections open at the same time
+        #[arg(long, default_value_t = workloads::ManyFlows::default().concurrent)]
+        concurrent: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Direct OFT2 file transfers, many at once: PROMPT, ACK, the file, DONE (benchmark workload)
+    OftTransfers {
+        out: PathBuf,
+        #[arg(long, default_value_t = workloads::OftTransfers::default().transfers)]
+        transfers: usize,
+        /// Transfers running at the same time
+        #[arg(long, default_value_t = workloads::OftTransfers::default().concurrent)]
+        concurrent: usize,
+        /// Bytes of each file (at most 4 GiB - 1)
+        #[arg(long, default_value_t = workloads::OftTransfers::default().file_bytes)]
+        file_bytes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// List the named scenarios
+    List,
+    #[command(external_subcommand)]
+    Scenario(Vec<OsString>),
+}
+
+/// Arguments of a named scenario: `oftgen NAME OUT.pcap [--seed N]`.
+#[derive(Parser)]
+struct ScenarioArgs {
+    out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn scenario_help() -> String {
+    let mut s = String::from("Scenarios (oftgen NAME OUT.pcap [--seed N]):\n");
+    for sc in SCENARIOS {
+        s.push_str(&format!("  {:<20} {}\n", sc.name, sc.about));
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let cmd = Cli::command().after_help(scenario_help());
+    let cli = match Cli::from_arg_matches(&cmd.get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match run(cli.cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("oftgen: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cmd: Cmd) -> Result<(), String> {
+    let started = Instant::now();
+    let summary = match cmd {
+        Cmd::List => {
+            print!("{}", scenario_help());
+            return Ok(());
+        }
+        Cmd::Elephants {
+            out,
+            flows,
+            flow_bytes,
+            seed,
+        } => {
+            let spec = workloads::Elephants {
+                flows,
+                flow_bytes,
+                seed,
+            };
+            let w = create(&out)?;
+            workloads::elephants(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
+        }
+        Cmd::ManyFlows {
+            out,
+            flows,
+            concurrent,
+            seed,
+        } => {
+            let spec = workloads::ManyFlows {
+                flows,
+                concurrent,
+                seed,
+                ..workloads::ManyFlows::default()
+            };
+            let w = create(&out)?;
+            workloads::many_flows(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
+        }
+        Cmd::OftTransfers {
+            out,
+            transfers,
+            concurrent,
+            file_bytes,
+            seed,
+        } => {
+            let spec = workloads::OftTransfers {
+                transfers,
+                concurrent,
+                file_bytes,
+                seed,
+            };
+            let w = create(&out)?;
+            workloads::oft_transfers(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
+        }
+        Cmd::Scenario(args) => {
+            let name = args[0].to_string_lossy().into_owned();
+            let sc = scenarios::find(&name)
+                .ok_or_else(|| format!("unknown command or scenario '{name}' (see oftgen list)"))?;
+            let a = ScenarioArgs::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+            let frames = (sc.build)(a.seed)
+                .write_to(create(&a.out)?)
+                .map_err(|e| format!("{}: {e}", a.out.display()))?;
+            let bytes = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+            CaptureSummary { frames, bytes }
+        }
+    };
+    eprintln!(
+        "oftgen: {} frames, {} bytes in {:.2} s",
+        summary.frames,
+        summary.bytes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}

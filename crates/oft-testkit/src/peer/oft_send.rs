@@ -1,0 +1,250 @@
+//! The file sender's side of the OFT exchange on an established data connection (§3.2, §3.6,
+//! §3.7): PROMPT, then ACK / RESUME / DONE (skip), data, DONE — once per file.
+
+use super::files::{checksum_prefix, Offer, OutFile};
+use super::log::Log;
+use super::net::{self, FrameReader};
+use super::{PeerError, Result};
+use oftsniff::proto::{checksums_match, parse_oft_header, Cookie, OftHeader, OftType};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::time::Duration;
+
+/// Ways to misbehave on purpose, for tests of the sniffer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendOptions {
+    /// Reset the connection (RST) once this many file bytes have been sent, over all files.
+    pub abort_after: Option<u64>,
+}
+
+/// How the exchange ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Every file acknowledged by a DONE.
+    Completed { sent: u64, skipped: usize },
+    /// `--abort-after` struck: the connection was reset after `sent` data bytes.
+    Aborted { sent: u64 },
+}
+
+/// Runs the sender's side for every file of `offer` and closes the connection.
+pub fn send_files(
+    mut conn: FrameReader,
+    cookie: Cookie,
+    offer: &Offer,
+    opts: SendOptions,
+    log: &Log,
+) -> Result<SendOutcome> {
+    let total =
+        u16::try_from(offer.files.len()).map_err(|_| PeerError("more than 65535 files".into()))?;
+    let mut sent: u64 = 0;
+    let mut skipped = 0;
+    for (i, f) in offer.files.iter().enumerate() {
+        let files_left = total - i as u16;
+        let prompt = prompt_for(offer, i, cookie);
+        let prompt_cookie = prompt.cookie;
+        conn.write_all(&prompt.emit())?;
+        log.step(format_args!(
+            "PROMPT {:?} size {} checksum {:#010x} files_left {files_left}/{total} cookie {}",
+            f.name.display(),
+            f.size,
+            f.checksum,
+            prompt_cookie
+        ));
+        let reply = read_reply(&mut conn, cookie)?;
+        let offset = match reply.kind {
+            OftType::Ack => {
+                log.step("got ACK");
+                0
+            }
+            OftType::Done => {
+                log.step(format_args!(
+                    "got DONE straight after PROMPT: receiver already has {:?}, skipping",
+                    f.name.display()
+                ));
+                skipped += 1;
+                continue;
+            }
+            OftType::Resume => negotiate_resume(&mut conn, cookie, &prompt, &reply, f, log)?,
+            other => {
+                return Err(PeerError(format!(
+                    "expected ACK, RESUME or DONE, got {}",
+                    other.name()
+                )))
+            }
+        };
+        match send_data(&mut conn, f, offset, &mut sent, opts.abort_after, log)? {
+            DataEnd::Sent => {}
+            DataEnd::Abort => {
+                // Give the kernel a moment to put the bytes on the wire: an RST discards
+                // whatever is still queued, and the point is a reset *after* N bytes.
+                std::thread::sleep(Duration::from_millis(300));
+                let (stream, _) = conn.into_parts();
+                net::abort(stream);
+                log.step(format_args!(
+                    "--abort-after: connection reset after {sent} data bytes"
+                ));
+                return Ok(SendOutcome::Aborted { sent });
+            }
+        }
+        let done = read_reply(&mut conn, cookie)?;
+        if done.kind != OftType::Done {
+            return Err(PeerError(format!(
+                "expected DONE after the data, got {}",
+                done.kind.name()
+            )));
+        }
+        let ok = checksums_match(done.recv_checksum, f.checksum);
+        log.step(format_args!(
+            "got DONE: receiver has {} bytes, checksum {:#010x} ({})",
+            done.bytes_received,
+            done.recv_checksum,
+            if ok { "matches" } else { "MISMATCH" }
+        ));
+        if done.bytes_received != f.size || !ok {
+            return Err(PeerError(format!(
+                "receiver's DONE disagrees: {} bytes {:#010x}, sent {} bytes {:#010x}",
+                done.bytes_received, done.recv_checksum, f.size, f.checksum
+            )));
+        }
+    }
+    net::finish(conn.stream());
+    log.step("all files done; closing");
+    Ok(SendOutcome::Completed { sent, skipped })
+}
+
+/// The PROMPT for file `i` of `offer`. WinAIM and Pidgin leave the cookie out of the first
+/// PROMPT; later ones carry it (Miranda). The modification time is the file's (Kopete, joscar).
+pub fn prompt_for(offer: &Offer, i: usize, cookie: Cookie) -> OftHeader {
+    let f = &offer.files[i];
+    let total = offer.files.len().min(usize::from(u16::MAX)) as u16;
+    let mut h = OftHeader::prompt(
+        if i == 0 { Cookie::ZERO } else { cookie },
+        f.name.clone(),
+        f.size,
+        f.checksum,
+        total,
+        total.saturating_sub(i as u16),
+        offer.total_size,
+    );
+    h.mod_time = f.mod_time;
+    h
+}
+
+/// Reads the receiver's next header and checks it carries the real cookie (Pidgin and joscar
+/// close the connection otherwise).
+fn read_reply(conn: &mut FrameReader, cookie: Cookie) -> Result<OftHeader> {
+    let h = conn.read_frame(parse_oft_header)?;
+    if h.cookie != cookie {
+        return Err(PeerError(format!(
+            "{} carries cookie {}, expected {cookie}",
+            h.kind.name(),
+            h.cookie
+        )));
+    }
+    Ok(h)
+}
+
+/// RESUME → RESUME_ACCEPT → RESUME_ACK; returns the agreed offset.
+fn negotiate_resume(
+    conn: &mut FrameReader,
+    cookie: Cookie,
+    prompt: &OftHeader,
+    resume: &OftHeader,
+    f: &OutFile,
+    log: &Log,
+) -> Result<u32> {
+    let asked = resume.bytes_received;
+    log.step(format_args!(
+        "got RESUME: receiver holds {asked} bytes, checksum {:#010x}",
+        resume.recv_checksum
+    ));
+    let mine = if asked <= f.size {
+        checksum_prefix(&f.path, u64::from(asked))?
+    } else {
+        0
+    };
+    // A prefix that differs (or is longer than the file) restarts from 0.
+    let agreed = if asked <= f.size && checksums_match(mine, resume.recv_checksum) {
+        asked
+    } else {
+        0
+    };
+    let agreed_sum = checksum_prefix(&f.path, u64::from(agreed))?;
+    let accept = OftHeader {
+        bytes_received: agreed,
+        recv_checksum: agreed_sum,
+        ..prompt.reply(OftType::ResumeAccept, cookie)
+    };
+    conn.write_all(&accept.emit())?;
+    log.step(format_args!(
+        "RESUME_ACCEPT offset {agreed}{}",
+        if agreed == asked {
+            ""
+        } else {
+            " (prefix differs: from the start)"
+        }
+    ));
+    let ack = read_reply(conn, cookie)?;
+    if ack.kind != OftType::ResumeAck {
+        return Err(PeerError(format!(
+            "expected RESUME_ACK, got {}",
+            ack.kind.name()
+        )));
+    }
+    if ack.bytes_received > f.size {
+        return Err(PeerError(format!(
+            "RESUME_ACK offset {} beyond the file's {} bytes",
+            ack.bytes_received, f.size
+        )));
+    }
+    log.step(format_args!("got RESUME_ACK offset {}", ack.bytes_received));
+    Ok(ack.bytes_received)
+}
+
+enum DataEnd {
+    Sent,
+    Abort,
+}
+
+/// Writes the file from `offset` on; stops early (for an abort) when `abort_after` is reached.
+fn send_data(
+    conn: &mut FrameReader,
+    f: &OutFile,
+    offset: u32,
+    sent: &mut u64,
+    abort_after: Option<u64>,
+    log: &Log,
+) -> Result<DataEnd> {
+    let mut file =
+        File::open(&f.path).map_err(|e| PeerError(format!("{}: {e}", f.path.display())))?;
+    file.seek(SeekFrom::Start(u64::from(offset)))?;
+    let mut left = u64::from(f.size - offset);
+    log.step(format_args!(
+        "sending {left} data bytes from offset {offset}"
+    ));
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let mut want = left.min(buf.len() as u64) as usize;
+        if let Some(limit) = abort_after {
+            want = want.min(limit.saturating_sub(*sent) as usize);
+            if want == 0 {
+                return Ok(DataEnd::Abort);
+            }
+        }
+        let n = file.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(PeerError(format!(
+                "{}: shrank while sending ({left} bytes missing)",
+                f.path.display()
+            )));
+        }
+        conn.write_all(&buf[..n])?;
+        *sent += n as u64;
+        left -= n as u64;
+    }
+    if abort_after.is_some_and(|limit| *sent >= limit) {
+        return Ok(DataEnd::Abort);
+    }
+    log.step("data sent");
+    Ok(DataEnd::Sent)
+}
