@@ -6,8 +6,7 @@
 //! says every one that is not zero on stderr. Only the pcap writer thread keeps its own
 //! record (`output::pcap_out::PcapOutStats`, the `stats` event's `pcap` object).
 
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 /// One counter, as [`Counters::iter`] yields it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,30 +186,12 @@ impl Counters {
     }
 }
 
-/// Counters of the whole run, reported once at exit: every counter of the registry
-/// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
-/// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
-/// always been.
-#[derive(Clone, Debug, Default)]
-pub struct StatsRecord {
+/// The run's counters at its end, handed to the event thread for the `stats` event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunTotals {
+    /// Packet time of the run's end, in seconds.
     pub ts: f64,
     pub counters: Counters,
-    /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
-    pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
-}
-
-impl Serialize for StatsRecord {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
-        m.serialize_field("ts", &self.ts)?;
-        for c in self.counters.iter() {
-            m.serialize_field(c.name, &c.value)?;
-            if c.name == "reports_forced" {
-                m.serialize_field("pcap", &self.pcap)?;
-            }
-        }
-        m.end()
-    }
 }
 
 #[cfg(test)]

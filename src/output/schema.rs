@@ -6,9 +6,36 @@ use crate::session::event::{
     Event, FileSeen, FlowSeen, PhaseSeen, ProgressSeen, RendezvousSeen, Step, TransferSummary,
 };
 use crate::session::TransferId;
-use crate::stats::StatsRecord;
-use serde::Serialize;
+use crate::stats::Counters;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 use std::io::{self, Write};
+
+/// Counters of the whole run, reported once at exit: every counter of the registry
+/// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
+/// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
+/// always been.
+#[derive(Clone, Debug, Default)]
+pub struct StatsRecord {
+    pub ts: f64,
+    pub counters: Counters,
+    /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
+    pub pcap: Option<super::pcap_out::PcapOutStats>,
+}
+
+impl Serialize for StatsRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
+        m.serialize_field("ts", &self.ts)?;
+        for c in self.counters.iter() {
+            m.serialize_field(c.name, &c.value)?;
+            if c.name == "reports_forced" {
+                m.serialize_field("pcap", &self.pcap)?;
+            }
+        }
+        m.end()
+    }
+}
 
 /// One NDJSON line.
 #[derive(Serialize)]

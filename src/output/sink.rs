@@ -1,8 +1,8 @@
 //! The event thread: takes events from the workers and writes them out, as NDJSON to
 //! `--json` and as readable lines to stdout, in the order they arrive.
 
+use super::schema::StatsRecord;
 use crate::session::event::Event;
-use crate::stats::StatsRecord;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;

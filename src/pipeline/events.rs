@@ -5,6 +5,7 @@
 use crate::capture::Frame;
 use crate::flow::FlowKey;
 use crate::output::pcap_out::{PcapSender, WriterMsg};
+use crate::output::schema::StatsRecord;
 use crate::output::sink::EventSink;
 use crate::session::correlate::{Correlator, CorrelatorOutput};
 use crate::session::event::{Event, TransferId, TransferLabel};
@@ -37,11 +38,15 @@ pub fn event_loop(
             Ok(batch) => {
                 for (clock, r) in batch.reports {
                     match r {
-                        Report::Stats(mut s) => {
+                        Report::Stats(totals) => {
                             // Sent by the main thread once every worker is done.
                             merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
                             correlator.finish(&mut out);
-                            s.ts = s.ts.max(correlator.now().as_f64());
+                            let mut s = StatsRecord {
+                                ts: totals.ts.max(correlator.now().as_f64()),
+                                counters: totals.counters,
+                                pcap: None,
+                            };
                             s.counters.transfers_evicted = correlator.transfers_evicted;
                             s.counters.reports_forced = merge.forced;
                             // The writer's counters are final only once it has every frame.
@@ -131,7 +136,7 @@ impl Outputs {
         }
     }
 
-    fn write_stats(&mut self, s: &crate::stats::StatsRecord) {
+    fn write_stats(&mut self, s: &StatsRecord) {
         if self.reader_gone {
             return;
         }

@@ -17,13 +17,14 @@ use crate::config::Config;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::output::carve::Carver;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
+use crate::output::schema::StatsRecord;
 use crate::output::sink::EventSink;
 use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionHandler, SessionOptions};
 use crate::session::report::{Report, ReportBatch};
 use crate::session::store::FileStore;
 use crate::stats::Counters;
-use crate::stats::StatsRecord;
+use crate::stats::RunTotals;
 use crossbeam_channel::{bounded, Sender};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -313,7 +314,13 @@ fn finish(
 ) -> Result<(StatsRecord, Vec<String>), RunError> {
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
-        reports: vec![(Timestamp(u64::MAX), Report::Stats(stats.clone()))],
+        reports: vec![(
+            Timestamp(u64::MAX),
+            Report::Stats(RunTotals {
+                ts: stats.ts,
+                counters: stats.counters,
+            }),
+        )],
     });
     drop(rep_tx);
     let mut stats = stats;

@@ -10,10 +10,14 @@ use super::phase::{Arrow, Role};
 use crate::capture::Timestamp;
 use crate::classify::pickup::Unframed;
 use crate::flow::Direction;
-use crate::proto::checksum::{checksums_match, OftChecksum};
+use crate::proto::checksum::OftChecksum;
 use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::net::Ipv4Addr;
+
+mod file;
+
+use file::{FileHash, FileProgress};
 
 /// Where the machine's findings go (the connection layer turns them into reports).
 pub trait MachineSink {
@@ -23,35 +27,6 @@ pub trait MachineSink {
     fn file_data(&mut self, offset: u64, bytes: &[u8]);
     fn file_end(&mut self, end: FileEnd);
     fn progress(&mut self, progress: ProgressSeen);
-}
-
-/// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
-/// when bytes seen before the file was named were placed in it (None: not knowable).
-enum FileHash {
-    Running(Sha256),
-    Placed(Option<Sha256Digest>),
-}
-
-/// A file from its PROMPT to its DONE.
-struct FileProgress {
-    prompt: OftHeader,
-    name: String,
-    /// Bytes requested: ACK or RESUME_ACK seen.
-    requested: Option<Timestamp>,
-    offset: u64,
-    /// Next absolute file offset expected on the wire.
-    next: u64,
-    bytes: u64,
-    checksum: Option<OftChecksum>,
-    sha: FileHash,
-    first_data: Option<Timestamp>,
-    last_data: Option<Timestamp>,
-    missing: Vec<[u64; 2]>,
-    resume: Option<(u64, u32)>,
-    agreed: Option<u64>,
-    unknown_start: bool,
-    last_progress: Timestamp,
-    progress_bytes: u64,
 }
 
 /// Bound on the bytes a direction may hold while it waits for the other side.
@@ -506,97 +481,6 @@ impl DataMachine {
             };
             self.end_file(status, None, ts, sink);
         }
-    }
-
-    fn end_file(
-        &mut self,
-        mut status: FileStatus,
-        done_csum: Option<u32>,
-        ts: Timestamp,
-        sink: &mut dyn MachineSink,
-    ) {
-        let Some(f) = self.file.take() else { return };
-        let size = f.prompt.size as u64;
-        let whole = f.requested.is_some() && f.next >= size && f.missing.is_empty();
-        if status == FileStatus::Complete {
-            if !whole {
-                status = FileStatus::Truncated;
-            } else if f.offset > 0 {
-                status = FileStatus::Resumed;
-            }
-        }
-        // Resumed from an offset whose prefix checksum we hold: the value covers the file.
-        let covers_file = f.offset == 0 || f.resume.is_some_and(|(o, _)| o == f.offset);
-        let checksum_seen = f
-            .checksum
-            .filter(|_| f.requested.is_some())
-            .map(|c| c.value());
-        let checksum_ok = match checksum_seen {
-            Some(seen) if whole && covers_file => Some(checksums_match(seen, f.prompt.checksum)),
-            _ => None,
-        };
-        let mut missing = f.missing.clone();
-        if f.requested.is_some() && f.next < size && status != FileStatus::Skipped {
-            missing.push([f.next, size]);
-        }
-        // A resumed file's prefix never crossed this wire (the receiver already held it):
-        // it is missing from what was seen, whether or not the RESUME was seen.
-        if f.offset > 0 {
-            missing.insert(0, [0, f.offset]);
-        }
-        let end = FileEnd {
-            name: f.name.clone(),
-            components: f.prompt.name.components(),
-            size,
-            bytes: f.bytes,
-            offset: f.offset,
-            checksum_expected: Checksum(f.prompt.checksum),
-            checksum_seen: checksum_seen.map(Checksum),
-            checksum_ok,
-            checksum_done: done_csum.map(Checksum),
-            status,
-            first_data: f.first_data,
-            last_data: f.last_data,
-            requested: f.requested,
-            end: ts,
-            sha256: match f.sha {
-                _ if status == FileStatus::Skipped => None,
-                FileHash::Running(s) => Some(Sha256Digest(s.finalize().into())),
-                FileHash::Placed(h) => h,
-            },
-            missing,
-        };
-        sink.file_end(end);
-        self.files_done += 1;
-    }
-}
-
-impl FileProgress {
-    /// A file from its PROMPT, or (`unknown_start`) from a later header when the
-    /// connection was picked up midstream.
-    fn new(h: OftHeader, ts: Timestamp, unknown_start: bool) -> FileProgress {
-        FileProgress {
-            name: h.name.display(),
-            prompt: h,
-            requested: None,
-            offset: 0,
-            next: 0,
-            bytes: 0,
-            checksum: None,
-            sha: FileHash::Running(Sha256::new()),
-            first_data: None,
-            last_data: None,
-            missing: Vec::new(),
-            resume: None,
-            agreed: None,
-            unknown_start,
-            last_progress: ts,
-            progress_bytes: 0,
-        }
-    }
-
-    fn unknown(h: &OftHeader, ts: Timestamp) -> FileProgress {
-        FileProgress::new(h.clone(), ts, true)
     }
 }
 

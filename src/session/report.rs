@@ -101,7 +101,7 @@ pub enum Report {
         ts: Timestamp,
     },
     /// End of the run's counters (sent by the main thread, after the workers).
-    Stats(crate::stats::StatsRecord),
+    Stats(crate::stats::RunTotals),
 }
 
 /// What a worker sends the event thread at once: its reports, each stamped with the

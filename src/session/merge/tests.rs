@@ -1,9 +1,9 @@
 use super::*;
-use crate::stats::StatsRecord;
+use crate::stats::RunTotals;
 
 /// A report that carries a tag, to see the order reports come out in.
 fn rep(tag: u64) -> Report {
-    let mut s = StatsRecord::default();
+    let mut s = RunTotals::default();
     s.counters.frames_captured = tag;
     Report::Stats(s)
 }
