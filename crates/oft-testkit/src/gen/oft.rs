@@ -882,6 +882,12 @@ fn reversed(seed: u64, v: Variant) -> OftCapture {
 
 /// A proxied transfer. `sender_creates`: stage 1 (the file sender sends INIT_SEND)
 /// or stage 2 (the receiver, after the sender's direct offer, creates the session).
+/// The two legs of a proxied transfer, each client's end of its leg.
+struct ProxyLegs {
+    creator: C,
+    joiner: C,
+}
+
 fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCapture {
     let ck = cookie(seed);
     let offers = vec![Offer::new(
@@ -889,23 +895,11 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
         contents(seed, 3, 20_001),
     )];
     let proxy = ep(PROXY_IP.0, PROXY_IP.1, 5190);
-    let proxy_ip = v4(proxy);
-    let token = 0x4000 | (XorShift64::new(seed ^ 0x7011).below(0x3fff) as u16);
     let mut net = Net::new();
     let mut oscar = Oscar::open(&mut net, 5190);
     net.wait_ms(200);
     let sender_leg_client = sender_ep(47_001);
     let receiver_leg_client = receiver_ep(47_002);
-    let (creator, joiner) = if sender_creates {
-        (sender_leg_client, receiver_leg_client)
-    } else {
-        (receiver_leg_client, sender_leg_client)
-    };
-    let (creator_sn, joiner_sn) = if sender_creates {
-        (SENDER_NAME, RECEIVER_NAME)
-    } else {
-        (RECEIVER_NAME, SENDER_NAME)
-    };
     if !sender_creates {
         // Stage 2 starts with the sender's direct offer, which the receiver cannot reach.
         oscar.relay_from_sender(
@@ -921,6 +915,60 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
         });
         net.wait_ms(5_000);
     }
+    let legs = negotiate_proxy(&mut net, &mut oscar, seed, sender_creates, &offers);
+    // Both clients never listened, so both send an ACCEPT (Appendix B).
+    oscar.relay_from_receiver(&mut net, accept(ck));
+    oscar.relay_from_sender(&mut net, accept(ck));
+    net.wait_ms(2);
+    let (sender_leg, receiver_leg) = if sender_creates {
+        (legs.creator, legs.joiner)
+    } else {
+        (legs.joiner, legs.creator)
+    };
+    let path = Path::Proxied {
+        sender_leg,
+        receiver_leg,
+    };
+    let files = exchange(&mut net, &path, ck, &offers, answer, v, None);
+    net.wait_ms(5);
+    path.close(&mut net);
+    net.wait_ms(100);
+    oscar.close(&mut net);
+    OftCapture {
+        pcap: net.finish(v, seed),
+        files,
+        cookie: ck,
+        sender_name: SENDER_NAME,
+        receiver_name: RECEIVER_NAME,
+        sender: Some(sender_leg_client.to_string()),
+        receiver: Some(receiver_leg_client.to_string()),
+        proxy: Some(proxy.to_string()),
+    }
+}
+
+/// The proxy session: the creator's INIT_SEND and ACK, its offer naming the proxy, the
+/// joiner's INIT_RECV, and READY on both legs.
+fn negotiate_proxy(
+    net: &mut Net,
+    oscar: &mut Oscar,
+    seed: u64,
+    sender_creates: bool,
+    offers: &[Offer],
+) -> ProxyLegs {
+    let ck = cookie(seed);
+    let proxy = ep(PROXY_IP.0, PROXY_IP.1, 5190);
+    let proxy_ip = v4(proxy);
+    let token = 0x4000 | (XorShift64::new(seed ^ 0x7011).below(0x3fff) as u16);
+    let (creator, joiner) = if sender_creates {
+        (sender_ep(47_001), receiver_ep(47_002))
+    } else {
+        (receiver_ep(47_002), sender_ep(47_001))
+    };
+    let (creator_sn, joiner_sn) = if sender_creates {
+        (SENDER_NAME, RECEIVER_NAME)
+    } else {
+        (RECEIVER_NAME, SENDER_NAME)
+    };
     // The creator opens its leg and gets a token.
     let creator_leg = net.open(creator, proxy, true);
     net.wait_ms(1);
@@ -946,10 +994,10 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
     .via_proxy(proxy_ip, token);
     offer.client_ip = Some(proxy_ip);
     if sender_creates {
-        offer.file = Some(service_data(&offers, None));
-        oscar.relay_from_sender(&mut net, offer);
+        offer.file = Some(service_data(offers, None));
+        oscar.relay_from_sender(net, offer);
     } else {
-        oscar.relay_from_receiver(&mut net, offer);
+        oscar.relay_from_receiver(net, offer);
     }
     net.wait_ms(40);
     let joiner_leg = net.open(joiner, proxy, true);
@@ -964,33 +1012,9 @@ fn proxied(seed: u64, v: Variant, sender_creates: bool, answer: Answer) -> OftCa
     net.send(joiner_leg, Dir::ServerToClient, &ready);
     net.send(creator_leg, Dir::ServerToClient, &ready);
     net.wait_ms(2);
-    // Both clients never listened, so both send an ACCEPT (Appendix B).
-    oscar.relay_from_receiver(&mut net, accept(ck));
-    oscar.relay_from_sender(&mut net, accept(ck));
-    net.wait_ms(2);
-    let (sender_leg, receiver_leg) = if sender_creates {
-        (creator_leg, joiner_leg)
-    } else {
-        (joiner_leg, creator_leg)
-    };
-    let path = Path::Proxied {
-        sender_leg,
-        receiver_leg,
-    };
-    let files = exchange(&mut net, &path, ck, &offers, answer, v, None);
-    net.wait_ms(5);
-    path.close(&mut net);
-    net.wait_ms(100);
-    oscar.close(&mut net);
-    OftCapture {
-        pcap: net.finish(v, seed),
-        files,
-        cookie: ck,
-        sender_name: SENDER_NAME,
-        receiver_name: RECEIVER_NAME,
-        sender: Some(sender_leg_client.to_string()),
-        receiver: Some(receiver_leg_client.to_string()),
-        proxy: Some(proxy.to_string()),
+    ProxyLegs {
+        creator: creator_leg,
+        joiner: joiner_leg,
     }
 }
 
