@@ -7,6 +7,10 @@
 //! flow (`pipeline::worker`: decode, reassembly, classify, session) → event thread
 //! (`pipeline::events`: merge the workers' reports by packet time, correlate, readable
 //! log and NDJSON) → pcap writer thread (`output::pcap_out`).
+//! Data moves one way: the session stage produces typed events (`session::event`:
+//! endpoints, timestamps, cookies, checksums), and only `output` turns them into text
+//! (`schema` for NDJSON, `human` for the log, `explain` for the ladder); carving reaches
+//! the disk through `session::store`, which `output::carve` implements.
 //! `cli` turns the command line into a `config::Config` once; `stats` is the one counters
 //! registry every thread counts into.
 
