@@ -1,12 +1,14 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
 pub mod carve;
 pub mod carve_name;
+pub mod compare;
 pub mod error;
 pub mod explain;
 pub mod human;
 pub mod pcap_out;
 pub mod pcapfile;
 pub mod record_file;
+pub mod report;
 pub mod reorder;
 pub mod rotate;
 pub mod schema;

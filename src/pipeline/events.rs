@@ -9,6 +9,7 @@ use crate::output::sink::EventSink;
 use crate::session::correlate::{Correlator, CorrelatorOutput};
 use crate::session::event::{Event, TransferId, TransferLabel};
 use crate::session::merge::ReportMerge;
+use crate::session::record::RunRecord;
 use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +23,9 @@ pub fn event_loop(
     pcap: Option<PcapSender>,
     opts: EventOptions,
 ) -> std::io::Result<EventsDone> {
-    let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
+    let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers);
     let mut out = Outputs {
+        record: opts.record.then(RunRecord::default),
         pcap_pending: Vec::new(),
         sink,
         pcap,
@@ -77,12 +79,10 @@ pub fn event_loop(
     if let Some(e) = out.error.take() {
         return Err(e);
     }
+    let mut record = out.record.take().unwrap_or_default();
+    record.ladders = std::mem::take(&mut correlator.explained);
     Ok(EventsDone {
-        explained: correlator
-            .explained
-            .iter()
-            .map(crate::output::explain::render)
-            .collect(),
+        record,
         transfers_evicted: correlator.transfers_evicted,
         reports_forced: merge.forced,
     })
@@ -90,8 +90,8 @@ pub fn event_loop(
 
 /// What the event thread leaves behind for the counters printed at exit.
 pub struct EventsDone {
-    /// `--explain` ladders, one per transfer.
-    pub explained: Vec<String>,
+    /// Transfers, files (with `record`) and ladders (with `explain` or `record`).
+    pub record: RunRecord,
     pub transfers_evicted: u64,
     /// Reports correlated before a slower worker caught up (the merge was full).
     pub reports_forced: u64,
@@ -101,6 +101,9 @@ pub struct EventOptions {
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
     pub explain: bool,
+    /// Keep transfers, files and ladders for the views drawn after the run
+    /// (`--report`, `--compare`).
+    pub record: bool,
     pub live: bool,
     pub max_transfers: usize,
     pub workers: usize,
@@ -111,6 +114,7 @@ pub struct EventOptions {
 
 struct Outputs {
     sink: EventSink,
+    record: Option<RunRecord>,
     pcap: Option<PcapSender>,
     /// Writer messages of one report batch, sent together.
     pcap_pending: Vec<WriterMsg>,
@@ -169,6 +173,13 @@ impl Outputs {
 impl CorrelatorOutput for Outputs {
     fn event(&mut self, ev: Event) {
         self.write_event(&ev);
+        if let Some(r) = &mut self.record {
+            match ev {
+                Event::Transfer(t) => r.transfers.push(*t),
+                Event::File { transfer, file } => r.files.push((transfer, *file)),
+                _ => {}
+            }
+        }
     }
     fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
         if self.pcap.is_some() {
