@@ -221,11 +221,8 @@ impl Comparison {
             .collect();
         keys.sort();
         keys.dedup();
-        let find = |s: &Side, k: (StepKey, u32)| {
-            s.groups
-                .iter()
-                .position(|g| (g.step, g.occurrence) == k)
-        };
+        let find =
+            |s: &Side, k: (StepKey, u32)| s.groups.iter().position(|g| (g.step, g.occurrence) == k);
         let rows = keys
             .into_iter()
             .map(|k| (k.0, k.1, [find(&a, k), find(&b, k)]))
@@ -245,7 +242,11 @@ impl Comparison {
         let g = &side.groups[g];
         let bytes: u64 = g.frames.iter().map(|f| u64::from(f.1)).sum();
         let t = g.frames[0].2.secs_since(side.first);
-        [frame_list(&g.frames), format!("{bytes} B"), format!("+{t:.6}s")]
+        [
+            frame_list(&g.frames),
+            format!("{bytes} B"),
+            format!("+{t:.6}s"),
+        ]
     }
 
     fn mark(sides: [Option<usize>; 2]) -> &'static str {
@@ -349,7 +350,11 @@ pub fn html(c: &Comparison) -> String {
     );
     for (step, occ, sides) in &c.rows {
         let mark = Comparison::mark(*sides);
-        let class = if mark.is_empty() { "" } else { " class=\"one\"" };
+        let class = if mark.is_empty() {
+            ""
+        } else {
+            " class=\"one\""
+        };
         let name = if *occ > 1 {
             format!("{} #{occ}", step.as_str())
         } else {

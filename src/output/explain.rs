@@ -29,7 +29,13 @@ pub fn render(ladder: &Ladder) -> String {
             flap_line(&mut text, r, &mut date);
         }
         let time = dated_time(l.ts.as_f64(), &mut date);
-        frame_line(&mut text, &time, &client.to_string(), &server.to_string(), l);
+        frame_line(
+            &mut text,
+            &time,
+            &client.to_string(),
+            &server.to_string(),
+            l,
+        );
     }
     for r in rv {
         flap_line(&mut text, r, &mut date);

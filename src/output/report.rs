@@ -20,8 +20,11 @@ use std::path::Path;
 
 /// What the page is drawn from.
 pub struct ReportInput<'a> {
-    pub record: &'a RunRecord,
-    pub stats: &'a StatsRecord,
+    /// One run's record, or (`--compare` over two captures) one per capture: transfer
+    /// ids are per capture, so each keeps its own.
+    pub records: &'a [&'a RunRecord],
+    /// The run's counters; None while it runs (a live page rewritten at an interval).
+    pub stats: Option<&'a StatsRecord>,
     pub compare: Option<&'a Comparison>,
 }
 
@@ -58,29 +61,51 @@ pub fn render(input: &ReportInput) -> String {
     h.push_str("<title>oftsniff report</title><style>");
     h.push_str(STYLE);
     h.push_str("</style></head><body>\n<h1>oftsniff report</h1>\n");
-    let mut transfers: Vec<&TransferSummary> = input.record.transfers.iter().collect();
-    transfers.sort_by_key(|t| (t.start, t.transfer));
+    let mut transfers: Vec<Row> = input
+        .records
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.transfers.iter().map(move |t| Row {
+                anchor: if i == 0 {
+                    t.transfer.to_string()
+                } else {
+                    format!("{}-{}", t.transfer, i + 1)
+                },
+                record: r,
+                t,
+            })
+        })
+        .collect();
+    transfers.sort_by_key(|r| (r.t.start, r.t.transfer));
     let _ = writeln!(
         h,
         "<p class=\"muted\">{} transfer(s). Times are UTC; frame numbers are the capture's, as Wireshark shows them.</p>",
         transfers.len()
     );
-    summary_table(&mut h, input.record, &transfers);
+    summary_table(&mut h, &transfers);
     if let Some(c) = input.compare {
         h.push_str("<h2 id=\"compare\">Side by side</h2>\n");
         h.push_str(&super::compare::html(c));
     }
-    for t in &transfers {
-        transfer_section(&mut h, input.record, t);
+    for row in &transfers {
+        transfer_section(&mut h, row);
     }
     counters_section(&mut h, input.stats);
     h.push_str("</body></html>\n");
     h
 }
 
-fn summary_table(h: &mut String, record: &RunRecord, transfers: &[&TransferSummary]) {
+/// A transfer of one of the records, and the page anchor of its section.
+struct Row<'a> {
+    anchor: String,
+    record: &'a RunRecord,
+    t: &'a TransferSummary,
+}
+
+fn summary_table(h: &mut String, transfers: &[Row]) {
     h.push_str("<h2>Transfers</h2>\n<table id=\"transfers\"><tr><th>id</th><th>time</th><th>sender → receiver</th><th>path</th><th>files</th><th>size</th><th>bytes</th><th>status</th><th>checksum</th><th>rate</th><th>duration</th></tr>\n");
-    for t in transfers {
+    for Row { anchor, record, t } in transfers {
         let files: Vec<_> = record.files_of(t.transfer).collect();
         let size: u64 = files.iter().map(|f| f.end.size).sum();
         let names: Vec<String> = files.iter().map(|f| esc(&f.end.name)).collect();
@@ -95,7 +120,7 @@ fn summary_table(h: &mut String, record: &RunRecord, transfers: &[&TransferSumma
         };
         let _ = writeln!(
             h,
-            "<tr><td><a href=\"#{id}\">{id}</a></td><td class=\"mono\">{date} {time}</td><td>{snd} → {rcv}</td><td>{path}</td><td>{n} <span class=\"muted\">{names}</span></td><td class=\"n\">{size}</td><td class=\"n\">{bytes}</td><td>{status}</td><td>{checksum}</td><td class=\"n\">{rate}</td><td class=\"n\">{dur:.3} s</td></tr>",
+            "<tr><td><a href=\"#{anchor}\">{id}</a></td><td class=\"mono\">{date} {time}</td><td>{snd} → {rcv}</td><td>{path}</td><td>{n} <span class=\"muted\">{names}</span></td><td class=\"n\">{size}</td><td class=\"n\">{bytes}</td><td>{status}</td><td>{checksum}</td><td class=\"n\">{rate}</td><td class=\"n\">{dur:.3} s</td></tr>",
             id = t.transfer,
             date = date_utc(t.start.as_f64()),
             time = time_of_day(t.start.as_f64()),
@@ -124,7 +149,10 @@ fn party(name: Option<&str>, ep: Option<crate::flow::Endpoint>) -> String {
 
 fn path_cell(t: &TransferSummary) -> String {
     match t.proxy {
-        Some(p) => format!("via proxy <span class=\"mono\">{}</span>", esc(&p.to_string())),
+        Some(p) => format!(
+            "via proxy <span class=\"mono\">{}</span>",
+            esc(&p.to_string())
+        ),
         None => "direct".to_string(),
     }
 }
@@ -135,16 +163,21 @@ fn checksum_cell(files: &[&crate::session::event::FileSeen]) -> String {
         .map(|f| match f.end.checksum_ok {
             Some(true) => format!("<span class=\"ok\">{} ok</span>", f.end.checksum_expected),
             Some(false) => format!("<span class=\"bad\">{} bad</span>", f.end.checksum_expected),
-            None => format!("<span class=\"muted\">{} unchecked</span>", f.end.checksum_expected),
+            None => format!(
+                "<span class=\"muted\">{} unchecked</span>",
+                f.end.checksum_expected
+            ),
         })
         .collect();
     cells.join("<br>")
 }
 
-fn transfer_section(h: &mut String, record: &RunRecord, t: &TransferSummary) {
+fn transfer_section(h: &mut String, row: &Row) {
+    let (record, t) = (row.record, row.t);
     let _ = writeln!(
         h,
-        "<section id=\"{id}\"><h2>{id}: {snd} → {rcv}, {path}</h2>",
+        "<section id=\"{anchor}\"><h2>{id}: {snd} → {rcv}, {path}</h2>",
+        anchor = esc(&row.anchor),
         id = t.transfer,
         snd = party(t.sender_name.as_deref(), t.sender),
         rcv = party(t.receiver_name.as_deref(), t.receiver),
@@ -165,8 +198,12 @@ fn ladder_views(h: &mut String, t: &TransferSummary, l: &Ladder) {
     h.push_str(&ladder::svg(l, &parties));
 }
 
-fn counters_section(h: &mut String, stats: &StatsRecord) {
+fn counters_section(h: &mut String, stats: Option<&StatsRecord>) {
     h.push_str("<h2 id=\"counters\">How complete this record is</h2>\n");
+    let Some(stats) = stats else {
+        h.push_str("<p class=\"bad\">The run was still going when this page was written: its counters (drops, gaps, evictions) are added when it ends, and transfers still open are not shown yet.</p>\n");
+        return;
+    };
     h.push_str("<p class=\"muted\">Every frame, flow or byte the run dropped, evicted or skipped is counted here; zeros mean nothing was lost on the way.</p>\n<table id=\"counters-table\"><tr><th>counter</th><th>value</th><th>meaning</th></tr>\n");
     for c in stats.counters.iter() {
         let class = if c.value > 0 && is_loss(c.name) {
@@ -188,7 +225,14 @@ fn counters_section(h: &mut String, stats: &StatsRecord) {
 /// Counters that say something is missing from the record.
 fn is_loss(name: &str) -> bool {
     [
-        "drop", "gap", "evict", "truncated", "lost", "forced", "given_up", "not_held",
+        "drop",
+        "gap",
+        "evict",
+        "truncated",
+        "lost",
+        "forced",
+        "given_up",
+        "not_held",
     ]
     .iter()
     .any(|w| name.contains(w))

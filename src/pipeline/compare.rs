@@ -37,7 +37,10 @@ pub fn compare(cfg: &Config) -> Result<CompareDone, RunError> {
         runs.push((r.file.clone(), done.record, done.stats));
     }
     let side = |r: &TransferRef| -> Result<(Side, RunRecord), RunError> {
-        let (_, record, _) = runs.iter().find(|(p, _, _)| *p == r.file).expect("run above");
+        let (_, record, _) = runs
+            .iter()
+            .find(|(p, _, _)| *p == r.file)
+            .expect("run above");
         let label = format!("{}:{}", r.file.display(), r.transfer);
         let ladder = record.ladder(r.transfer).ok_or_else(|| {
             RunError(format!(
@@ -59,20 +62,17 @@ pub fn compare(cfg: &Config) -> Result<CompareDone, RunError> {
         };
         Ok((Side::new(label, summary, ladder), one))
     };
-    let (sa, mut ra) = side(a)?;
+    let (sa, ra) = side(a)?;
     let (sb, rb) = side(b)?;
     let c = Comparison::new(sa, sb);
     if let Some(path) = &cfg.outputs.report {
-        ra.transfers.extend(rb.transfers);
-        ra.files.extend(rb.files);
-        ra.ladders.extend(rb.ladders);
         let mut stats = runs[0].2.clone();
         for (_, _, s) in &runs[1..] {
             stats.counters.add(&s.counters);
         }
         let page = report::render(&ReportInput {
-            record: &ra,
-            stats: &stats,
+            records: &[&ra, &rb],
+            stats: Some(&stats),
             compare: Some(&c),
         });
         report::write_atomic(path, &page).map_err(one_line)?;
@@ -84,7 +84,11 @@ pub fn compare(cfg: &Config) -> Result<CompareDone, RunError> {
 }
 
 fn ids(record: &RunRecord) -> String {
-    let v: Vec<String> = record.ladders.iter().map(|l| l.transfer.to_string()).collect();
+    let v: Vec<String> = record
+        .ladders
+        .iter()
+        .map(|l| l.transfer.to_string())
+        .collect();
     if v.is_empty() {
         "no transfer".into()
     } else {

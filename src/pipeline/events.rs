@@ -12,9 +12,10 @@ use crate::session::merge::ReportMerge;
 use crate::session::record::RunRecord;
 use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The event thread: correlates reports into transfers and writes events out.
 pub fn event_loop(
@@ -34,6 +35,7 @@ pub fn event_loop(
         stop: opts.stop.clone(),
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
+    let mut last_report = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
@@ -71,6 +73,12 @@ pub fn event_loop(
         if let Some(e) = out.error.take() {
             return Err(e);
         }
+        if let (true, Some(live)) = (opts.live, &opts.live_report) {
+            if last_report.elapsed() >= live.every {
+                last_report = Instant::now();
+                out.write_live_report(&live.path, &correlator);
+            }
+        }
     }
     merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
     correlator.finish(&mut out);
@@ -97,7 +105,15 @@ pub struct EventsDone {
     pub reports_forced: u64,
 }
 
+/// `--report-interval`: the report rewritten while a live capture runs.
+pub struct LiveReport {
+    pub path: PathBuf,
+    pub every: Duration,
+}
+
 pub struct EventOptions {
+    /// Live, `--report-interval`: rewrite the report this often.
+    pub live_report: Option<LiveReport>,
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
     pub explain: bool,
@@ -160,6 +176,20 @@ impl Outputs {
         } else {
             self.error.get_or_insert(e);
         }
+    }
+
+    /// The page as things stand: transfers ended so far, no counters yet. A failed write
+    /// is tried again at the next interval; the final page is written at exit.
+    fn write_live_report(&mut self, path: &std::path::Path, correlator: &Correlator) {
+        let Some(record) = &self.record else { return };
+        let mut snapshot = record.clone();
+        snapshot.ladders = correlator.explained.clone();
+        let page = crate::output::report::render(&crate::output::report::ReportInput {
+            records: &[&snapshot],
+            stats: None,
+            compare: None,
+        });
+        let _ = crate::output::report::write_atomic(path, &page);
     }
 
     fn flush_pcap(&mut self) {

@@ -12,14 +12,14 @@ pub mod events;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
-use self::events::{event_loop, EventOptions, EventsDone};
+use self::events::{event_loop, EventOptions, EventsDone, LiveReport};
 use crate::capture::{CaptureError, Timestamp};
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::output::carve::Carver;
 use crate::output::explain;
-use crate::output::report::{self, ReportInput};
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
+use crate::output::report::{self, ReportInput};
 use crate::output::sink::EventSink;
 use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionHandler, SessionOptions};
@@ -93,7 +93,15 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let stop = stop_on_signal();
     let live = matches!(sources[0], Source::Live(_));
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
+    let live_report = match (&cfg.outputs.report, cfg.outputs.report_interval_secs) {
+        (Some(path), secs) if secs > 0 && live => Some(LiveReport {
+            path: path.clone(),
+            every: std::time::Duration::from_secs(secs),
+        }),
+        _ => None,
+    };
     let event_opts = EventOptions {
+        live_report,
         stop: stop.clone(),
         explain: cfg.outputs.explain,
         record: cfg.outputs.record() || !cfg.compare.is_empty(),
@@ -128,8 +136,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     };
     if let Some(path) = &cfg.outputs.report {
         let page = report::render(&ReportInput {
-            record: &record,
-            stats: &stats,
+            records: &[&record],
+            stats: Some(&stats),
             compare: None,
         });
         report::write_atomic(path, &page).map_err(one_line)?;
@@ -178,9 +186,8 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
     };
     if let Some(path) = &out.report {
         // Fail now, not after the capture: the page is written beside it at exit.
-        report::check_writable(path).map_err(|e| {
-            RunError(format!("oftsniff: cannot write {}: {e}", path.display()))
-        })?;
+        report::check_writable(path)
+            .map_err(|e| RunError(format!("oftsniff: cannot write {}: {e}", path.display())))?;
     }
     let carver = match &out.extract {
         Some(dir) => {

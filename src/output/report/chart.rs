@@ -54,7 +54,13 @@ pub fn svg(l: &Ladder, parties: &Parties) -> String {
     let bin = bin_ns((t1 - t0).max(1));
     let nbins = ((t1 - t0) / bin + 1) as usize;
     let legs = per_leg(l, t0, bin, nbins);
-    let peak = legs.iter().flat_map(|(_, b)| b.iter()).copied().max().unwrap_or(0).max(1);
+    let peak = legs
+        .iter()
+        .flat_map(|(_, b)| b.iter())
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let span = (nbins as u64 * bin) as f64;
     let x = |ns: u64| X0 + (X1 - X0) * (ns - t0) as f64 / span;
     let y = |v: u64| Y1 - (Y1 - Y0) * v as f64 / peak as f64;
@@ -170,7 +176,10 @@ fn phase_marks(s: &mut String, l: &Ladder, x: &dyn Fn(u64) -> f64) {
         .map(|r| (r.at.ts.0, r.kind.as_str().to_string()));
     for (t, name) in notes.chain(rv) {
         let xx = x(t);
-        if marks.iter().any(|(m, n)| (m - xx).abs() < 1.0 && *n == name) {
+        if marks
+            .iter()
+            .any(|(m, n)| (m - xx).abs() < 1.0 && *n == name)
+        {
             continue;
         }
         marks.push((xx, name));

@@ -102,7 +102,10 @@ fn lane_x(i: usize) -> i32 {
 enum Row {
     Arrow(Arrow),
     /// `n` frames (data and ACKs) carrying `bytes` folded away.
-    Folded { n: usize, bytes: u64 },
+    Folded {
+        n: usize,
+        bytes: u64,
+    },
 }
 
 fn draw_row(s: &mut String, y: i32, row: &Row) {
@@ -134,7 +137,10 @@ fn draw_row(s: &mut String, y: i32, row: &Row) {
 
 /// Every frame and FLAP message in frame order.
 fn arrows(l: &Ladder, parties: &Parties) -> Vec<(Arrow, Option<u32>)> {
-    let mut items: Vec<(u64, Result<(&crate::session::event::ConnEnds, &LadderLine), &RendezvousSeen>)> = l
+    let mut items: Vec<(
+        u64,
+        Result<(&crate::session::event::ConnEnds, &LadderLine), &RendezvousSeen>,
+    )> = l
         .frames
         .iter()
         .map(|(c, line)| (line.frame.0, Ok((c, line))))
@@ -155,7 +161,12 @@ fn arrows(l: &Ladder, parties: &Parties) -> Vec<(Arrow, Option<u32>)> {
                     time: dated_time(line.ts.as_f64(), &mut date),
                     from: parties.lane(from.ip),
                     to: parties.lane(to.ip),
-                    label: format!("[{}] len {} {}", line.flags, line.payload_len, notes.join(", ")),
+                    label: format!(
+                        "[{}] len {} {}",
+                        line.flags,
+                        line.payload_len,
+                        notes.join(", ")
+                    ),
                     flap: false,
                 };
                 (arrow, plain.then_some(line.payload_len))
@@ -166,7 +177,10 @@ fn arrows(l: &Ladder, parties: &Parties) -> Vec<(Arrow, Option<u32>)> {
                 } else {
                     (r.flap_server, r.flap_client)
                 };
-                let len = r.segment.map(|(f, n)| format!(" [{f}] len {n}")).unwrap_or_default();
+                let len = r
+                    .segment
+                    .map(|(f, n)| format!(" [{f}] len {n}"))
+                    .unwrap_or_default();
                 let arrow = Arrow {
                     frame,
                     time: dated_time(r.at.ts.as_f64(), &mut date),
@@ -188,7 +202,10 @@ fn fold(arrows: Vec<(Arrow, Option<u32>)>) -> Vec<Row> {
     let flush = |run: &mut Vec<(Arrow, u32)>, rows: &mut Vec<Row>| {
         if run.len() > FOLD_RUN {
             let n = run.len() - 4;
-            let bytes = run[2..run.len() - 2].iter().map(|(_, b)| u64::from(*b)).sum();
+            let bytes = run[2..run.len() - 2]
+                .iter()
+                .map(|(_, b)| u64::from(*b))
+                .sum();
             let tail = run.split_off(run.len() - 2);
             let middle = run.split_off(2);
             drop(middle);
