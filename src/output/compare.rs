@@ -361,8 +361,8 @@ pub fn html(c: &Comparison) -> String {
             step.as_str().to_string()
         };
         let _ = write!(h, "<tr{class}><td>{}</td>", esc(&name));
-        for s in 0..2 {
-            let [f, b, t] = c.cell(s, sides[s]);
+        for (s, g) in sides.iter().enumerate() {
+            let [f, b, t] = c.cell(s, *g);
             let _ = write!(
                 h,
                 "<td class=\"mono\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",

@@ -5,7 +5,7 @@
 use super::esc;
 use crate::output::human::dated_time;
 use crate::output::schema::snac_label;
-use crate::session::event::{Ladder, LadderLine, RendezvousSeen, TransferSummary};
+use crate::session::event::{ConnEnds, Ladder, LadderLine, RendezvousSeen, TransferSummary};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -135,64 +135,77 @@ fn draw_row(s: &mut String, y: i32, row: &Row) {
     }
 }
 
-/// Every frame and FLAP message in frame order.
+/// A frame of a data connection, or a FLAP message.
+enum Item<'a> {
+    Frame(&'a ConnEnds, &'a LadderLine),
+    Flap(&'a RendezvousSeen),
+}
+
+/// Every frame and FLAP message in frame order, each with its payload length when it is
+/// a plain frame (no phase, no SYN/FIN/RST) that may be folded away.
 fn arrows(l: &Ladder, parties: &Parties) -> Vec<(Arrow, Option<u32>)> {
-    let mut items: Vec<(
-        u64,
-        Result<(&crate::session::event::ConnEnds, &LadderLine), &RendezvousSeen>,
-    )> = l
+    let mut items: Vec<(u64, Item)> = l
         .frames
         .iter()
-        .map(|(c, line)| (line.frame.0, Ok((c, line))))
-        .chain(l.rendezvous.iter().map(|r| (r.at.frame.0, Err(r))))
+        .map(|(c, line)| (line.frame.0, Item::Frame(c, line)))
+        .chain(l.rendezvous.iter().map(|r| (r.at.frame.0, Item::Flap(r))))
         .collect();
     items.sort_by_key(|(f, _)| *f);
     let mut date = None;
     items
         .into_iter()
         .map(|(frame, item)| match item {
-            Ok(((c, sv), line)) => {
-                let (from, to) = if line.from_client { (c, sv) } else { (sv, c) };
-                let notes: Vec<&str> = line.notes.iter().map(|p| p.as_str()).collect();
-                let f = line.flags;
-                let plain = notes.is_empty() && !(f.syn() || f.fin() || f.rst());
-                let arrow = Arrow {
-                    frame,
-                    time: dated_time(line.ts.as_f64(), &mut date),
-                    from: parties.lane(from.ip),
-                    to: parties.lane(to.ip),
-                    label: format!(
-                        "[{}] len {} {}",
-                        line.flags,
-                        line.payload_len,
-                        notes.join(", ")
-                    ),
-                    flap: false,
-                };
-                (arrow, plain.then_some(line.payload_len))
-            }
-            Err(r) => {
-                let (from, to) = if r.outgoing {
-                    (r.flap_client, r.flap_server)
-                } else {
-                    (r.flap_server, r.flap_client)
-                };
-                let len = r
-                    .segment
-                    .map(|(f, n)| format!(" [{f}] len {n}"))
-                    .unwrap_or_default();
-                let arrow = Arrow {
-                    frame,
-                    time: dated_time(r.at.ts.as_f64(), &mut date),
-                    from: parties.lane(from.ip),
-                    to: parties.lane(to.ip),
-                    label: format!("FLAP SNAC {} {}{len}", snac_label(r.snac), r.kind.as_str()),
-                    flap: true,
-                };
-                (arrow, None)
-            }
+            Item::Frame(conn, line) => frame_arrow(frame, conn, line, parties, &mut date),
+            Item::Flap(r) => (flap_arrow(frame, r, parties, &mut date), None),
         })
         .collect()
+}
+
+fn frame_arrow(
+    frame: u64,
+    (c, sv): &ConnEnds,
+    line: &LadderLine,
+    parties: &Parties,
+    date: &mut Option<String>,
+) -> (Arrow, Option<u32>) {
+    let (from, to) = if line.from_client { (c, sv) } else { (sv, c) };
+    let notes: Vec<&str> = line.notes.iter().map(|p| p.as_str()).collect();
+    let f = line.flags;
+    let plain = notes.is_empty() && !(f.syn() || f.fin() || f.rst());
+    let arrow = Arrow {
+        frame,
+        time: dated_time(line.ts.as_f64(), date),
+        from: parties.lane(from.ip),
+        to: parties.lane(to.ip),
+        label: format!("[{f}] len {} {}", line.payload_len, notes.join(", ")),
+        flap: false,
+    };
+    (arrow, plain.then_some(line.payload_len))
+}
+
+fn flap_arrow(
+    frame: u64,
+    r: &RendezvousSeen,
+    parties: &Parties,
+    date: &mut Option<String>,
+) -> Arrow {
+    let (from, to) = if r.outgoing {
+        (r.flap_client, r.flap_server)
+    } else {
+        (r.flap_server, r.flap_client)
+    };
+    let len = r
+        .segment
+        .map(|(f, n)| format!(" [{f}] len {n}"))
+        .unwrap_or_default();
+    Arrow {
+        frame,
+        time: dated_time(r.at.ts.as_f64(), date),
+        from: parties.lane(from.ip),
+        to: parties.lane(to.ip),
+        label: format!("FLAP SNAC {} {}{len}", snac_label(r.snac), r.kind.as_str()),
+        flap: true,
+    }
 }
 
 /// Folds long runs of plain frames (data or ACKs, no phase) to their first and last two.
