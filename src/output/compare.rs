@@ -1,7 +1,8 @@
 //! `--compare A B`: two transfers side by side, aligned by protocol step. Each side's
 //! frames and FLAP messages are grouped by the step the session layer marked them with
 //! (a frame without a phase of its own belongs to the step before it on its connection;
-//! a SYN to the handshake it opens, or to a refused attempt when none completed); rows
+//! a SYN to the handshake it opens, or to a refused attempt when none completed; a FIN or
+//! RST to its connection's teardown); rows
 //! are the steps in protocol order, the n-th occurrence of a step beside the other
 //! side's n-th, so a step one side lacks shows as one-sided.
 
@@ -143,57 +144,99 @@ impl Side {
     }
 }
 
+type Item = (FrameNo, u32, Timestamp);
+
+/// Builds one side's groups, frame by frame.
+#[derive(Default)]
+struct Grouper {
+    groups: Vec<Group>,
+    /// Per connection: the group its last frame went to.
+    current: HashMap<ConnEnds, usize>,
+    /// Per connection: frames waiting for a group (a SYN before the handshake completes).
+    waiting: HashMap<ConnEnds, Vec<Item>>,
+    /// Per connection: its one teardown group (FINs, RSTs, the close).
+    teardown: HashMap<ConnEnds, usize>,
+    /// Connections in order of first frame.
+    order: Vec<ConnEnds>,
+}
+
+impl Grouper {
+    fn new_group(&mut self, conn: ConnEnds, step: StepKey) -> usize {
+        let frames = self.waiting.remove(&conn).unwrap_or_default();
+        self.groups.push(Group {
+            step,
+            occurrence: 0,
+            frames,
+        });
+        let g = self.groups.len() - 1;
+        if step == StepKey::Teardown {
+            self.teardown.insert(conn, g);
+        }
+        g
+    }
+
+    /// The group a frame completing `step` on `conn` joins: the connection's current one
+    /// when it is the same step, its teardown for a close, else a new one.
+    fn group_for(&mut self, conn: ConnEnds, step: StepKey) -> usize {
+        let g = match (self.current.get(&conn), step) {
+            (Some(&g), _) if self.groups[g].step == step => g,
+            (_, StepKey::Teardown) => match self.teardown.get(&conn) {
+                Some(&g) => g,
+                None => self.new_group(conn, step),
+            },
+            _ => self.new_group(conn, step),
+        };
+        self.current.insert(conn, g);
+        g
+    }
+
+    fn frame(&mut self, conn: ConnEnds, f: &crate::session::event::LadderLine) {
+        if !self.order.contains(&conn) {
+            self.order.push(conn);
+        }
+        let item = (f.frame, f.payload_len, f.ts);
+        let closing = f.flags.fin() || f.flags.rst();
+        if f.notes.is_empty() && closing {
+            let g = self.group_for(conn, StepKey::Teardown);
+            self.groups[g].frames.push(item);
+        } else if f.notes.is_empty() {
+            match self.current.get(&conn) {
+                Some(&g) if !f.flags.syn() => self.groups[g].frames.push(item),
+                _ => self.waiting.entry(conn).or_default().push(item),
+            }
+        }
+        for p in &f.notes {
+            let g = self.group_for(conn, StepKey::of_phase(*p));
+            if self.groups[g].frames.last().map(|x| x.0) != Some(f.frame) {
+                self.groups[g].frames.push(item);
+            }
+        }
+    }
+
+    /// Frames left waiting: SYNs (and their answers) of attempts that never completed.
+    fn finish(mut self) -> Vec<Group> {
+        for conn in std::mem::take(&mut self.order) {
+            if let Some(frames) = self.waiting.remove(&conn) {
+                self.groups.push(Group {
+                    step: StepKey::RefusedSyn,
+                    occurrence: 0,
+                    frames,
+                });
+            }
+        }
+        self.groups
+    }
+}
+
 /// Groups a ladder's frames and FLAP messages by step (see the module comment).
 fn group(l: &Ladder) -> Vec<Group> {
     let mut frames: Vec<&(ConnEnds, crate::session::event::LadderLine)> = l.frames.iter().collect();
     frames.sort_by_key(|(_, f)| f.frame);
-    let mut groups: Vec<Group> = Vec::new();
-    // Per connection: its current group, and frames waiting for one (a SYN before the
-    // handshake completes).
-    let mut current: HashMap<ConnEnds, usize> = HashMap::new();
-    let mut waiting: HashMap<ConnEnds, Vec<(FrameNo, u32, Timestamp)>> = HashMap::new();
-    let mut order: Vec<ConnEnds> = Vec::new();
+    let mut grouper = Grouper::default();
     for (conn, f) in frames {
-        if !order.contains(conn) {
-            order.push(*conn);
-        }
-        let item = (f.frame, f.payload_len, f.ts);
-        if f.notes.is_empty() {
-            match current.get(conn) {
-                Some(&g) if !f.flags.syn() => groups[g].frames.push(item),
-                _ => waiting.entry(*conn).or_default().push(item),
-            }
-            continue;
-        }
-        for (n, p) in f.notes.iter().enumerate() {
-            let step = StepKey::of_phase(*p);
-            let g = match current.get(conn) {
-                Some(&g) if groups[g].step == step => g,
-                _ => {
-                    groups.push(Group {
-                        step,
-                        occurrence: 0,
-                        frames: waiting.remove(conn).unwrap_or_default(),
-                    });
-                    current.insert(*conn, groups.len() - 1);
-                    groups.len() - 1
-                }
-            };
-            if n == 0 || groups[g].frames.last().map(|x| x.0) != Some(f.frame) {
-                groups[g].frames.push(item);
-            }
-        }
+        grouper.frame(*conn, f);
     }
-    // Frames left waiting: SYNs (and their answers) of attempts that never completed.
-    for conn in order {
-        if let Some(frames) = waiting.remove(&conn) {
-            groups.push(Group {
-                step: StepKey::RefusedSyn,
-                occurrence: 0,
-                frames,
-            });
-        }
-    }
+    let mut groups = grouper.finish();
     for r in &l.rendezvous {
         groups.push(Group {
             step: StepKey::of_rendezvous(r.kind),
