@@ -142,13 +142,21 @@ fn axes(s: &mut String, peak: u64, span: f64, bin: u64) {
             X0 - 4.0,
             yy + 3.0
         );
-        let t = span * k as f64 / 4.0 / 1e9;
-        let xx = X0 + (X1 - X0) * k as f64 / 4.0;
+    }
+    // Time ticks at a round step (1, 2 or 5 times a power of ten): at most six.
+    let step = bin_ns((span / 5.0 * BINS as f64) as u64);
+    let decimals = (9 - (step as f64).log10().floor() as i32).clamp(0, 6) as usize;
+    let mut t = 0u64;
+    while (t as f64) <= span {
+        let xx = X0 + (X1 - X0) * t as f64 / span;
         let _ = write!(
             s,
-            "<text x=\"{xx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{t:.3}</text>",
-            Y1 + 14.0
+            "<line x1=\"{xx:.1}\" y1=\"{Y1}\" x2=\"{xx:.1}\" y2=\"{}\" stroke=\"#99a\"/><text x=\"{xx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{:.decimals$}</text>",
+            Y1 + 4.0,
+            Y1 + 14.0,
+            t as f64 / 1e9
         );
+        t += step;
     }
     let _ = write!(
         s,
