@@ -2,7 +2,9 @@
 //! program takes. Conventions follow tcpdump where a flag has a tcpdump meaning.
 
 use crate::capture::{Backend, LiveOptions};
-use crate::config::{Config, Input, Limits, LiveCapture, Outputs, DEFAULT_PROGRESS_SECS};
+use crate::config::{
+    Config, Input, Limits, LiveCapture, Outputs, TransferRef, DEFAULT_PROGRESS_SECS,
+};
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 
@@ -80,9 +82,23 @@ pub struct Args {
     #[arg(long)]
     pub explain: bool,
 
+    /// Write an HTML report (summary, throughput charts, packet ladders, counters) to
+    /// FILE at exit; one self-contained page.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+
+    /// Live, with --report: also rewrite the report every SECS seconds (0: at exit only).
+    #[arg(long, value_name = "SECS", default_value_t = 0, requires = "report")]
+    pub report_interval: u64,
+
+    /// Set two transfers side by side, aligned by protocol step: FILE:Tn FILE:Tn (ids as
+    /// a run over FILE numbers them). With --report, the page shows the same table.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["interface", "read", "no_classify"])]
+    pub compare: Vec<String>,
+
     /// Benchmarking: run the capture, reassembly and flow-record pipeline without OFT
     /// recognition (reassembled bytes are only counted; no transfers are reported).
-    #[arg(long, conflicts_with_all = ["write", "pcap_dir", "extract", "explain", "with_rendezvous"])]
+    #[arg(long, conflicts_with_all = ["write", "pcap_dir", "extract", "explain", "with_rendezvous", "report"])]
     pub no_classify: bool,
 
     /// Live capture backend.
@@ -162,7 +178,15 @@ impl Args {
     /// The one conversion from flags to settings: clamps what must be clamped, fills in
     /// what depends on the machine (worker count), and refuses a run with nothing to read.
     pub fn into_config(self) -> Result<Config, String> {
-        let input = self.input()?;
+        let compare = self
+            .compare
+            .iter()
+            .map(|s| TransferRef::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = match compare.first() {
+            Some(r) => Input::File(r.file.clone()),
+            None => self.input()?,
+        };
         let limits = self.limits();
         let workers = self.worker_count();
         Ok(Config {
@@ -174,6 +198,8 @@ impl Args {
                 rotate_files: self.rotate_files,
                 with_rendezvous: self.with_rendezvous,
                 explain: self.explain,
+                report: self.report,
+                report_interval_secs: self.report_interval,
                 progress_secs: self.progress,
                 json: self.json,
                 write: self.write,
@@ -184,6 +210,7 @@ impl Args {
             workers,
             count: self.count.unwrap_or(u64::MAX),
             no_classify: self.no_classify,
+            compare,
         })
     }
 

@@ -23,6 +23,36 @@ pub struct Config {
     pub count: u64,
     /// `--no-classify`: reassemble and count bytes, recognize nothing.
     pub no_classify: bool,
+    /// `--compare A B`: the two transfers to set side by side (each a capture file and a
+    /// transfer id); empty for an ordinary run.
+    pub compare: Vec<TransferRef>,
+}
+
+/// One transfer of one capture, as `--compare` names it: `FILE:T3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferRef {
+    pub file: PathBuf,
+    pub transfer: crate::session::TransferId,
+}
+
+impl TransferRef {
+    /// Parses `FILE:Tn` (the last `:` separates, so a path may hold colons).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("oftsniff: --compare takes FILE:Tn (e.g. capture.pcap:T1), not {s:?}");
+        let (file, id) = s.rsplit_once(':').ok_or_else(bad)?;
+        let n: u64 = id
+            .strip_prefix('T')
+            .or_else(|| id.strip_prefix('t'))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        if file.is_empty() {
+            return Err(bad());
+        }
+        Ok(TransferRef {
+            file: PathBuf::from(file),
+            transfer: crate::session::TransferId(n),
+        })
+    }
 }
 
 /// The frame source.
@@ -69,6 +99,11 @@ pub struct Outputs {
     pub extract: Option<PathBuf>,
     /// `--explain`: a packet ladder per transfer after the run.
     pub explain: bool,
+    /// `--report FILE`: an HTML report of the run, written at exit.
+    pub report: Option<PathBuf>,
+    /// `--report-interval SECS`: live, also rewrite the report this often (0: at exit
+    /// only).
+    pub report_interval_secs: u64,
     /// `--progress SECS`: packet time between progress events (0: off; default
     /// [`DEFAULT_PROGRESS_SECS`]).
     pub progress_secs: u64,
@@ -78,6 +113,16 @@ impl Outputs {
     /// Frames of recognized transfers go to a pcap writer (`-w` or `--pcap-dir`).
     pub fn pcap(&self) -> bool {
         self.write.is_some() || self.pcap_dir.is_some()
+    }
+
+    /// The run's transfers, files and ladders are kept for a view drawn after it.
+    pub fn record(&self) -> bool {
+        self.report.is_some()
+    }
+
+    /// Workers keep ladder lines: `--explain`, or a view that draws the ladder.
+    pub fn ladders(&self) -> bool {
+        self.explain || self.record()
     }
 
     /// `flow` records are made only where they can be seen: NDJSON or `-v`.

@@ -50,16 +50,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !config.compare.is_empty() {
+        return match oftsniff::pipeline::compare::compare(&config) {
+            Ok(done) => {
+                print_warnings(&done.warnings);
+                print!("{}", done.text);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match oftsniff::pipeline::run(&config) {
         Ok(summary) => {
-            for w in &summary.warnings {
-                // Capture warnings already carry the "oftsniff: warning:" prefix.
-                if w.starts_with("oftsniff:") {
-                    eprintln!("{w}");
-                } else {
-                    eprintln!("oftsniff: warning: {w}");
-                }
-            }
+            print_warnings(&summary.warnings);
             for text in &summary.explained {
                 println!("{text}");
             }
@@ -69,6 +75,17 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        // Capture warnings already carry the "oftsniff: warning:" prefix.
+        if w.starts_with("oftsniff:") {
+            eprintln!("{w}");
+        } else {
+            eprintln!("oftsniff: warning: {w}");
         }
     }
 }

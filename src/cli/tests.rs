@@ -33,3 +33,38 @@ fn flags_become_typed_settings_once() {
     assert_eq!((cfg.count, cfg.workers), (7, 1));
     assert!(!cfg.outputs.human && cfg.outputs.pcap());
 }
+
+#[test]
+fn compare_takes_two_file_and_transfer_pairs() {
+    let cfg = parse(&["--compare", "a:b.pcap:T1", "c.pcap:t12"])
+        .into_config()
+        .unwrap();
+    assert_eq!(
+        cfg.compare,
+        vec![
+            TransferRef {
+                file: "a:b.pcap".into(),
+                transfer: crate::session::TransferId(1)
+            },
+            TransferRef {
+                file: "c.pcap".into(),
+                transfer: crate::session::TransferId(12)
+            },
+        ]
+    );
+    assert!(matches!(&cfg.input, Input::File(p) if p.as_os_str() == "a:b.pcap"));
+    let err = parse(&["--compare", "a.pcap", "b.pcap:T1"])
+        .into_config()
+        .unwrap_err();
+    assert!(err.contains("FILE:Tn"), "{err}");
+    assert!(Args::try_parse_from(["oftsniff", "--compare", "a.pcap:T1"]).is_err());
+}
+
+#[test]
+fn report_interval_needs_report() {
+    assert!(Args::try_parse_from(["oftsniff", "-r", "x", "--report-interval", "5"]).is_err());
+    let cfg = parse(&["-r", "x", "--report", "r.html"])
+        .into_config()
+        .unwrap();
+    assert!(cfg.outputs.record() && cfg.outputs.ladders() && !cfg.outputs.explain);
+}

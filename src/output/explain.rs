@@ -2,6 +2,7 @@
 //! data connections, with its FLAP rendezvous messages between the frames they came
 //! between.
 
+use super::human::dated_time;
 use super::schema::snac_label;
 use crate::session::event::{Ladder, LadderLine, RendezvousSeen};
 use std::fmt::Write;
@@ -22,19 +23,27 @@ pub fn render(ladder: &Ladder) -> String {
     let mut rendezvous: Vec<_> = ladder.rendezvous.iter().collect();
     rendezvous.sort_by_key(|r| r.at.frame);
     let mut rv = rendezvous.into_iter().peekable();
+    let mut date = None;
     for ((client, server), l) in frames {
         while let Some(r) = rv.next_if(|r| r.at.frame < l.frame) {
-            flap_line(&mut text, r);
+            flap_line(&mut text, r, &mut date);
         }
-        frame_line(&mut text, &client.to_string(), &server.to_string(), l);
+        let time = dated_time(l.ts.as_f64(), &mut date);
+        frame_line(
+            &mut text,
+            &time,
+            &client.to_string(),
+            &server.to_string(),
+            l,
+        );
     }
     for r in rv {
-        flap_line(&mut text, r);
+        flap_line(&mut text, r, &mut date);
     }
     text
 }
 
-fn frame_line(text: &mut String, client: &str, server: &str, l: &LadderLine) {
+fn frame_line(text: &mut String, time: &str, client: &str, server: &str, l: &LadderLine) {
     let arrow = if l.from_client {
         format!("{client} -> {server}")
     } else {
@@ -43,9 +52,8 @@ fn frame_line(text: &mut String, client: &str, server: &str, l: &LadderLine) {
     let notes: Vec<&str> = l.notes.iter().map(|p| p.as_str()).collect();
     let _ = writeln!(
         text,
-        "{:>7} {:.6}  {}  [{}] len {}  {}",
+        "{:>7} {time}  {}  [{}] len {}  {}",
         l.frame.0,
-        l.ts.as_f64(),
         arrow,
         l.flags,
         l.payload_len,
@@ -54,7 +62,8 @@ fn frame_line(text: &mut String, client: &str, server: &str, l: &LadderLine) {
 }
 
 /// As on data lines: the OSCAR client first, the arrow says who sent.
-fn flap_line(text: &mut String, r: &RendezvousSeen) {
+fn flap_line(text: &mut String, r: &RendezvousSeen, date: &mut Option<String>) {
+    let time = dated_time(r.at.ts.as_f64(), date);
     let arrow = if r.outgoing { "->" } else { "<-" };
     let tcp = r
         .segment
@@ -67,9 +76,8 @@ fn flap_line(text: &mut String, r: &RendezvousSeen) {
         .unwrap_or_default();
     let _ = writeln!(
         text,
-        "{:>7} {:.6}  FLAP {} {arrow} {}{tcp}  SNAC {} {}{file}",
+        "{:>7} {time}  FLAP {} {arrow} {}{tcp}  SNAC {} {}{file}",
         r.at.frame.0,
-        r.at.ts.as_f64(),
         r.flap_client,
         r.flap_server,
         snac_label(r.snac),

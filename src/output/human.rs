@@ -20,6 +20,35 @@ pub fn time_of_day(ts: f64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` (UTC) of a Unix time in seconds.
+pub fn date_utc(ts: f64) -> String {
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
+    let z = (ts.max(0.0) / 86_400.0).floor() as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Time of day as the log writes it, with the date in front when it is not `*last_date`
+/// (the first line of a block, or the day changed); `last_date` follows.
+pub fn dated_time(ts: f64, last_date: &mut Option<String>) -> String {
+    let date = date_utc(ts);
+    let time = time_of_day(ts);
+    if last_date.as_deref() == Some(date.as_str()) {
+        time
+    } else {
+        let s = format!("{date} {time}");
+        *last_date = Some(date);
+        s
+    }
+}
+
 /// Bits per second as a person reads it.
 pub fn rate(bps: f64) -> String {
     if bps >= 1e9 {

@@ -1,6 +1,7 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
 pub mod carve;
 pub mod carve_name;
+pub mod compare;
 pub mod error;
 pub mod explain;
 pub mod human;
@@ -8,6 +9,7 @@ pub mod pcap_out;
 pub mod pcapfile;
 pub mod record_file;
 pub mod reorder;
+pub mod report;
 pub mod rotate;
 pub mod schema;
 pub mod sink;

@@ -10,11 +10,13 @@ use crate::output::sink::EventSink;
 use crate::session::correlate::{Correlator, CorrelatorOutput};
 use crate::session::event::{Event, TransferId, TransferLabel};
 use crate::session::merge::ReportMerge;
+use crate::session::record::RunRecord;
 use crate::session::report::{Report, ReportBatch};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The event thread: correlates reports into transfers and writes events out.
 pub fn event_loop(
@@ -23,8 +25,9 @@ pub fn event_loop(
     pcap: Option<PcapSender>,
     opts: EventOptions,
 ) -> std::io::Result<EventsDone> {
-    let mut correlator = Correlator::new(opts.explain, opts.max_transfers);
+    let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers);
     let mut out = Outputs {
+        record: opts.record.then(RunRecord::default),
         pcap_pending: Vec::new(),
         sink,
         pcap,
@@ -33,6 +36,7 @@ pub fn event_loop(
         stop: opts.stop.clone(),
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
+    let mut last_report = Instant::now();
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
@@ -74,6 +78,12 @@ pub fn event_loop(
         if let Some(e) = out.error.take() {
             return Err(e);
         }
+        if let (true, Some(live)) = (opts.live, &opts.live_report) {
+            if last_report.elapsed() >= live.every {
+                last_report = Instant::now();
+                out.write_live_report(&live.path, &correlator);
+            }
+        }
     }
     merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
     correlator.finish(&mut out);
@@ -82,12 +92,10 @@ pub fn event_loop(
     if let Some(e) = out.error.take() {
         return Err(e);
     }
+    let mut record = out.record.take().unwrap_or_default();
+    record.ladders = std::mem::take(&mut correlator.explained);
     Ok(EventsDone {
-        explained: correlator
-            .explained
-            .iter()
-            .map(crate::output::explain::render)
-            .collect(),
+        record,
         transfers_evicted: correlator.transfers_evicted,
         reports_forced: merge.forced,
     })
@@ -95,17 +103,28 @@ pub fn event_loop(
 
 /// What the event thread leaves behind for the counters printed at exit.
 pub struct EventsDone {
-    /// `--explain` ladders, one per transfer.
-    pub explained: Vec<String>,
+    /// Transfers, files (with `record`) and ladders (with `explain` or `record`).
+    pub record: RunRecord,
     pub transfers_evicted: u64,
     /// Reports correlated before a slower worker caught up (the merge was full).
     pub reports_forced: u64,
 }
 
+/// `--report-interval`: the report rewritten while a live capture runs.
+pub struct LiveReport {
+    pub path: PathBuf,
+    pub every: Duration,
+}
+
 pub struct EventOptions {
+    /// Live, `--report-interval`: rewrite the report this often.
+    pub live_report: Option<LiveReport>,
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
     pub explain: bool,
+    /// Keep transfers, files and ladders for the views drawn after the run
+    /// (`--report`, `--compare`).
+    pub record: bool,
     pub live: bool,
     pub max_transfers: usize,
     pub workers: usize,
@@ -116,6 +135,7 @@ pub struct EventOptions {
 
 struct Outputs {
     sink: EventSink,
+    record: Option<RunRecord>,
     pcap: Option<PcapSender>,
     /// Writer messages of one report batch, sent together.
     pcap_pending: Vec<WriterMsg>,
@@ -163,6 +183,20 @@ impl Outputs {
         }
     }
 
+    /// The page as things stand: transfers ended so far, no counters yet. A failed write
+    /// is tried again at the next interval; the final page is written at exit.
+    fn write_live_report(&mut self, path: &std::path::Path, correlator: &Correlator) {
+        let Some(record) = &self.record else { return };
+        let mut snapshot = record.clone();
+        snapshot.ladders = correlator.explained.clone();
+        let page = crate::output::report::render(&crate::output::report::ReportInput {
+            records: &[&snapshot],
+            stats: None,
+            compare: None,
+        });
+        let _ = crate::output::report::write_atomic(path, &page);
+    }
+
     fn flush_pcap(&mut self) {
         if let (Some(p), false) = (&self.pcap, self.pcap_pending.is_empty()) {
             // A failed writer reports its own error at exit.
@@ -174,6 +208,13 @@ impl Outputs {
 impl CorrelatorOutput for Outputs {
     fn event(&mut self, ev: Event) {
         self.write_event(&ev);
+        if let Some(r) = &mut self.record {
+            match ev {
+                Event::Transfer(t) => r.transfers.push(*t),
+                Event::File { transfer, file } => r.files.push((transfer, *file)),
+                _ => {}
+            }
+        }
     }
     fn frames(&mut self, transfer: TransferId, conn: FlowKey, frames: Vec<Frame>) {
         if self.pcap.is_some() {

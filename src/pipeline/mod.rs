@@ -7,20 +7,24 @@
 //! correlate, log and NDJSON) → pcap writer thread (`output::pcap_out`).
 
 pub mod capture;
+pub mod compare;
 pub mod events;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
-use self::events::{event_loop, EventOptions, EventsDone};
+use self::events::{event_loop, EventOptions, EventsDone, LiveReport};
 use crate::capture::{CaptureError, Timestamp};
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::output::carve::Carver;
+use crate::output::explain;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
+use crate::output::report::{self, ReportInput};
 use crate::output::schema::StatsRecord;
 use crate::output::sink::EventSink;
 use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionHandler, SessionOptions};
+use crate::session::record::RunRecord;
 use crate::session::report::{Report, ReportBatch};
 use crate::session::store::FileStore;
 use crate::stats::Counters;
@@ -54,6 +58,8 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
+    /// Transfers, files and ladders, kept for `--report` and `--compare`.
+    pub record: RunRecord,
 }
 
 fn one_line(e: impl fmt::Display) -> RunError {
@@ -70,7 +76,7 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
     let out = &cfg.outputs;
     SessionOptions {
         progress_secs: out.progress_secs,
-        explain: out.explain,
+        explain: out.ladders() || !cfg.compare.is_empty(),
         pcap: out.pcap(),
         with_rendezvous: out.with_rendezvous,
         max_held_frames: cfg.limits.max_held_frames,
@@ -88,9 +94,18 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let stop = stop_on_signal();
     let live = matches!(sources[0], Source::Live(_));
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
+    let live_report = match (&cfg.outputs.report, cfg.outputs.report_interval_secs) {
+        (Some(path), secs) if secs > 0 && live => Some(LiveReport {
+            path: path.clone(),
+            every: std::time::Duration::from_secs(secs),
+        }),
+        _ => None,
+    };
     let event_opts = EventOptions {
+        live_report,
         stop: stop.clone(),
         explain: cfg.outputs.explain,
+        record: cfg.outputs.record() || !cfg.compare.is_empty(),
         live,
         max_transfers: cfg.limits.max_transfers,
         workers: cfg.workers,
@@ -113,12 +128,26 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         counters,
         pcap: None,
     };
-    let (stats, explained) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    let (stats, record) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
     captured.result?;
+    let explained = if cfg.outputs.explain {
+        record.ladders.iter().map(explain::render).collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &cfg.outputs.report {
+        let page = report::render(&ReportInput {
+            records: &[&record],
+            stats: Some(&stats),
+            compare: None,
+        });
+        report::write_atomic(path, &page).map_err(one_line)?;
+    }
     Ok(Summary {
         stats,
         warnings: captured.warnings,
         explained,
+        record,
     })
 }
 
@@ -156,6 +185,11 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
     } else {
         None
     };
+    if let Some(path) = &out.report {
+        // Fail now, not after the capture: the page is written beside it at exit.
+        report::check_writable(path)
+            .map_err(|e| RunError(format!("oftsniff: cannot write {}: {e}", path.display())))?;
+    }
     let carver = match &out.extract {
         Some(dir) => {
             let store: Arc<dyn FileStore> = Arc::new(Carver::new(dir).map_err(one_line)?);
@@ -305,13 +339,13 @@ fn join_workers(workers: Vec<JoinHandle<Counters>>) -> Result<Counters, RunError
 
 /// Every worker is done: hands the counters to the event thread (which adds its own and
 /// the pcap writer's and writes the `stats` event last), waits for it, then closes the
-/// pcap writer. Returns the final counters and the `--explain` ladders.
+/// pcap writer. Returns the final counters and what the run recorded.
 fn finish(
     stats: StatsRecord,
     rep_tx: Sender<ReportBatch>,
     event_thread: JoinHandle<std::io::Result<EventsDone>>,
     pcap: Option<PcapOutHandle>,
-) -> Result<(StatsRecord, Vec<String>), RunError> {
+) -> Result<(StatsRecord, RunRecord), RunError> {
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
         reports: vec![(
@@ -324,11 +358,11 @@ fn finish(
     });
     drop(rep_tx);
     let mut stats = stats;
-    let explained = match event_thread.join() {
+    let record = match event_thread.join() {
         Ok(Ok(done)) => {
             stats.counters.transfers_evicted = done.transfers_evicted;
             stats.counters.reports_forced = done.reports_forced;
-            done.explained
+            done.record
         }
         Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
         Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
@@ -338,7 +372,7 @@ fn finish(
         return Err(one_line(e));
     }
     stats.pcap = pcap;
-    Ok((stats, explained))
+    Ok((stats, record))
 }
 
 /// tcpdump-style counters for stderr: every counter of the registry that is not zero

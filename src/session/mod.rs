@@ -7,6 +7,7 @@ pub mod handler;
 pub mod machine;
 pub mod merge;
 pub mod phase;
+pub mod record;
 pub mod rendezvous;
 pub mod report;
 pub mod store;
