@@ -201,8 +201,12 @@ pub struct StatsRecord {
 
 impl Serialize for StatsRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
+        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 3)?;
         m.serialize_field("ts", &self.ts)?;
+        m.serialize_field(
+            "timestamp",
+            &crate::output::timestamp::iso8601_secs(self.ts),
+        )?;
         for c in self.counters.iter() {
             m.serialize_field(c.name, &c.value)?;
             if c.name == "reports_forced" {

@@ -1,6 +1,7 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
 pub mod carve;
 pub mod carve_name;
+pub mod community_id;
 pub mod error;
 pub mod explain;
 pub mod human;
@@ -11,6 +12,7 @@ pub mod reorder;
 pub mod rotate;
 pub mod schema;
 pub mod sink;
+pub mod timestamp;
 pub mod transfer_files;
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The NDJSON schema (`--json`, documented in docs/EVENTS.md): the one place where the
-//! session stage's typed events become JSON records. Every record carries `event` and `ts`
-//! (seconds since the Unix epoch, as a float).
+//! session stage's typed events become JSON records. Every record carries `event`, `ts`
+//! (seconds since the Unix epoch, as a float) and `timestamp` (the same instant in ISO
+//! 8601 UTC); `flow` and `transfer` records carry a Community ID.
 
+use crate::output::community_id;
+use crate::output::timestamp::iso8601;
 use crate::session::event::{
     Event, FileSeen, FlowSeen, PhaseSeen, ProgressSeen, RendezvousSeen, Step, TransferSummary,
 };
@@ -129,6 +132,7 @@ fn phase_record(
 ) -> PhaseRecord {
     PhaseRecord {
         ts: p.at.ts.as_f64(),
+        timestamp: iso8601(p.at.ts),
         transfer: transfer.to_string(),
         phase: p.step.phase().as_str(),
         dir: p.arrow.to_string(),
@@ -144,6 +148,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
     let party = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string()).unwrap_or_default();
     FileRecord {
         ts: end.end.as_f64(),
+        timestamp: iso8601(end.end),
         transfer: transfer.to_string(),
         name: end.name.clone(),
         size: end.size,
@@ -169,6 +174,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
 fn progress_record(transfer: TransferId, p: &ProgressSeen) -> ProgressRecord {
     ProgressRecord {
         ts: p.at.ts.as_f64(),
+        timestamp: iso8601(p.at.ts),
         transfer: transfer.to_string(),
         name: p.name.clone(),
         bytes: p.bytes,
@@ -204,6 +210,7 @@ pub fn capability_name(rv: &RendezvousSeen) -> &'static str {
 fn rendezvous_record(transfer: TransferId, rv: &RendezvousSeen) -> RendezvousRecord {
     RendezvousRecord {
         ts: rv.at.ts.as_f64(),
+        timestamp: iso8601(rv.at.ts),
         transfer: transfer.to_string(),
         kind: rv.kind.as_str(),
         frame: rv.at.frame.0,
@@ -231,6 +238,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
     let ep = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string());
     TransferRecord {
         ts: t.ts.as_f64(),
+        timestamp: iso8601(t.ts),
         transfer: t.transfer.to_string(),
         kind: t.kind.as_str(),
         start: t.start.as_f64(),
@@ -251,12 +259,15 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         cancelled: t.cancelled,
         frames_lost: t.frames_lost,
         failed_attempts: t.failed_attempts,
+        // The data connection's first leg, client (SYN sender) to server.
+        community_id: t.legs.first().map(|(c, s)| community_id::tcp(c, s)),
     }
 }
 
 fn flow_record(f: &FlowSeen) -> FlowRecord {
     FlowRecord {
         ts: f.end.as_f64(),
+        timestamp: iso8601(f.end),
         start: f.start.as_f64(),
         client: f.client.to_string(),
         server: f.server.to_string(),
@@ -268,6 +279,7 @@ fn flow_record(f: &FlowSeen) -> FlowRecord {
         gaps: f.gaps,
         gap_bytes: f.gap_bytes,
         close: f.close.as_str(),
+        community_id: community_id::tcp(&f.client, &f.server),
     }
 }
 
@@ -312,6 +324,8 @@ pub struct PhaseDetail {
 #[derive(Serialize)]
 struct PhaseRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub phase: &'static str,
     pub dir: String,
@@ -328,6 +342,8 @@ struct PhaseRecord {
 #[derive(Serialize)]
 struct FileRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub name: String,
     pub size: u64,
@@ -354,6 +370,8 @@ struct FileRecord {
 #[derive(Serialize)]
 struct ProgressRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub name: String,
     pub bytes: u64,
@@ -366,6 +384,8 @@ struct ProgressRecord {
 #[derive(Serialize)]
 struct RendezvousRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -406,6 +426,8 @@ struct RendezvousRecord {
 #[derive(Serialize)]
 struct TransferRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub kind: &'static str,
     pub start: f64,
@@ -429,12 +451,16 @@ struct TransferRecord {
     /// Connections to a predicted address that never carried data (e.g. a SYN refused
     /// with RST before the peers moved to a redirect or the proxy); written to pcap too.
     pub failed_attempts: u64,
+    /// Community ID v1 (seed 0) of the first data connection; null without one.
+    pub community_id: Option<String>,
 }
 
 /// One TCP connection, reported when it ends.
 #[derive(Serialize)]
 struct FlowRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub start: f64,
     pub client: String,
     pub server: String,
@@ -446,4 +472,6 @@ struct FlowRecord {
     pub gaps: u64,
     pub gap_bytes: u64,
     pub close: &'static str,
+    /// Community ID v1 (seed 0) of the connection.
+    pub community_id: String,
 }
