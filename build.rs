@@ -17,11 +17,7 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let version = env!("CARGO_PKG_VERSION");
     let full = match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(commit) => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
-            let suffix = if dirty { "-dirty" } else { "" };
-            format!("{version} (git {commit}{suffix})")
-        }
+        Some(commit) => format!("{version} (git {commit})"),
         None => version.to_string(),
     };
     println!("cargo:rustc-env=OFTSNIFF_VERSION={full}");

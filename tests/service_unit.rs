@@ -8,8 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn unit_text() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/dist/oftsniff@.service"))
-        .unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dist/oftsniff@.service"
+    ))
+    .unwrap()
 }
 
 /// ExecStart's words, continuation lines joined.
@@ -92,10 +95,16 @@ fn exec_start_flags_are_accepted_by_oftsniff() {
         }
     }
     let out = common::oftsniff().args(&args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
     assert!(events.lines().any(|l| l.contains("\"event\":\"transfer\"")));
-    assert!(std::fs::read_dir(dir.path())
+    assert!(std::fs::read_dir(dir.path()).unwrap().any(|e| e
         .unwrap()
-        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("transfers.pcap")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with("transfers.pcap")));
 }
