@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         let mut out = std::io::stdout().lock();
         return match oftsniff::cli::generate::generate(what, &mut out) {
             Ok(()) => ExitCode::SUCCESS,
+            // `--generate man | head`: the reader stopped early, which is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("oftsniff: --generate: {e}");
                 ExitCode::from(2)
