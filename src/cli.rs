@@ -1,7 +1,7 @@
 //! Command-line flags, declared once here and turned into a `Config` the rest of the
 //! program takes. Conventions follow tcpdump where a flag has a tcpdump meaning.
 
-use crate::capture::{Backend, LiveOptions};
+use crate::capture::{Backend, FilterExpr, LiveOptions};
 use crate::config::{
     Config, Input, Limits, LiveCapture, Outputs, TransferRef, DEFAULT_PROGRESS_SECS,
 };
@@ -18,11 +18,41 @@ pub enum BackendArg {
 
 /// Watch a network (or read a capture) and report AOL OSCAR file transfers (OFT2),
 /// direct or through the AIM rendezvous proxy.
+/// Shown after the options by `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  sudo oftsniff -i eth0                                   live, until Ctrl-C
+  sudo oftsniff -i eth0 --json events.ndjson -w oft.pcap -C 100 -W 10
+  sudo oftsniff -i eth0 net 198.18.0.0/15                 only what the kernel filter passes
+  oftsniff -r capture.pcapng --json - | jq .              offline, pcap or pcapng
+  oftsniff -r capture.pcap -f 'host 198.18.0.2' --explain packet ladder per transfer
+  oftsniff -D                                             list interfaces
+
+Events: docs/EVENTS.md. Protocol notes: docs/PROTOCOL.md.";
+
+/// What `--generate` writes to standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff), for man1/oftsniff.1.
+    Man,
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Debug, Parser)]
-#[command(name = "oftsniff", version, about, long_about = None)]
+#[command(
+    name = "oftsniff",
+    version = crate::VERSION,
+    about,
+    long_about = None,
+    after_help = EXAMPLES,
+    max_term_width = 100
+)]
 pub struct Args {
     /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
     #[arg(
+        help_heading = "Capture",
         short = 'i',
         long = "interface",
         value_name = "IFACE",
@@ -31,99 +61,155 @@ pub struct Args {
     pub interface: Option<String>,
 
     /// Read frames from a pcap or pcapng file ('-' for standard input).
-    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    #[arg(
+        help_heading = "Capture",
+        short = 'r',
+        long = "read",
+        value_name = "FILE"
+    )]
     pub read: Option<PathBuf>,
 
     /// List the interfaces that can be captured on, and exit.
-    #[arg(short = 'D', long = "list-interfaces")]
+    #[arg(help_heading = "Capture", short = 'D', long = "list-interfaces")]
     pub list_interfaces: bool,
 
+    /// Capture filter in tcpdump's syntax (pcap-filter(7)), compiled by libpcap; the
+    /// kernel drops non-matching frames. A filter that hides the FLAP connection leaves
+    /// transfers unnamed (no rendezvous: no cookie, screen names or proposed file).
+    #[arg(
+        help_heading = "Capture",
+        short = 'f',
+        long = "filter",
+        value_name = "EXPR",
+        conflicts_with = "expression"
+    )]
+    pub filter: Option<String>,
+
+    /// The capture filter as trailing words, as tcpdump takes it (same as -f).
+    #[arg(
+        help_heading = "Capture",
+        value_name = "EXPRESSION",
+        num_args = 0..
+    )]
+    pub expression: Vec<String>,
+
     /// Stop after this many frames.
-    #[arg(short = 'c', long = "count", value_name = "N")]
+    #[arg(
+        help_heading = "Capture",
+        short = 'c',
+        long = "count",
+        value_name = "N"
+    )]
     pub count: Option<u64>,
 
     /// Worker threads (default: available cores).
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Limits", long, value_name = "N")]
     pub workers: Option<usize>,
 
     /// Write newline-delimited JSON events to PATH ('-' for stdout).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Output", long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
     /// Write every frame of every recognized transfer to this pcap file.
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    #[arg(
+        help_heading = "Output",
+        short = 'w',
+        long = "write",
+        value_name = "FILE"
+    )]
     pub write: Option<PathBuf>,
 
     /// Rotate -w output after this many millions of bytes (like tcpdump -C).
-    #[arg(short = 'C', value_name = "MB", requires = "write")]
+    #[arg(
+        help_heading = "Output",
+        short = 'C',
+        value_name = "MB",
+        requires = "write"
+    )]
     pub rotate_mb: Option<u64>,
 
     /// With -C: keep a ring of this many files (like tcpdump -W).
-    #[arg(short = 'W', value_name = "N", requires = "rotate_mb")]
+    #[arg(
+        help_heading = "Output",
+        short = 'W',
+        value_name = "N",
+        requires = "rotate_mb"
+    )]
     pub rotate_files: Option<u32>,
 
     /// Also (or instead) write one pcap per transfer into DIR.
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub pcap_dir: Option<PathBuf>,
 
     /// With -w/--pcap-dir: also write the FLAP frames carrying the transfer's rendezvous.
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub with_rendezvous: bool,
 
     /// Carve transferred files into DIR as they stream past.
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
 
     /// Seconds of packet time between progress events of a running transfer (0: off).
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
+    #[arg(help_heading = "Output", long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
     pub progress: u64,
 
     /// After the run, print a numbered packet ladder of each transfer.
-    #[arg(long)]
+    #[arg(help_heading = "Debugging", long)]
     pub explain: bool,
 
     /// Write an HTML report (summary, throughput charts, packet ladders, counters) to
     /// FILE at exit; one self-contained page.
-    #[arg(long, value_name = "FILE.html")]
+    #[arg(help_heading = "Output", long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 
     /// Live, with --report: also rewrite the report every SECS seconds (0: at exit only).
-    #[arg(long, value_name = "SECS", default_value_t = 0, requires = "report")]
+    #[arg(
+        help_heading = "Output",
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        requires = "report"
+    )]
     pub report_interval: u64,
 
     /// Set two transfers side by side, aligned by protocol step: FILE:Tn FILE:Tn (ids as
     /// a run over FILE numbers them). With --report, the page shows the same table.
-    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["interface", "read", "no_classify"])]
+    #[arg(help_heading = "Output", long, num_args = 2, value_names = ["A", "B"], conflicts_with_all = ["interface", "read", "no_classify"])]
     pub compare: Vec<String>,
 
     /// Benchmarking: run the capture, reassembly and flow-record pipeline without OFT
     /// recognition (reassembled bytes are only counted; no transfers are reported).
-    #[arg(long, conflicts_with_all = ["write", "pcap_dir", "extract", "explain", "with_rendezvous", "report"])]
+    #[arg(help_heading = "Debugging", long, conflicts_with_all = ["write", "pcap_dir", "extract", "explain", "with_rendezvous", "report"])]
     pub no_classify: bool,
 
     /// Live capture backend.
-    #[arg(long, value_enum, default_value = "ring")]
+    #[arg(help_heading = "Capture", long, value_enum, default_value = "ring")]
     pub backend: BackendArg,
 
     /// Live: capture threads, joined in a PACKET_FANOUT (hash) group when more than one.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(help_heading = "Capture", long, value_name = "N", default_value_t = 1)]
     pub capture_threads: usize,
 
     /// Do not put the interface into promiscuous mode.
-    #[arg(long)]
+    #[arg(help_heading = "Capture", long)]
     pub no_promisc: bool,
 
     /// Ring backend: block size in KiB.
-    #[arg(long, value_name = "KIB", default_value_t = 1024)]
+    #[arg(
+        help_heading = "Capture",
+        long,
+        value_name = "KIB",
+        default_value_t = 1024
+    )]
     pub ring_block_kb: u32,
 
     /// Ring backend: number of blocks.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(help_heading = "Capture", long, value_name = "N", default_value_t = 64)]
     pub ring_blocks: u32,
 
     /// pnet backend: kernel receive buffer (SO_RCVBUF) in KiB, the queue that absorbs
     /// bursts while oftsniff is busy.
-    #[arg(
+    #[arg(help_heading = "Capture", 
         long,
         value_name = "KIB",
         default_value_t = crate::capture::PnetOptions::default().recv_buffer_bytes / 1024
@@ -131,47 +217,51 @@ pub struct Args {
     pub pnet_buffer_kb: usize,
 
     /// Also print a line per TCP connection as it ends.
-    #[arg(short = 'v', long)]
+    #[arg(help_heading = "Output", short = 'v', long)]
     pub verbose: bool,
 
     /// Print no per-event lines on stdout (counters still go to stderr).
-    #[arg(short = 'q', long)]
+    #[arg(help_heading = "Output", short = 'q', long)]
     pub quiet: bool,
 
     /// Limit: concurrent flows per worker; the longest-idle one is evicted past it.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows)]
+    #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_flows)]
     pub max_flows: usize,
 
     /// Limit: out-of-order bytes buffered per direction before the hole becomes a gap.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_ooo_bytes)]
+    #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().max_ooo_bytes)]
     pub max_ooo_bytes: usize,
 
     /// Limit: out-of-order bytes buffered per worker, all flows together.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_reassembly_mem)]
+    #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().max_reassembly_mem)]
     pub max_reassembly_mem: usize,
 
     /// Limit: seconds of packet time after which an idle flow expires.
-    #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
+    #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
     pub idle_timeout: u64,
 
     /// Limit: bytes of a connection picked up midstream searched for an OFT2 header.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
+    #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
     pub midstream_scan_bytes: usize,
 
     /// Limit: transfers followed at once; past it the longest idle end early (counted).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_transfers)]
+    #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_transfers)]
     pub max_transfers: usize,
 
     /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
+    #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
     pub max_held_frames: usize,
 
     /// Limit: delivered bytes kept per direction so a retransmission of them with
     /// different content counts in overlaps_differing (0: not kept, and such
     /// retransmissions are not compared; only out-of-order bytes are). Costs up to
     /// 2 x BYTES per flow.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().overlap_window_bytes)]
+    #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().overlap_window_bytes)]
     pub overlap_window_bytes: usize,
+
+    /// Write the man page or a shell completion script to standard output, and exit.
+    #[arg(long, value_enum, value_name = "WHAT", hide = true)]
+    pub generate: Option<Generate>,
 }
 
 impl Args {
@@ -187,10 +277,12 @@ impl Args {
             Some(r) => Input::File(r.file.clone()),
             None => self.input()?,
         };
+        let filter = self.filter_expr()?;
         let limits = self.limits();
         let workers = self.worker_count();
         Ok(Config {
             input,
+            filter,
             outputs: Outputs {
                 human: !self.quiet,
                 verbose: self.verbose,
@@ -247,6 +339,21 @@ impl Args {
         }))
     }
 
+    /// `-f EXPR` or the trailing words, checked by libpcap's compiler now so a mistake
+    /// is one line before anything is opened.
+    fn filter_expr(&self) -> Result<Option<FilterExpr>, String> {
+        let text = match &self.filter {
+            Some(f) => f.clone(),
+            None => self.expression.join(" "),
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        FilterExpr::new(&text)
+            .map(Some)
+            .map_err(|e| format!("oftsniff: {e}"))
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             max_flows: self.max_flows.max(1),
@@ -271,6 +378,8 @@ impl Args {
             .clamp(1, 256)
     }
 }
+
+pub mod generate;
 
 #[cfg(test)]
 mod tests;

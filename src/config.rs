@@ -3,7 +3,7 @@
 //! below it take plain typed settings from here. Every limit and queue capacity of the
 //! pipeline is a named field of [`Limits`], with its default.
 
-use crate::capture::{Backend, LiveOptions};
+use crate::capture::{Backend, FilterExpr, LiveOptions};
 use std::path::PathBuf;
 
 /// Seconds of packet time between `progress` events by default (`--progress`).
@@ -14,6 +14,8 @@ pub const DEFAULT_PROGRESS_SECS: u64 = 5;
 pub struct Config {
     /// Where frames come from.
     pub input: Input,
+    /// Capture filter (tcpdump's grammar), checked by libpcap's compiler when parsed.
+    pub filter: Option<FilterExpr>,
     /// What is written, and where.
     pub outputs: Outputs,
     pub limits: Limits,

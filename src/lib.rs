@@ -29,6 +29,10 @@ pub mod output;
 
 pub mod pipeline;
 
+/// `--version`: the package version and, when built from a git checkout, its commit
+/// (set by build.rs).
+pub const VERSION: &str = env!("OFTSNIFF_VERSION");
+
 pub mod cli;
 pub mod config;
 pub mod stats;

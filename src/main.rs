@@ -32,6 +32,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(what) = args.generate {
+        let mut out = std::io::stdout().lock();
+        return match oftsniff::cli::generate::generate(what, &mut out) {
+            Ok(()) => ExitCode::SUCCESS,
+            // `--generate man | head`: the reader stopped early, which is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oftsniff: --generate: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.list_interfaces {
         // Numbered like `tcpdump -D`.
         for (i, iface) in oftsniff::capture::interfaces::list_interfaces()

@@ -1024,6 +1024,7 @@ impl Drop for ReplayLink {
 fn comparable(events: &[Value]) -> Vec<String> {
     const TIMING: &[&str] = &[
         "ts",
+        "timestamp",
         "frame",
         "start",
         "end",

@@ -70,6 +70,7 @@ fn phases_by_conn(events: &[Value]) -> BTreeMap<String, Vec<String>> {
 fn normalized(events: &[Value]) -> Value {
     const TIMING: &[&str] = &[
         "ts",
+        "timestamp",
         "frame",
         "start",
         "end",

@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::filter::FilterError;
 use super::frame::FrameNo;
 
 /// A capture source could not be opened or read any further. `main` prints it and exits 2.
@@ -23,6 +24,8 @@ pub enum CaptureError {
         what: &'static str,
         source: io::Error,
     },
+    /// The capture filter does not compile (for this source's link type).
+    Filter(FilterError),
     /// The interface's framing is not one the decoder understands.
     UnsupportedInterfaceType { iface: String, arphrd: u16 },
 
@@ -122,6 +125,7 @@ impl fmt::Display for CaptureError {
                 exe.display()
             ),
             InterfaceDown { iface } => write!(f, "interface {iface} is down"),
+            Filter(e) => write!(f, "{e}"),
             Live {
                 iface,
                 what,

@@ -5,6 +5,7 @@
 //! bytes) and goes; decoding happens in the workers.
 
 pub mod error;
+pub mod filter;
 pub mod frame;
 pub mod interfaces;
 pub mod offline;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 
 pub use error::{CaptureError, CaptureWarning};
+pub use filter::{FilterError, FilterExpr, FrameFilter};
 pub use frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
 pub use interfaces::{list_interfaces, InterfaceInfo};
 pub use offline::OfflineSource;
@@ -71,6 +73,8 @@ pub struct LiveOptions {
     pub pnet_recv_buffer_bytes: usize,
     /// pnet backend: largest frame read whole.
     pub pnet_max_frame_bytes: usize,
+    /// Capture filter attached to every socket (`-f` or a trailing expression).
+    pub filter: Option<FilterExpr>,
 }
 
 impl Default for LiveOptions {
@@ -85,6 +89,7 @@ impl Default for LiveOptions {
             ring_block_timeout_ms: r.block_timeout_ms,
             pnet_recv_buffer_bytes: p.recv_buffer_bytes,
             pnet_max_frame_bytes: p.max_frame_bytes,
+            filter: None,
         }
     }
 }
@@ -97,6 +102,7 @@ impl LiveOptions {
             block_timeout_ms: self.ring_block_timeout_ms,
             promisc: self.promisc,
             fanout_group: self.fanout_group,
+            filter: self.filter.clone(),
         }
     }
 
@@ -106,6 +112,7 @@ impl LiveOptions {
             fanout_group: self.fanout_group,
             recv_buffer_bytes: self.pnet_recv_buffer_bytes,
             max_frame_bytes: self.pnet_max_frame_bytes,
+            filter: self.filter.clone(),
         }
     }
 }

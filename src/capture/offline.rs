@@ -13,6 +13,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapNGReader};
 
 use super::error::{CaptureError, CaptureWarning};
+use super::filter::{FilterExpr, FrameFilter};
 use super::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
 use super::pool::{BufTaker, FramePool};
 
@@ -63,6 +64,8 @@ pub struct OfflineSource {
     finished: bool,
     /// Boxed so `Source`, an enum moved between threads, stays small.
     bufs: Box<BufTaker>,
+    /// `-f`: frames that do not match are skipped (but still numbered).
+    filter: Option<Box<FrameFilter>>,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -87,7 +90,13 @@ impl OfflineSource {
             pending_error: None,
             finished: false,
             bufs: Box::default(),
+            filter: None,
         })
+    }
+
+    /// Skips frames the filter does not match from now on, as tcpdump -r does.
+    pub fn set_filter(&mut self, expr: FilterExpr) {
+        self.filter = Some(Box::new(FrameFilter::new(expr)));
     }
 
     /// Takes frame buffers from `pool` (handed back by the pcap writer) when it has any.
@@ -254,7 +263,14 @@ impl OfflineSource {
             Format::PcapNg { reader, .. } => reader.consume_noshift(consumed),
         }
         if let Step::Frame = step {
+            // Numbered whether or not the filter keeps it, so frame numbers stay the file's.
             self.frames_read += 1;
+            if let (Some(filter), Some(frame)) = (&mut self.filter, batch.last()) {
+                if !filter.matches(frame).map_err(CaptureError::Filter)? {
+                    batch.pop();
+                    return Ok(Step::Skip);
+                }
+            }
         }
         Ok(step)
     }

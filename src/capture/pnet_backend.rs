@@ -3,19 +3,21 @@
 //!
 //! pnet does not expose its socket, so the socket is made here and handed to pnet
 //! (`Config::socket_fd`); the descriptor number is kept to read PACKET_STATISTICS, which
-//! is the only way to learn what the kernel dropped. pnet does not report capture times
+//! is the only way to learn what the kernel dropped, and to attach a capture filter to
+//! (SO_ATTACH_FILTER: the kernel drops non-matching frames before they are queued). pnet does not report capture times
 //! or original lengths: frames are stamped when they are read, and a frame longer than
 //! the read buffer would be cut without notice, so the buffer is sized for GRO
 //! super-frames.
 
 use std::io;
-use std::os::fd::{IntoRawFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pnet::datalink::{self, Channel, DataLinkReceiver, FanoutOption, FanoutType};
 
 use super::error::CaptureError;
+use super::filter::FilterExpr;
 use super::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
 use super::ring::{self, KernelStats};
 
@@ -34,6 +36,8 @@ pub struct PnetOptions {
     pub recv_buffer_bytes: usize,
     /// Largest frame read whole; longer ones are cut.
     pub max_frame_bytes: usize,
+    /// A capture filter the kernel applies before a frame is queued.
+    pub filter: Option<FilterExpr>,
 }
 
 impl Default for PnetOptions {
@@ -43,6 +47,7 @@ impl Default for PnetOptions {
             fanout_group: None,
             recv_buffer_bytes: 64 << 20,
             max_frame_bytes: 256 << 10,
+            filter: None,
         }
     }
 }
@@ -66,6 +71,10 @@ impl PnetSource {
                 iface: iface.to_string(),
             })?;
         let sock = ring::open_packet_socket(iface)?;
+        if opts.filter.is_some() {
+            // pnet binds the socket; until the real filter is attached below, nothing in.
+            ring::block_all(sock.as_raw_fd(), iface)?;
+        }
         let fd = sock.into_raw_fd();
         // A small receive buffer is where pnet's silent losses come from; a failure here
         // only means the default size stays, so capture goes on.
@@ -97,6 +106,9 @@ impl PnetSource {
             Err(e) => return Err(CaptureError::from_os(iface, "open pnet channel", e)),
         };
         let link = ring::bound_link_type(&fd, iface)?;
+        if let Some(expr) = &opts.filter {
+            ring::attach_filter(fd, iface, link, expr)?;
+        }
         Ok(PnetSource {
             iface: iface.to_string(),
             rx,

@@ -13,13 +13,16 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::error::CaptureError;
+use super::filter::FilterExpr;
 use super::frame::{Batch, LinkType};
 
 mod block;
+mod bpf;
 mod setup;
 mod socket;
 
 use block::{BlockCursor, TP_STATUS_USER};
+pub(super) use bpf::{attach_filter, block_all};
 pub(super) use socket::{
     bound_link_type, open_packet_socket, read_packet_stats, set_receive_buffer, take_socket_error,
 };
@@ -43,6 +46,8 @@ pub struct RingOptions {
     /// Join this PACKET_FANOUT group (hash mode) so several capture threads share the
     /// interface, each flow always landing on the same one.
     pub fanout_group: Option<u16>,
+    /// A capture filter the kernel applies before a frame enters the ring.
+    pub filter: Option<FilterExpr>,
 }
 
 impl Default for RingOptions {
@@ -53,6 +58,7 @@ impl Default for RingOptions {
             block_timeout_ms: 10,
             promisc: true,
             fanout_group: None,
+            filter: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Outputs: events (human log, NDJSON), pcap writer, file carving.
 pub mod carve;
 pub mod carve_name;
+pub mod community_id;
 pub mod compare;
 pub mod error;
 pub mod explain;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod rotate;
 pub mod schema;
 pub mod sink;
+pub mod timestamp;
 pub mod transfer_files;
 
 #[cfg(test)]

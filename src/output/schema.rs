@@ -1,7 +1,10 @@
 //! The NDJSON schema (`--json`, documented in docs/EVENTS.md): the one place where the
-//! session stage's typed events become JSON records. Every record carries `event` and `ts`
-//! (seconds since the Unix epoch, as a float).
+//! session stage's typed events become JSON records. Every record carries `event`, `ts`
+//! (seconds since the Unix epoch, as a float) and `timestamp` (the same instant in ISO
+//! 8601 UTC); `flow` and `transfer` records carry a Community ID.
 
+use crate::output::community_id;
+use crate::output::timestamp::iso8601;
 use crate::session::event::{
     Event, FileSeen, FlowSeen, PhaseSeen, ProgressSeen, RendezvousSeen, Step, TransferSummary,
 };
@@ -25,8 +28,9 @@ pub struct StatsRecord {
 
 impl Serialize for StatsRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 2)?;
+        let mut m = s.serialize_struct("StatsRecord", Counters::NAMES.len() + 3)?;
         m.serialize_field("ts", &self.ts)?;
+        m.serialize_field("timestamp", &super::timestamp::iso8601_secs(self.ts))?;
         for c in self.counters.iter() {
             m.serialize_field(c.name, &c.value)?;
             if c.name == "reports_forced" {
@@ -156,6 +160,7 @@ fn phase_record(
 ) -> PhaseRecord {
     PhaseRecord {
         ts: p.at.ts.as_f64(),
+        timestamp: iso8601(p.at.ts),
         transfer: transfer.to_string(),
         phase: p.step.phase().as_str(),
         dir: p.arrow.to_string(),
@@ -171,6 +176,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
     let party = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string()).unwrap_or_default();
     FileRecord {
         ts: end.end.as_f64(),
+        timestamp: iso8601(end.end),
         transfer: transfer.to_string(),
         name: end.name.clone(),
         size: end.size,
@@ -196,6 +202,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
 fn progress_record(transfer: TransferId, p: &ProgressSeen) -> ProgressRecord {
     ProgressRecord {
         ts: p.at.ts.as_f64(),
+        timestamp: iso8601(p.at.ts),
         transfer: transfer.to_string(),
         name: p.name.clone(),
         bytes: p.bytes,
@@ -231,6 +238,7 @@ pub fn capability_name(rv: &RendezvousSeen) -> &'static str {
 fn rendezvous_record(transfer: TransferId, rv: &RendezvousSeen) -> RendezvousRecord {
     RendezvousRecord {
         ts: rv.at.ts.as_f64(),
+        timestamp: iso8601(rv.at.ts),
         transfer: transfer.to_string(),
         kind: rv.kind.as_str(),
         frame: rv.at.frame.0,
@@ -258,6 +266,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
     let ep = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string());
     TransferRecord {
         ts: t.ts.as_f64(),
+        timestamp: iso8601(t.ts),
         transfer: t.transfer.to_string(),
         kind: t.kind.as_str(),
         start: t.start.as_f64(),
@@ -278,12 +287,15 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         cancelled: t.cancelled,
         frames_lost: t.frames_lost,
         failed_attempts: t.failed_attempts,
+        // The data connection's first leg, client (SYN sender) to server.
+        community_id: t.legs.first().map(|(c, s)| community_id::tcp(c, s)),
     }
 }
 
 fn flow_record(f: &FlowSeen) -> FlowRecord {
     FlowRecord {
         ts: f.end.as_f64(),
+        timestamp: iso8601(f.end),
         start: f.start.as_f64(),
         client: f.client.to_string(),
         server: f.server.to_string(),
@@ -295,6 +307,7 @@ fn flow_record(f: &FlowSeen) -> FlowRecord {
         gaps: f.gaps,
         gap_bytes: f.gap_bytes,
         close: f.close.as_str(),
+        community_id: community_id::tcp(&f.client, &f.server),
     }
 }
 
@@ -339,6 +352,8 @@ pub struct PhaseDetail {
 #[derive(Serialize)]
 struct PhaseRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub phase: &'static str,
     pub dir: String,
@@ -355,6 +370,8 @@ struct PhaseRecord {
 #[derive(Serialize)]
 struct FileRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub name: String,
     pub size: u64,
@@ -381,6 +398,8 @@ struct FileRecord {
 #[derive(Serialize)]
 struct ProgressRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub name: String,
     pub bytes: u64,
@@ -393,6 +412,8 @@ struct ProgressRecord {
 #[derive(Serialize)]
 struct RendezvousRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -433,6 +454,8 @@ struct RendezvousRecord {
 #[derive(Serialize)]
 struct TransferRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub transfer: String,
     pub kind: &'static str,
     pub start: f64,
@@ -456,12 +479,16 @@ struct TransferRecord {
     /// Connections to a predicted address that never carried data (e.g. a SYN refused
     /// with RST before the peers moved to a redirect or the proxy); written to pcap too.
     pub failed_attempts: u64,
+    /// Community ID v1 (seed 0) of the first data connection; null without one.
+    pub community_id: Option<String>,
 }
 
 /// One TCP connection, reported when it ends.
 #[derive(Serialize)]
 struct FlowRecord {
     pub ts: f64,
+    /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
+    pub timestamp: String,
     pub start: f64,
     pub client: String,
     pub server: String,
@@ -473,4 +500,6 @@ struct FlowRecord {
     pub gaps: u64,
     pub gap_bytes: u64,
     pub close: &'static str,
+    /// Community ID v1 (seed 0) of the connection.
+    pub community_id: String,
 }

@@ -1,7 +1,9 @@
 //! Capture threads: each reads batches from its source (a file, or one live socket of a
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
-use crate::capture::{Batch, CaptureError, LinkType, LiveSource, OfflineSource, Timestamp};
+use crate::capture::{
+    Batch, CaptureError, FilterExpr, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp,
+};
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
 use crate::stats::Counters;
@@ -16,12 +18,24 @@ pub enum Source {
 impl Source {
     /// The frame sources: one file, or one live socket per capture thread (joined in a
     /// PACKET_FANOUT hash group when there are several).
-    pub fn open(input: &Input) -> Result<Vec<Source>, CaptureError> {
+    /// `filter` is compiled for each source's link type: attached to live sockets,
+    /// applied frame by frame to a file.
+    pub fn open(input: &Input, filter: Option<&FilterExpr>) -> Result<Vec<Source>, CaptureError> {
         match input {
-            Input::File(path) => Ok(vec![Source::Offline(OfflineSource::open(path)?)]),
+            Input::File(path) => {
+                let mut src = OfflineSource::open(path)?;
+                if let Some(f) = filter {
+                    src.set_filter(f.clone());
+                }
+                Ok(vec![Source::Offline(src)])
+            }
             Input::Live(live) => (0..live.threads)
                 .map(|_| {
-                    let s = LiveSource::open(&live.interface, live.backend, &live.options)?;
+                    let options = LiveOptions {
+                        filter: filter.cloned(),
+                        ..live.options.clone()
+                    };
+                    let s = LiveSource::open(&live.interface, live.backend, &options)?;
                     Ok(Source::Live(s))
                 })
                 .collect(),

@@ -89,7 +89,7 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     // The source first (a bad interface or file is the likeliest mistake), then every
     // output: an unwritable path must fail before any capture starts.
-    let mut sources = Source::open(&cfg.input)?;
+    let mut sources = Source::open(&cfg.input, cfg.filter.as_ref())?;
     let outputs = open_outputs(cfg, &mut sources)?;
     let stop = stop_on_signal();
     let live = matches!(sources[0], Source::Live(_));

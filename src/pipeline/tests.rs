@@ -22,7 +22,7 @@ fn default_flags_give_the_default_session_options() {
 
 #[test]
 fn the_stats_event_has_every_counter_and_pcap_where_it_always_was() {
-    let mut want = vec!["event", "ts"];
+    let mut want = vec!["event", "ts", "timestamp"];
     for name in Counters::NAMES {
         want.push(name);
         if *name == "reports_forced" {

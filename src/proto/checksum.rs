@@ -1,4 +1,4 @@
-//! The OFT file checksum (OFT-WIRE.md §2), computed incrementally over data that arrives in
+//! The OFT file checksum (docs/PROTOCOL.md §2), computed incrementally over data that arrives in
 //! chunks of any size.
 //!
 //! The clients run a byte-by-byte subtract-with-borrow loop; its upper 16 bits are the

@@ -1,4 +1,4 @@
-//! The rendezvous cookie and capability UUIDs (OFT-WIRE.md §1.4, §5.4).
+//! The rendezvous cookie and capability UUIDs (docs/PROTOCOL.md §1.4, §5.4).
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! FLAP framing and SNAC headers of the OSCAR server connection (OFT-WIRE.md §5.1).
+//! FLAP framing and SNAC headers of the OSCAR server connection (docs/PROTOCOL.md §5.1).
 //! FLAP: u8 0x2A, u8 channel, u16 sequence, u16 data length, data. A SNAC (on channel 2):
 //! u16 family, u16 subtype, u16 flags, u32 request id; with flag 0x8000 a u16-length block
 //! of version TLVs comes before the body.

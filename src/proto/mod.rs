@@ -5,7 +5,7 @@
 //! use; round-trip tests tie the two. Parsers are streaming: given too few bytes they return
 //! [`ParseError::Incomplete`] with how many more bytes they need at least.
 //!
-//! | module | format | spec (OFT-WIRE.md) |
+//! | module | format | docs/PROTOCOL.md |
 //! |---|---|---|
 //! | [`cookie`] | rendezvous cookie, capability UUIDs | §1.4, §5.4 |
 //! | [`oft`] | OFT2 header | §1 |

@@ -1,4 +1,4 @@
-//! The ODC2 (Direct IM) frame header (OFT-WIRE.md §6): recognized so that Direct IM
+//! The ODC2 (Direct IM) frame header (docs/PROTOCOL.md §6): recognized so that Direct IM
 //! sessions are labelled as such and their payloads skipped, never taken for files.
 
 use super::{be16, be32, need, probe_prefix, Cookie, ParseError, Probe};

@@ -1,4 +1,4 @@
-//! The OFT2 header (OFT-WIRE.md §1): a fixed 192-byte block followed by a name field of at
+//! The OFT2 header (docs/PROTOCOL.md §1): a fixed 192-byte block followed by a name field of at
 //! least 64 bytes; the u16 at offset 4 is the whole header's length.
 
 use super::{be16, need, probe_prefix, Cookie, ParseError, Probe};

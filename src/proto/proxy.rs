@@ -1,4 +1,4 @@
-//! Frames of the AOL rendezvous proxy, ARS (OFT-WIRE.md §4): a 12-byte header (length of
+//! Frames of the AOL rendezvous proxy, ARS (docs/PROTOCOL.md §4): a 12-byte header (length of
 //! what follows, version 0x044A, command, 4 unknown bytes, flags) and a command payload.
 
 use super::{be16, be32, need, Capability, Cookie, ParseError, Probe};

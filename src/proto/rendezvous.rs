@@ -1,4 +1,4 @@
-//! Channel-2 rendezvous ICBMs on the OSCAR connection (OFT-WIRE.md §5): SNAC 4/6 (client →
+//! Channel-2 rendezvous ICBMs on the OSCAR connection (docs/PROTOCOL.md §5): SNAC 4/6 (client →
 //! server), 4/7 (server → client), 4/0B (client error) and 4/0C (host ack). A 4/6 or 4/7
 //! carries the rendezvous block in TLV 0x0005: type, cookie, capability and inner TLVs
 //! (§5.2, §5.3).

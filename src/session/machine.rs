@@ -1,4 +1,4 @@
-//! The state machine of one data connection (§3 of OFT-WIRE.md): the optional proxy
+//! The state machine of one data connection (docs/PROTOCOL.md §3): the optional proxy
 //! negotiation, then OFT2 PROMPT / ACK / RESUME… / data / DONE, once per file.
 //!
 //! It takes whole parsed messages and raw data chunks from the framer (`session::framer`)

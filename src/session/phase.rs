@@ -1,4 +1,4 @@
-//! The phases a transfer goes through (§3 of OFT-WIRE.md), and who sent what.
+//! The phases a transfer goes through (docs/PROTOCOL.md §3), and who sent what.
 
 use std::fmt;
 

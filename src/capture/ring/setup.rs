@@ -5,6 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr::{self, NonNull};
 
+use super::bpf::{attach_filter, block_all};
 use super::socket::{bind_all_protocols, bound_link_type, page_size, set_promisc, setsockopt};
 use super::{RingOptions, RingSource};
 use crate::capture::error::CaptureError;
@@ -116,16 +117,22 @@ pub(super) fn map_ring(
 
 impl RingSource {
     /// Binds the mapped socket to the interface, learns its link type, and applies the
-    /// promiscuous and fanout options.
+    /// capture filter, promiscuous and fanout options.
     pub(super) fn attach(
         &mut self,
         iface: &str,
         ifindex: u32,
         opts: &RingOptions,
     ) -> Result<(), CaptureError> {
+        if opts.filter.is_some() {
+            block_all(self.fd.as_raw_fd(), iface)?;
+        }
         bind_all_protocols(&self.fd, ifindex)
             .map_err(|e| CaptureError::from_os(iface, "bind", e))?;
         self.link = bound_link_type(&self.fd, iface)?;
+        if let Some(expr) = &opts.filter {
+            attach_filter(self.fd.as_raw_fd(), iface, self.link, expr)?;
+        }
         if opts.promisc {
             set_promisc(&self.fd, ifindex)
                 .map_err(|e| CaptureError::from_os(iface, "enable promiscuous mode", e))?;

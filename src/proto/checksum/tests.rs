@@ -1,7 +1,7 @@
 use super::*;
 use proptest::prelude::*;
 
-/// The clients' byte loop, written from the pseudocode of OFT-WIRE.md §2.2, with the
+/// The clients' byte loop as docs/PROTOCOL.md §2.2 describes it, with the
 /// state carried across chunks and parity from the absolute offset.
 fn reference(state: u32, offset: u64, bytes: &[u8]) -> u32 {
     let mut acc = state >> 16;
@@ -42,7 +42,7 @@ fn spec_vectors_of_section_2_4() {
 fn gaim_2005_capture_payload() {
     // The 44 data bytes of the OFT transfer in gaim_sendfile.dmp (oferfrid/OscarLib,
     // docs/packetcaptures, 3e7ff6e; LGPL-2.1; shared/captures/gaim-sendfile-2005.pcap).
-    // Sender and receiver both put 0xEFCB0000 on the wire (OFT-WIRE.md §2.4, §8.9).
+    // Sender and receiver both put 0xEFCB0000 on the wire (docs/PROTOCOL.md §2.4, §8.9).
     let data = crate::proto::testutil::hex(GAIM_PAYLOAD_HEX);
     assert_eq!(data.len(), 44);
     assert_eq!(OftChecksum::of(&data), 0xEFCB_0000);

@@ -2,7 +2,7 @@ use super::*;
 
 #[test]
 fn cookie_displays_as_lowercase_hex_and_parses_back() {
-    // The 2005 Gaim capture's cookie "1046502\0" (OFT-WIRE.md §1.4).
+    // The 2005 Gaim capture's cookie "1046502\0" (docs/PROTOCOL.md §1.4).
     let c = Cookie(*b"1046502\0");
     assert_eq!(c.to_string(), "3130343635303200");
     assert_eq!("3130343635303200".parse::<Cookie>(), Ok(c));
@@ -18,7 +18,7 @@ fn zero_cookie_is_zero() {
 
 #[test]
 fn capabilities_display_as_the_spec_uuids() {
-    // UUIDs from OFT-WIRE.md §5.4.
+    // UUIDs from docs/PROTOCOL.md §5.4.
     assert_eq!(
         Capability::SEND_FILE.to_string(),
         "09461343-4C7F-11D1-8222-444553540000"

@@ -2,8 +2,8 @@ use super::*;
 use crate::proto::testutil::hex;
 use proptest::prelude::*;
 
-/// The PROMPT of OFT-WIRE.md §8.6 (alice sends report.pdf, 123456 bytes), copied from the
-/// hexdump there.
+/// The PROMPT of the docs/PROTOCOL.md §8 scenario (§8.6: alice sends report.pdf, 123456
+/// bytes), as a reference encoder wrote it.
 fn spec_prompt_bytes() -> Vec<u8> {
     hex("4F 46 54 32 01 00 01 01 00 00 00 00 00 00 00 00
          00 00 00 00 00 01 00 01 00 01 00 01 00 01 E2 40

@@ -2,7 +2,7 @@ use super::*;
 use crate::proto::testutil::hex;
 use proptest::prelude::*;
 
-/// Cookie of the OFT-WIRE.md §8 scenario.
+/// Cookie of the docs/PROTOCOL.md §8 scenario.
 const COOKIE: Cookie = Cookie([0x3A, 0x91, 0x5C, 0x07, 0xE2, 0x44, 0x18, 0xB6]);
 
 /// §8.1: INIT_SEND from alice2005, 50 bytes.

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 const COOKIE: Cookie = Cookie([0x3A, 0x91, 0x5C, 0x07, 0xE2, 0x44, 0x18, 0xB6]);
 
-/// OFT-WIRE.md §8.5: the proxied PROPOSE as delivered to bob, FLAP + SNAC(4,7), 169 bytes.
+/// docs/PROTOCOL.md §8.5: the proxied PROPOSE as delivered to bob, FLAP + SNAC(4,7), 169 bytes.
 const SPEC_PROPOSE: &str = "
     2A 02 12 34 00 A3 00 04 00 07 00 00 00 00 00 00
     3A 91 5C 07 E2 44 18 B6 00 02 09 61 6C 69 63 65

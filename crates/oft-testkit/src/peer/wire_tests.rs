@@ -1,4 +1,4 @@
-//! The peers' frames against the annotated hexdumps of OFT-WIRE.md §8 (alice2005 sends
+//! The peers' frames against the fixed frames of the docs/PROTOCOL.md §8 scenario (alice2005 sends
 //! report.pdf, 123456 bytes, to bob2005 through the proxy at 203.0.113.10, token 0x2BC7, cookie
 //! 3A915C07E24418B6). Each frame is built by the same function the running peer uses.
 
