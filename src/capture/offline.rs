@@ -5,9 +5,10 @@
 //! The file is read in multi-megabyte chunks straight into the parser's buffer; each frame
 //! is parsed in place and copied exactly once, into its `Frame`.
 
-use std::fs::File;
 use std::io::{self, Chain, Cursor};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapNGReader};
@@ -18,6 +19,7 @@ use super::pool::{BufTaker, FramePool};
 
 mod errors;
 mod header;
+mod input;
 mod pcapng;
 
 use errors::Problem;
@@ -31,7 +33,7 @@ pub const READ_BUFFER_BYTES: usize = 8 << 20;
 pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES / 2;
 
 /// The probed prefix followed by the rest of the file, so non-seekable inputs work too.
-type Input = Chain<Cursor<Vec<u8>>, File>;
+type Input = Chain<Cursor<Vec<u8>>, input::InputFile>;
 
 /// Which of the two container formats, with what each needs to turn records into frames.
 enum Format {
@@ -63,6 +65,11 @@ pub struct OfflineSource {
     finished: bool,
     /// Boxed so `Source`, an enum moved between threads, stays small.
     bufs: Box<BufTaker>,
+    /// Set when a stop request ended a pipe before its writer did.
+    cut_by_stop: Arc<AtomicBool>,
+    /// Read from a pipe (or FIFO, or terminal): frames are handed on before waiting for
+    /// more, so none sits in a batch while its writer is quiet.
+    pipe: bool,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -76,8 +83,18 @@ enum Step {
 impl OfflineSource {
     /// Opens `path` and reads its header. Every failure maps to a one-line `CaptureError`.
     pub fn open(path: impl AsRef<Path>) -> Result<OfflineSource, CaptureError> {
+        Self::open_until(path, None)
+    }
+
+    /// The same; reading a pipe (`-` for standard input) ends early once `stop` is set,
+    /// even while nothing arrives on it.
+    pub fn open_until(
+        path: impl AsRef<Path>,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Result<OfflineSource, CaptureError> {
         let path = path.as_ref().to_path_buf();
-        let (magic, input) = header::open_input(&path)?;
+        let cut_by_stop = Arc::new(AtomicBool::new(false));
+        let (magic, input, pipe) = header::open_input(&path, stop, cut_by_stop.clone())?;
         let format = header::read_format(&path, magic, input)?;
         Ok(OfflineSource {
             path,
@@ -87,6 +104,8 @@ impl OfflineSource {
             pending_error: None,
             finished: false,
             bufs: Box::default(),
+            cut_by_stop,
+            pipe,
         })
     }
 
@@ -109,6 +128,10 @@ impl OfflineSource {
                 Ok(Step::Frame) => added += 1,
                 Ok(Step::Skip) => {}
                 Ok(Step::NeedMore) => {
+                    if self.pipe && added > 0 {
+                        // The next read may wait: hand these on first.
+                        return Ok(added);
+                    }
                     if let Err(e) = self.refill() {
                         return self.fail(e, added);
                     }
@@ -175,6 +198,16 @@ impl OfflineSource {
             return Err(self.corrupt("record does not fit the read buffer"));
         }
         Ok(())
+    }
+
+    /// Whether the input is a pipe, FIFO or terminal, whose writer may go quiet.
+    pub fn is_pipe(&self) -> bool {
+        self.pipe
+    }
+
+    /// Whether a stop request ended the input (a pipe) before its writer did.
+    pub fn cut_by_stop(&self) -> bool {
+        self.cut_by_stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn reader(&self) -> &dyn PcapReaderIterator {

@@ -11,7 +11,7 @@ use super::pcapfile::PcapFileWriter;
 use crate::capture::{Frame, LinkType};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Staged bytes past which a file is flushed even before the periodic flush (default;
@@ -63,6 +63,8 @@ pub struct PcapFile {
     staged_since_flush: usize,
     flush_bytes: usize,
     records: u64,
+    /// Device and inode of the open file, to tell whether `path` still names it.
+    id: (u64, u64),
 }
 
 impl PcapFile {
@@ -97,6 +99,10 @@ impl PcapFile {
         link: LinkType,
         skip: usize,
     ) -> Result<PcapFile, OutputError> {
+        let id = file
+            .metadata()
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| OutputError::write(path, e))?;
         let sink = RecordSink {
             file,
             staged: Vec::new(),
@@ -112,6 +118,7 @@ impl PcapFile {
             staged_since_flush: 0,
             flush_bytes: FLUSH_BYTES,
             records: 0,
+            id,
         })
     }
 
@@ -158,6 +165,12 @@ impl PcapFile {
 
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// Whether the path still names this file (not renamed or removed since it was
+    /// opened, as logrotate does before `SIGHUP`).
+    pub fn still_at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
     }
 
     pub fn path(&self) -> &Path {

@@ -16,9 +16,13 @@ pub enum Source {
 impl Source {
     /// The frame sources: one file, or one live socket per capture thread (joined in a
     /// PACKET_FANOUT hash group when there are several).
-    pub fn open(input: &Input) -> Result<Vec<Source>, CaptureError> {
+    /// A pipe read (`-r -`) ends early once `stop` is set.
+    pub fn open(input: &Input, stop: &Arc<AtomicBool>) -> Result<Vec<Source>, CaptureError> {
         match input {
-            Input::File(path) => Ok(vec![Source::Offline(OfflineSource::open(path)?)]),
+            Input::File(path) => Ok(vec![Source::Offline(OfflineSource::open_until(
+                path,
+                Some(stop.clone()),
+            )?)]),
             Input::Live(live) => (0..live.threads)
                 .map(|_| {
                     let s = LiveSource::open(&live.interface, live.backend, &live.options)?;
@@ -32,6 +36,14 @@ impl Source {
         match self {
             Source::Offline(o) => o.link_type(),
             Source::Live(l) => l.link_type(),
+        }
+    }
+
+    /// Live, or a pipe whose writer may go quiet: events are flushed when nothing comes.
+    pub fn is_live_like(&self) -> bool {
+        match self {
+            Source::Offline(o) => o.is_pipe(),
+            Source::Live(_) => true,
         }
     }
 
@@ -52,6 +64,8 @@ pub struct CaptureShared {
     /// `-c`: frames to capture over all threads.
     pub limit: u64,
     pub stop: Arc<AtomicBool>,
+    /// Stop asked for again: no waiting for what the kernel still holds.
+    pub hurry: Arc<AtomicBool>,
 }
 
 /// What one capture thread leaves behind.
@@ -120,6 +134,12 @@ fn capture_loop(
                 if got == 0 {
                     break;
                 }
+                if o.is_pipe() && got < want {
+                    // The pipe has no more for now: the next read may wait.
+                    hand_on(&mut batch, got, dispatcher, counters, last_ts, shared);
+                    dispatcher.flush();
+                    continue;
+                }
                 got
             }
             Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
@@ -133,7 +153,9 @@ fn capture_loop(
     }
     // Stopped by a signal: what the kernel already captured is still ours to report.
     if let Source::Live(l) = source {
-        if shared.captured.load(Ordering::Relaxed) < shared.limit {
+        if shared.captured.load(Ordering::Relaxed) < shared.limit
+            && !shared.hurry.load(Ordering::Relaxed)
+        {
             drain_after_stop(l, &mut batch, dispatcher, counters, last_ts, shared)?;
         }
     }

@@ -32,7 +32,15 @@ pub fn event_loop(
         stop: opts.stop.clone(),
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
+    let mut reopen_seen = opts.reopen.load(Ordering::SeqCst);
     loop {
+        let gen = opts.reopen.load(Ordering::SeqCst);
+        if gen != reopen_seen {
+            reopen_seen = gen;
+            if let Err(e) = out.sink.reopen() {
+                out.failed(e);
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
                 for (clock, r) in batch.reports {
@@ -100,6 +108,8 @@ pub struct EventsDone {
 pub struct EventOptions {
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
+    /// Bumped on `SIGHUP`: reopen `--json` if it was renamed.
+    pub reopen: Arc<std::sync::atomic::AtomicU64>,
     pub explain: bool,
     pub live: bool,
     pub max_transfers: usize,

@@ -8,6 +8,7 @@
 
 pub mod capture;
 pub mod events;
+pub mod signals;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
@@ -26,7 +27,7 @@ use crate::stats::Counters;
 use crate::stats::StatsRecord;
 use crossbeam_channel::{bounded, Sender};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -82,13 +83,17 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     // The source first (a bad interface or file is the likeliest mistake), then every
     // output: an unwritable path must fail before any capture starts.
-    let mut sources = Source::open(&cfg.input)?;
-    let outputs = open_outputs(cfg, &mut sources)?;
-    let stop = stop_on_signal();
-    let live = matches!(sources[0], Source::Live(_));
+    // Signals first: a stop must also end a read from a pipe that is still opening.
+    let signals = signals::install();
+    let _uninstall = Uninstall;
+    let stop = signals.stop.clone();
+    let mut sources = Source::open(&cfg.input, &stop)?;
+    let outputs = open_outputs(cfg, &mut sources, &signals)?;
+    let live = sources[0].is_live_like();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
     let event_opts = EventOptions {
         stop: stop.clone(),
+        reopen: signals.reopen.clone(),
         explain: cfg.outputs.explain,
         live,
         max_transfers: cfg.limits.max_transfers,
@@ -101,7 +106,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
     let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
-    let captures = spawn_capture(cfg, sources, workers.senders, stop)?;
+    let captures = spawn_capture(cfg, sources, workers.senders, &signals)?;
     let captured = join_capture(captures)?;
     let mut counters = join_workers(workers.threads)?;
     counters.add(&captured.counters);
@@ -128,7 +133,11 @@ struct OpenOutputs {
     carver: Option<Arc<dyn FileStore>>,
 }
 
-fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, RunError> {
+fn open_outputs(
+    cfg: &Config,
+    sources: &mut [Source],
+    signals: &signals::RunSignals,
+) -> Result<OpenOutputs, RunError> {
     let out = &cfg.outputs;
     let sink = EventSink::open(out.json.as_deref(), out.human, out.verbose).map_err(|e| {
         RunError(format!(
@@ -146,6 +155,7 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
         pcap.rotate_files = out.rotate_files;
         pcap.pcap_dir = out.pcap_dir.clone();
         pcap.channel_capacity = cfg.limits.pcap_queue_batches;
+        pcap.reopen = Some(signals.reopen.clone());
         for s in sources.iter_mut() {
             if let Source::Offline(o) = s {
                 o.use_pool(&pcap.pool);
@@ -165,20 +175,13 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
     Ok(OpenOutputs { sink, pcap, carver })
 }
 
-/// Ctrl-C and SIGTERM end the capture loop; everything captured is still processed and
-/// flushed. A second one ends the process at once (a read from an idle pipe cannot see
-/// the first); pcap files still hold only whole records. Failing to install the handler
-/// only loses graceful stop.
-fn stop_on_signal() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("oftsniff: interrupted again, exiting without finishing");
-            std::process::exit(130);
-        }
-    });
-    stop
+/// Ends the run's hold on the signals, however `run` returns.
+struct Uninstall;
+
+impl Drop for Uninstall {
+    fn drop(&mut self) {
+        signals::uninstall();
+    }
 }
 
 /// Starts a named thread; `what` names it in the error.
@@ -240,14 +243,15 @@ fn spawn_capture(
     cfg: &Config,
     sources: Vec<Source>,
     senders: Vec<Sender<WorkItem>>,
-    stop: Arc<AtomicBool>,
+    signals: &signals::RunSignals,
 ) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
     let shared = Arc::new(CaptureShared {
         renumber: sources.len() > 1,
         next_frame: AtomicU64::new(1),
         captured: AtomicU64::new(0),
         limit: cfg.count,
-        stop,
+        stop: signals.stop.clone(),
+        hurry: signals.hurry.clone(),
     });
     let batch = cfg.limits.batch_frames;
     let mut threads = Vec::with_capacity(sources.len());
