@@ -238,10 +238,15 @@ fn demo_interrupted_with_ctrl_c_leaves_no_namespace_or_peer() {
     // Mid-run: the peers are up and the first transfer has started.
     let started = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
     std::thread::sleep(std::time::Duration::from_millis(300));
+    // An impatient user presses Ctrl-C twice: the second lands during the cleanup.
     let kill = Command::new("kill")
         .args(["-INT", "--", &format!("-{pgid}")])
         .status()
         .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
