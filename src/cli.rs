@@ -14,10 +14,24 @@ pub enum BackendArg {
     Pnet,
 }
 
+/// Signals and exit codes, after the options in `--help`.
+const AFTER_HELP: &str = "\
+Output paths: a file or directory given to --json, -w, --pcap-dir or --extract is created \
+if missing, but its parent directory must exist.
+
+Signals: SIGINT/SIGTERM stop the capture; what was captured is processed, the counters and \
+the stats event written, every output closed whole (a repeat within 1 s is the same stop; \
+a later one skips waiting for frames still in the kernel). SIGHUP reopens --json and -w \
+when they were renamed (logrotate).
+
+Exit status: 0 ok; 1 an output failed during the run (a write error); 2 bad usage or \
+input (unknown flag, interface or file, an output that cannot be opened, a damaged or \
+truncated capture: what it holds up to the damage is still processed and reported).";
+
 /// Watch a network (or read a capture) and report AOL OSCAR file transfers (OFT2),
 /// direct or through the AIM rendezvous proxy.
 #[derive(Debug, Parser)]
-#[command(name = "oftsniff", version, about, long_about = None)]
+#[command(name = "oftsniff", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Args {
     /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
     #[arg(
@@ -60,7 +74,7 @@ pub struct Args {
     #[arg(short = 'W', value_name = "N", requires = "rotate_mb")]
     pub rotate_files: Option<u32>,
 
-    /// Also (or instead) write one pcap per transfer into DIR.
+    /// Also (or instead) write one pcap per transfer into DIR (created; its parent must exist).
     #[arg(long, value_name = "DIR")]
     pub pcap_dir: Option<PathBuf>,
 
@@ -68,7 +82,7 @@ pub struct Args {
     #[arg(long)]
     pub with_rendezvous: bool,
 
-    /// Carve transferred files into DIR as they stream past.
+    /// Carve transferred files into DIR as they stream past (created; its parent must exist).
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
 

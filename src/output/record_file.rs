@@ -191,7 +191,13 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), OutputError> {
             path: dir.to_path_buf(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(|e| OutputError::write(dir, e))?;
+    // The directory itself is created, not its parents: a missing parent is refused, as
+    // `-w` and `--json` refuse a file in one (tcpdump -w does the same).
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(OutputError::write(dir, e)),
+    }
     let md = std::fs::metadata(dir).map_err(|e| OutputError::write(dir, e))?;
     if !md.is_dir() {
         return Err(OutputError::NotADirectory {

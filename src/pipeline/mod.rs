@@ -31,19 +31,45 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-/// A failure the user must hear about: one line, exit code 2.
+/// A failure the user must hear about: one line, and the exit code.
 #[derive(Debug)]
-pub struct RunError(pub String);
+pub struct RunError {
+    pub line: String,
+    /// [`EXIT_INPUT`] or [`EXIT_OUTPUT`].
+    pub code: u8,
+}
+
+/// Exit code: bad usage or input (an unknown flag, interface or file, a damaged or
+/// truncated capture, an output that cannot be opened before the run).
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: an output failed during the run (a write error), or a thread crashed.
+pub const EXIT_OUTPUT: u8 = 1;
+
+impl RunError {
+    fn input(line: String) -> RunError {
+        RunError {
+            line,
+            code: EXIT_INPUT,
+        }
+    }
+
+    fn mid_run(line: String) -> RunError {
+        RunError {
+            line,
+            code: EXIT_OUTPUT,
+        }
+    }
+}
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.line)
     }
 }
 
 impl From<CaptureError> for RunError {
     fn from(e: CaptureError) -> Self {
-        RunError(e.to_string())
+        RunError::input(e.to_string())
     }
 }
 
@@ -52,6 +78,9 @@ pub struct Summary {
     /// Every counter (and the pcap writer's), as the `stats` event had them.
     pub stats: StatsRecord,
     pub warnings: Vec<String>,
+    /// The capture was damaged (a truncated last record): everything before the damage
+    /// was processed, and the exit code says so ([`EXIT_INPUT`]).
+    pub input_damaged: bool,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
 }
@@ -59,9 +88,9 @@ pub struct Summary {
 fn one_line(e: impl fmt::Display) -> RunError {
     let s = e.to_string();
     if s.starts_with("oftsniff:") {
-        RunError(s)
+        RunError::input(s)
     } else {
-        RunError(format!("oftsniff: {s}"))
+        RunError::input(format!("oftsniff: {s}"))
     }
 }
 
@@ -121,6 +150,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     captured.result?;
     Ok(Summary {
         stats,
+        input_damaged: !captured.warnings.is_empty(),
         warnings: captured.warnings,
         explained,
     })
@@ -140,7 +170,7 @@ fn open_outputs(
 ) -> Result<OpenOutputs, RunError> {
     let out = &cfg.outputs;
     let sink = EventSink::open(out.json.as_deref(), out.human, out.verbose).map_err(|e| {
-        RunError(format!(
+        RunError::input(format!(
             "oftsniff: cannot write {}: {e}",
             out.json
                 .as_deref()
@@ -193,7 +223,7 @@ fn spawn<T: Send + 'static>(
     thread::Builder::new()
         .name(name)
         .spawn(f)
-        .map_err(|e| RunError(format!("oftsniff: cannot start {what} thread: {e}")))
+        .map_err(|e| RunError::input(format!("oftsniff: cannot start {what} thread: {e}")))
 }
 
 /// The worker threads, which end with their counters, and the senders of their
@@ -284,7 +314,7 @@ fn join_capture(threads: Vec<JoinHandle<CaptureDone>>) -> Result<Captured, RunEr
     for h in threads {
         let done = h
             .join()
-            .map_err(|_| RunError("oftsniff: a capture thread crashed".into()))?;
+            .map_err(|_| RunError::mid_run("oftsniff: a capture thread crashed".into()))?;
         all.counters.add(&done.counters);
         all.warnings.extend(done.warnings);
         all.last_ts = all.last_ts.max(done.last_ts);
@@ -300,7 +330,7 @@ fn join_workers(workers: Vec<JoinHandle<Counters>>) -> Result<Counters, RunError
     for w in workers {
         let c = w
             .join()
-            .map_err(|_| RunError("oftsniff: a worker thread crashed".into()))?;
+            .map_err(|_| RunError::mid_run("oftsniff: a worker thread crashed".into()))?;
         counters.add(&c);
     }
     Ok(counters)
@@ -327,12 +357,20 @@ fn finish(
             stats.counters.reports_forced = done.reports_forced;
             done.explained
         }
-        Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
-        Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
+        Ok(Err(e)) => {
+            return Err(RunError::mid_run(format!(
+                "oftsniff: writing events failed: {e}"
+            )))
+        }
+        Err(_) => {
+            return Err(RunError::mid_run(
+                "oftsniff: the event thread crashed".into(),
+            ))
+        }
     };
     let pcap = pcap.map(PcapOutHandle::finish);
     if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
-        return Err(one_line(e));
+        return Err(RunError::mid_run(one_line(e).line));
     }
     stats.pcap = pcap;
     Ok((stats, explained))
