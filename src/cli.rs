@@ -90,6 +90,11 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
     pub progress: u64,
 
+    /// Every SECS of wall time, the counters so far on stderr and as an interim `stats`
+    /// event (0: off; SIGUSR1 asks for them once, as with dd).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub stats_interval: u64,
+
     /// After the run, print a numbered packet ladder of each transfer.
     #[arg(long)]
     pub explain: bool,
@@ -189,6 +194,8 @@ impl Args {
                 with_rendezvous: self.with_rendezvous,
                 explain: self.explain,
                 progress_secs: self.progress,
+                stats_interval: (self.stats_interval > 0)
+                    .then(|| std::time::Duration::from_secs(self.stats_interval)),
                 json: self.json,
                 write: self.write,
                 pcap_dir: self.pcap_dir,

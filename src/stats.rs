@@ -8,6 +8,8 @@
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// One counter, as [`Counters::iter`] yields it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +199,9 @@ pub struct StatsRecord {
     pub counters: Counters,
     /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
     pub pcap: Option<crate::output::pcap_out::PcapOutStats>,
+    /// Counters so far (`--stats-interval`, `SIGUSR1`), not the run's final ones: the
+    /// field `"interim": true` is added after every other (absent from the final one).
+    pub interim: bool,
 }
 
 impl Serialize for StatsRecord {
@@ -209,7 +214,68 @@ impl Serialize for StatsRecord {
                 m.serialize_field("pcap", &self.pcap)?;
             }
         }
+        if self.interim {
+            m.serialize_field("interim", &true)?;
+        }
         m.end()
+    }
+}
+
+/// Counters each thread publishes while it runs, for the counters so far
+/// (`--stats-interval`, `SIGUSR1`). Every thread still counts into its own copy; it
+/// copies it here now and then (a lock per publication, never per frame).
+#[derive(Clone, Default)]
+pub struct Board(Arc<Mutex<Vec<Counters>>>);
+
+/// How often a busy thread publishes at most.
+const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+
+impl Board {
+    /// A slot for one more thread.
+    pub fn slot(&self) -> Slot {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.push(Counters::default());
+        Slot {
+            board: self.0.clone(),
+            index: v.len() - 1,
+            last: None,
+        }
+    }
+
+    /// The sum of what every thread published.
+    pub fn sum(&self) -> Counters {
+        let mut all = Counters::default();
+        for c in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            all.add(c);
+        }
+        all
+    }
+}
+
+/// One thread's place on the [`Board`].
+pub struct Slot {
+    board: Arc<Mutex<Vec<Counters>>>,
+    index: usize,
+    last: Option<Instant>,
+}
+
+impl Slot {
+    /// Whether a publication is due: `idle` (about to wait, so what it has is current),
+    /// or [`PUBLISH_EVERY`] since the last.
+    pub fn due(&self, idle: bool) -> bool {
+        idle || self.last.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY)
+    }
+
+    pub fn publish(&mut self, c: Counters) {
+        self.last = Some(Instant::now());
+        if let Some(s) = self
+            .board
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(self.index)
+        {
+            *s = c;
+        }
     }
 }
 

@@ -55,9 +55,12 @@ fn oftsniff<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
         .expect("run oftsniff")
 }
 
+/// stderr without the tcpdump-style opening line (`reading from file …`), which a run
+/// that got as far as reading prints before any failure in the middle of the input.
 fn stderr_lines(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
         .lines()
+        .filter(|l| !l.starts_with("reading from file ") && !l.starts_with("listening on "))
         .map(str::to_owned)
         .collect()
 }

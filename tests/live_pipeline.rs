@@ -40,10 +40,13 @@ fn have(cmd: &str) -> bool {
 macro_rules! require_root {
     () => {
         if !is_root() {
-            eprintln!(
-                "\n*** SKIPPED {}: the live pipeline test needs root (network namespaces, \
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "\n*** SKIPPED {}: the live pipeline test needs root (network namespaces, \
                  packet sockets). Run `sudo cargo test --test live_pipeline`. ***\n",
-                module_path!()
+                    std::thread::current().name().unwrap_or(module_path!())
+                ),
             );
             return;
         }
@@ -54,10 +57,13 @@ macro_rules! require_root_and_python {
     () => {
         require_root!();
         if !have("python3") {
-            eprintln!(
-                "\n*** SKIPPED {}: python3 (the TCP peers of the transfer) is not \
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "\n*** SKIPPED {}: python3 (the TCP peers of the transfer) is not \
                  installed. ***\n",
-                module_path!()
+                    std::thread::current().name().unwrap_or(module_path!())
+                ),
             );
             return;
         }

@@ -66,11 +66,11 @@ fn assert_ends_with_stats(json: &str, what: &str) {
     }
     let last: serde_json::Value = serde_json::from_str(lines[lines.len() - 1]).unwrap();
     assert_eq!(last["event"], "stats", "{what}: last line {last}");
-    assert_eq!(
-        json.matches("\"event\":\"stats\"").count(),
-        1,
-        "{what}: one stats event"
-    );
+    let finals = lines
+        .iter()
+        .filter(|l| l.contains("\"event\":\"stats\"") && !l.contains("\"interim\":true"))
+        .count();
+    assert_eq!(finals, 1, "{what}: one final stats event");
 }
 
 /// `oftsniff -r - -q --json FILE`, its standard input a pipe the test holds open.
@@ -321,7 +321,10 @@ struct Netns(String);
 impl Netns {
     fn new(seq: u32) -> Netns {
         let name = format!("oftt{}x{seq}-mon", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
         let ns = Netns(name);
         assert!(Command::new("ip")
             .args(["netns", "add", &ns.0])
@@ -367,4 +370,46 @@ fn timeout_s_int_live_ends_with_the_stats_event_every_time() {
         assert!(err.contains("frames captured"), "run {run}: {err}");
         assert_ends_with_stats(&std::fs::read_to_string(&json).unwrap(), "live timeout run");
     }
+}
+
+#[test]
+fn stats_interval_and_sigusr1_give_the_counters_so_far() {
+    let dir = common::TempDir::new("interim");
+    let json = dir.join("e.ndjson");
+    let mut child = from_pipe(&json, &["--stats-interval", "1"]);
+    let mut stdin = child.stdin.take().unwrap();
+    let (header, recs) = records(&gaim());
+    stdin.write_all(&header).unwrap();
+    for r in &recs {
+        stdin.write_all(r).unwrap();
+    }
+    stdin.flush().unwrap();
+    wait_for_event(&json, "transfer");
+    std::thread::sleep(Duration::from_millis(2200));
+    signal(child.id(), "-USR1");
+    std::thread::sleep(Duration::from_millis(800));
+    drop(stdin);
+    let status = wait_for(&mut child, Duration::from_secs(10));
+    let err = stderr_of(&mut child);
+    assert!(status.success(), "{err}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert_ends_with_stats(&text, "interim");
+    let interim: Vec<serde_json::Value> = common::events(&json)
+        .into_iter()
+        .filter(|e| e["event"] == "stats" && e["interim"] == true)
+        .collect();
+    // About three from the interval, one from SIGUSR1; all 21 frames were in by then.
+    assert!(interim.len() >= 3, "{} interim stats events", interim.len());
+    assert_eq!(interim.last().unwrap()["frames_captured"], 21);
+    assert!(
+        err.matches("oftsniff: counters so far:").count() >= 3,
+        "{err}"
+    );
+    // As tcpdump: what is read first, and at exit what the frames held.
+    assert_eq!(
+        err.lines().next(),
+        Some("reading from file -, link-type EN10MB (Ethernet)"),
+        "{err}"
+    );
+    assert!(err.contains("1 transfers, 1 files reported"), "{err}");
 }

@@ -4,7 +4,7 @@
 use crate::capture::{Batch, CaptureError, LinkType, LiveSource, OfflineSource, Timestamp};
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
-use crate::stats::Counters;
+use crate::stats::{Counters, Slot};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -85,6 +85,7 @@ pub fn capture_thread(
     mut dispatcher: Dispatcher,
     shared: &CaptureShared,
     batch_frames: usize,
+    slot: Slot,
 ) -> CaptureDone {
     let mut counters = Counters::default();
     let mut last_ts = Timestamp(0);
@@ -95,6 +96,7 @@ pub fn capture_thread(
         &mut last_ts,
         shared,
         batch_frames,
+        slot,
     );
     counters.add(&dispatcher.finish());
     let mut warnings = Vec::new();
@@ -117,10 +119,17 @@ fn capture_loop(
     last_ts: &mut Timestamp,
     shared: &CaptureShared,
     batch_frames: usize,
+    mut slot: Slot,
 ) -> Result<(), CaptureError> {
     let mut batch: Batch = Vec::with_capacity(batch_frames);
     let stop = &*shared.stop;
+    let mut quiet = false;
     while !stop.load(Ordering::Relaxed) {
+        if slot.due(quiet) {
+            let mut snap = *counters;
+            snap.add(&dispatcher.counters);
+            slot.publish(snap);
+        }
         let taken = shared.captured.load(Ordering::Relaxed);
         if taken >= shared.limit {
             stop.store(true, Ordering::SeqCst);
@@ -138,12 +147,14 @@ fn capture_loop(
                     // The pipe has no more for now: the next read may wait.
                     hand_on(&mut batch, got, dispatcher, counters, last_ts, shared);
                     dispatcher.flush();
+                    quiet = true;
                     continue;
                 }
                 got
             }
             Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
         };
+        quiet = got == 0;
         if got == 0 {
             // The source went quiet: do not let frames wait for a batch to fill.
             dispatcher.flush();

@@ -30,10 +30,24 @@ pub fn event_loop(
         error: None,
         reader_gone: false,
         stop: opts.stop.clone(),
+        transfers: 0,
+        files: 0,
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
     let mut reopen_seen = opts.reopen.load(Ordering::SeqCst);
+    let mut report_seen = opts.report.load(Ordering::SeqCst);
+    let mut last_interim = std::time::Instant::now();
     loop {
+        // Counters so far: asked for by SIGUSR1, or every --stats-interval.
+        let asked = opts.report.load(Ordering::SeqCst);
+        let due = opts
+            .stats_interval
+            .is_some_and(|i| last_interim.elapsed() >= i);
+        if asked != report_seen || due {
+            report_seen = asked;
+            last_interim = std::time::Instant::now();
+            out.interim_stats(&opts.board, correlator.now().as_f64());
+        }
         let gen = opts.reopen.load(Ordering::SeqCst);
         if gen != reopen_seen {
             reopen_seen = gen;
@@ -93,6 +107,8 @@ pub fn event_loop(
             .collect(),
         transfers_evicted: correlator.transfers_evicted,
         reports_forced: merge.forced,
+        transfers: out.transfers,
+        files: out.files,
     })
 }
 
@@ -103,6 +119,9 @@ pub struct EventsDone {
     pub transfers_evicted: u64,
     /// Reports correlated before a slower worker caught up (the merge was full).
     pub reports_forced: u64,
+    /// `transfer` and `file` events written.
+    pub transfers: u64,
+    pub files: u64,
 }
 
 pub struct EventOptions {
@@ -110,6 +129,12 @@ pub struct EventOptions {
     pub stop: Arc<AtomicBool>,
     /// Bumped on `SIGHUP`: reopen `--json` if it was renamed.
     pub reopen: Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped on `SIGUSR1`: write the counters so far.
+    pub report: Arc<std::sync::atomic::AtomicU64>,
+    /// `--stats-interval`.
+    pub stats_interval: Option<Duration>,
+    /// Where the other threads publish their counters while running.
+    pub board: crate::stats::Board,
     pub explain: bool,
     pub live: bool,
     pub max_transfers: usize,
@@ -129,10 +154,18 @@ struct Outputs {
     /// quietly, as tcpdump does, and keep draining reports so no worker blocks.
     reader_gone: bool,
     stop: Arc<AtomicBool>,
+    /// `transfer` and `file` events reported, for the counters at exit.
+    transfers: u64,
+    files: u64,
 }
 
 impl Outputs {
     fn write_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Transfer(_) => self.transfers += 1,
+            Event::File { .. } => self.files += 1,
+            _ => {}
+        }
         if self.reader_gone {
             return;
         }
@@ -148,6 +181,34 @@ impl Outputs {
         if let Err(e) = self.sink.write_stats(s) {
             self.failed(e);
         }
+    }
+
+    /// The counters so far, on stderr (as at exit, marked as so far) and as an interim
+    /// `stats` event.
+    fn interim_stats(&mut self, board: &crate::stats::Board, ts: f64) {
+        let s = crate::stats::StatsRecord {
+            ts,
+            counters: board.sum(),
+            pcap: None,
+            interim: true,
+        };
+        {
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "oftsniff: counters so far:");
+            for (i, line) in s.counters.lines().iter().enumerate() {
+                let _ = writeln!(err, "{line}");
+                if i == 0 {
+                    let _ = writeln!(
+                        err,
+                        "{} transfers, {} files reported",
+                        self.transfers, self.files
+                    );
+                }
+            }
+        }
+        self.write_stats(&s);
+        self.flush_sink();
     }
 
     fn flush_sink(&mut self) {

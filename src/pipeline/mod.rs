@@ -23,8 +23,8 @@ use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionHandler, SessionOptions};
 use crate::session::report::{Report, ReportBatch};
 use crate::session::store::FileStore;
-use crate::stats::Counters;
 use crate::stats::StatsRecord;
+use crate::stats::{Board, Counters};
 use crossbeam_channel::{bounded, Sender};
 use std::fmt;
 use std::sync::atomic::AtomicU64;
@@ -83,6 +83,9 @@ pub struct Summary {
     pub input_damaged: bool,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
+    /// Transfers and files reported (`transfer` and `file` events).
+    pub transfers: u64,
+    pub files: u64,
 }
 
 fn one_line(e: impl fmt::Display) -> RunError {
@@ -118,11 +121,16 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let stop = signals.stop.clone();
     let mut sources = Source::open(&cfg.input, &stop)?;
     let outputs = open_outputs(cfg, &mut sources, &signals)?;
+    say_what_is_read(cfg, &sources);
     let live = sources[0].is_live_like();
+    let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
     let event_opts = EventOptions {
         stop: stop.clone(),
         reopen: signals.reopen.clone(),
+        report: signals.report.clone(),
+        stats_interval: cfg.outputs.stats_interval,
+        board: board.clone(),
         explain: cfg.outputs.explain,
         live,
         max_transfers: cfg.limits.max_transfers,
@@ -134,8 +142,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let event_thread = spawn("events".into(), "event", move || {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
-    let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
-    let captures = spawn_capture(cfg, sources, workers.senders, &signals)?;
+    let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board)?;
+    let captures = spawn_capture(cfg, sources, workers.senders, &signals, &board)?;
     let captured = join_capture(captures)?;
     let mut counters = join_workers(workers.threads)?;
     counters.add(&captured.counters);
@@ -145,15 +153,31 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         ts: captured.last_ts.as_f64(),
         counters,
         pcap: None,
+        interim: false,
     };
-    let (stats, explained) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    let (stats, done) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
     captured.result?;
     Ok(Summary {
         stats,
         input_damaged: !captured.warnings.is_empty(),
         warnings: captured.warnings,
-        explained,
+        explained: done.explained,
+        transfers: done.transfers,
+        files: done.files,
     })
+}
+
+/// As tcpdump, once everything is open: what is read, and its link type.
+fn say_what_is_read(cfg: &Config, sources: &[Source]) {
+    let link = sources[0].link_type().describe();
+    match &cfg.input {
+        crate::config::Input::File(p) => {
+            eprintln!("reading from file {}, link-type {link}", p.display())
+        }
+        crate::config::Input::Live(l) => {
+            eprintln!("listening on {}, link-type {link}", l.interface)
+        }
+    }
 }
 
 /// Outputs opened before any capture starts.
@@ -238,6 +262,7 @@ fn spawn_workers(
     cfg: &Config,
     rep_tx: &Sender<ReportBatch>,
     carver: Option<Arc<dyn FileStore>>,
+    board: &Board,
 ) -> Result<Workers, RunError> {
     let opts = Arc::new(session_options(cfg));
     let mut senders = Vec::with_capacity(cfg.workers);
@@ -247,17 +272,18 @@ fn spawn_workers(
         senders.push(tx);
         let limits = cfg.limits.clone();
         let name = format!("worker-{i}");
+        let slot = board.slot();
         let h = if cfg.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits);
+                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
                 c.add(&h.counters);
                 c
             })?
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits);
+                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
                 c.add(&h.counters);
                 c
             })?
@@ -274,6 +300,7 @@ fn spawn_capture(
     sources: Vec<Source>,
     senders: Vec<Sender<WorkItem>>,
     signals: &signals::RunSignals,
+    board: &Board,
 ) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
     let shared = Arc::new(CaptureShared {
         renumber: sources.len() > 1,
@@ -288,8 +315,9 @@ fn spawn_capture(
     for (i, source) in sources.into_iter().enumerate() {
         let dispatcher = Dispatcher::new(senders.clone(), batch, source.policy());
         let shared = shared.clone();
+        let slot = board.slot();
         threads.push(spawn(format!("capture-{i}"), "capture", move || {
-            capture_thread(source, dispatcher, &shared, batch)
+            capture_thread(source, dispatcher, &shared, batch, slot)
         })?);
     }
     Ok(threads)
@@ -344,18 +372,18 @@ fn finish(
     rep_tx: Sender<ReportBatch>,
     event_thread: JoinHandle<std::io::Result<EventsDone>>,
     pcap: Option<PcapOutHandle>,
-) -> Result<(StatsRecord, Vec<String>), RunError> {
+) -> Result<(StatsRecord, EventsDone), RunError> {
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
         reports: vec![(Timestamp(u64::MAX), Report::Stats(stats.clone()))],
     });
     drop(rep_tx);
     let mut stats = stats;
-    let explained = match event_thread.join() {
+    let done = match event_thread.join() {
         Ok(Ok(done)) => {
             stats.counters.transfers_evicted = done.transfers_evicted;
             stats.counters.reports_forced = done.reports_forced;
-            done.explained
+            done
         }
         Ok(Err(e)) => {
             return Err(RunError::mid_run(format!(
@@ -373,14 +401,21 @@ fn finish(
         return Err(RunError::mid_run(one_line(e).line));
     }
     stats.pcap = pcap;
-    Ok((stats, explained))
+    Ok((stats, done))
 }
 
 /// tcpdump-style counters for stderr: every counter of the registry that is not zero
 /// (and the usual ones even when they are), then the pcap writer's.
 pub fn print_counters(summary: &Summary) {
-    for line in summary.stats.counters.lines() {
+    for (i, line) in summary.stats.counters.lines().iter().enumerate() {
         eprintln!("{line}");
+        if i == 0 {
+            // Next to the frames captured: what they held.
+            eprintln!(
+                "{} transfers, {} files reported",
+                summary.transfers, summary.files
+            );
+        }
     }
     if let Some(p) = &summary.stats.pcap {
         print_pcap_counters(p);

@@ -50,12 +50,16 @@ pub fn skip_unless_root(test: &str) -> bool {
     };
     match why {
         Some(why) => {
-            eprintln!();
-            eprintln!("************************************************************");
-            eprintln!("** SKIPPED {test}: {why}");
-            eprintln!("** run the suite as root to exercise the namespace test bed");
-            eprintln!("************************************************************");
-            eprintln!();
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing
+            // tests, which would make a skipped test look like a tested one.
+            use std::io::Write;
+            let _ = writeln!(
+                io::stderr(),
+                "\n************************************************************\n\
+                 ** SKIPPED {test}: {why}\n\
+                 ** run the suite as root to exercise the namespace test bed\n\
+                 ************************************************************\n"
+            );
             true
         }
         None => false,
