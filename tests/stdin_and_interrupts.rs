@@ -6,7 +6,6 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn events_of(mut cmd: Command, stdin_bytes: Option<&[u8]>) -> Vec<String> {
     cmd.arg("-q").arg("--json").arg("-");
