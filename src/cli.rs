@@ -33,7 +33,8 @@ truncated capture: what it holds up to the damage is still processed and reporte
 #[derive(Debug, Parser)]
 #[command(name = "oftsniff", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Args {
-    /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
+    /// Capture live from this interface, by name or by its number in -D's list (needs
+    /// root or cap_net_raw,cap_net_admin).
     #[arg(
         short = 'i',
         long = "interface",
@@ -112,8 +113,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub capture_threads: usize,
 
-    /// Do not put the interface into promiscuous mode.
-    #[arg(long)]
+    /// Do not put the interface into promiscuous mode (as tcpdump -p).
+    #[arg(short = 'p', long)]
     pub no_promisc: bool,
 
     /// Ring backend: block size in KiB.
@@ -219,6 +220,7 @@ impl Args {
                     .into(),
             );
         };
+        let iface = interface_by_number(iface)?;
         let threads = self.capture_threads.clamp(1, 64);
         let options = LiveOptions {
             promisc: !self.no_promisc,
@@ -268,3 +270,23 @@ impl Args {
 
 #[cfg(test)]
 mod tests;
+
+/// `-i N`, as tcpdump: a number that names no interface is the N-th of `-D`'s list.
+fn interface_by_number(iface: &str) -> Result<String, String> {
+    let Ok(n) = iface.parse::<usize>() else {
+        return Ok(iface.to_string());
+    };
+    let list = crate::capture::interfaces::list_interfaces();
+    if list.iter().any(|i| i.name == iface) {
+        return Ok(iface.to_string());
+    }
+    n.checked_sub(1)
+        .and_then(|i| list.get(i))
+        .map(|i| i.name.clone())
+        .ok_or_else(|| {
+            format!(
+                "oftsniff: no interface number {n}: there are {} (oftsniff -D lists them)",
+                list.len()
+            )
+        })
+}

@@ -314,44 +314,12 @@ fn sighup_after_a_rename_reopens_json_and_pcap_at_their_paths() {
     assert!(err.contains("2 files"), "{err}");
 }
 
-/// One network namespace (named like a test bed's monitor host, so the harness's sweep of
-/// stale beds removes it if this process dies), deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new(seq: u32) -> Netns {
-        let name = format!("oftt{}x{seq}-mon", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        let ns = Netns(name);
-        assert!(Command::new("ip")
-            .args(["netns", "add", &ns.0])
-            .status()
-            .unwrap()
-            .success());
-        assert!(Command::new("ip")
-            .args(["-n", &ns.0, "link", "set", "lo", "up"])
-            .status()
-            .unwrap()
-            .success());
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 #[test]
 fn timeout_s_int_live_ends_with_the_stats_event_every_time() {
     if common::netns::skip_unless_root("timeout_s_int_live_ends_with_the_stats_event_every_time") {
         return;
     }
-    let ns = Netns::new(950);
+    let ns = common::netns::OneNs::new(950);
     let dir = common::TempDir::new("timeout-live");
     // Issue 13: 2 of 8 such runs used to leave the --json file empty.
     for run in 0..6 {

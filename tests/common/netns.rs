@@ -484,3 +484,35 @@ impl Drop for Lan {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// One network namespace (named like a test bed's monitor host, so the harness's sweep of
+/// stale beds removes it if this process dies), deleted on drop.
+pub struct OneNs(pub String);
+
+impl OneNs {
+    pub fn new(seq: u32) -> OneNs {
+        let name = format!("oftt{}x{seq}-mon", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        let ns = OneNs(name);
+        assert!(Command::new("ip")
+            .args(["netns", "add", &ns.0])
+            .status()
+            .unwrap()
+            .success());
+        assert!(Command::new("ip")
+            .args(["-n", &ns.0, "link", "set", "lo", "up"])
+            .status()
+            .unwrap()
+            .success());
+        ns
+    }
+}
+
+impl Drop for OneNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
