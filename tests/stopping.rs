@@ -376,7 +376,7 @@ fn stats_interval_and_sigusr1_give_the_counters_so_far() {
     // As tcpdump: what is read first, and at exit what the frames held.
     assert_eq!(
         err.lines().next(),
-        Some("reading from file -, link-type EN10MB (Ethernet)"),
+        Some("reading from file -, link-type EN10MB (Ethernet), snapshot length 65535"),
         "{err}"
     );
     assert!(err.contains("1 transfers, 1 files reported"), "{err}");

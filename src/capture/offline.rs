@@ -43,6 +43,8 @@ enum Format {
         nanos: bool,
         big_endian: bool,
         record_header: usize,
+        /// The file header's snapshot length.
+        snaplen: u32,
     },
     PcapNg {
         reader: PcapNGReader<Input>,
@@ -154,6 +156,16 @@ impl OfflineSource {
                 .and_then(|i| i.link.ok())
                 .unwrap_or(LinkType::Ethernet),
         }
+    }
+
+    /// The snapshot length the file declares: a pcap's header, or for pcapng the first
+    /// interface's (`None` before any interface block was read, or 0: unlimited).
+    pub fn snaplen(&self) -> Option<u32> {
+        match &self.format {
+            Format::Pcap { snaplen, .. } => Some(*snaplen),
+            Format::PcapNg { ifaces, .. } => ifaces.first().map(|i| i.snaplen),
+        }
+        .filter(|&n| n > 0)
     }
 
     /// Warnings gathered so far (a truncated last record); print them at the end.

@@ -172,7 +172,14 @@ fn say_what_is_read(cfg: &Config, sources: &[Source]) {
     let link = sources[0].link_type().describe();
     match &cfg.input {
         crate::config::Input::File(p) => {
-            eprintln!("reading from file {}, link-type {link}", p.display())
+            let snap = match &sources[0] {
+                Source::Offline(o) => o
+                    .snaplen()
+                    .map(|n| format!(", snapshot length {n}"))
+                    .unwrap_or_default(),
+                Source::Live(_) => String::new(),
+            };
+            eprintln!("reading from file {}, link-type {link}{snap}", p.display())
         }
         crate::config::Input::Live(l) => {
             eprintln!("listening on {}, link-type {link}", l.interface)

@@ -119,6 +119,7 @@ fn read_pcap_header(path: &Path, input: Input) -> Result<Format, CaptureError> {
         nanos: header.is_nanosecond_precision(),
         big_endian: header.is_bigendian(),
         record_header: if header.is_modified_format() { 24 } else { 16 },
+        snaplen: header.snaplen,
     })
 }
 
