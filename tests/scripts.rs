@@ -198,14 +198,61 @@ fn demo_interrupted_with_ctrl_c_leaves_no_namespace_or_peer() {
     if netns::skip_unless_root("demo_interrupted_with_ctrl_c_leaves_no_namespace_or_peer") {
         return;
     }
+    bins::oftpeer();
+    interrupt_demo(902, bins::bin_dir());
+}
+
+#[test]
+fn demo_cleanup_completes_when_a_program_it_waits_for_fails() {
+    if netns::skip_unless_root("demo_cleanup_completes_when_a_program_it_waits_for_fails") {
+        return;
+    }
+    // A stand-in oftsniff that exits 3 when interrupted: the cleanup's `wait` for it
+    // returns non-zero, which used to end the cleanup under `set -e` (the real oftsniff
+    // did so too when a second SIGINT made it exit 130).
+    let dir = std::env::temp_dir().join(format!("oftsniff-demo-fake-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(bins::oftpeer(), dir.join("oftpeer")).unwrap();
+    let fake = dir.join("oftsniff");
+    // Python, not sh: demo.sh starts it in the background, where a non-interactive shell
+    // has SIGINT ignored, and a shell cannot trap a signal ignored on entry.
+    if !Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        netns::loud_skip_line(
+            "demo_cleanup_completes_when_a_program_it_waits_for_fails: python3 is not installed",
+        );
+        return;
+    }
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env python3\nimport signal, sys, time\n\
+         for s in (signal.SIGINT, signal.SIGTERM):\n    signal.signal(s, lambda *a: sys.exit(3))\n\
+         while True:\n    time.sleep(0.1)\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let result = std::panic::catch_unwind(|| interrupt_demo(903, &dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// Starts demo.sh with the binaries of `bin`, Ctrl-Cs it (SIGINT to its process group)
+/// during the first transfer and again 300 ms later, and checks it leaves nothing behind.
+fn interrupt_demo(seq: u32, bin: &Path) {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
-    let p = prefix(902);
+    let p = prefix(seq);
     let _guard = Down(p.clone());
-    let out_dir = std::env::temp_dir().join(format!("oftsniff-demo-int-{}", std::process::id()));
+    let out_dir =
+        std::env::temp_dir().join(format!("oftsniff-demo-int-{}-{seq}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out_dir);
-    let bin = bins::bin_dir();
-    bins::oftpeer();
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the group.
     let mut child = Command::new(script("demo.sh"))
         .env("OFT_TESTBED_PREFIX", &p)

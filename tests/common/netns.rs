@@ -66,6 +66,13 @@ pub fn skip_unless_root(test: &str) -> bool {
     }
 }
 
+/// A loud one-line banner on the real stderr (libtest does not capture it) for a test
+/// that skips for want of something other than root.
+pub fn loud_skip_line(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "\n** SKIPPED {why}\n");
+}
+
 fn tool_exists(name: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
