@@ -23,6 +23,7 @@ const MARK: &[u8] = b"oftsniff-capture-test-";
 macro_rules! require_root {
     () => {
         if !is_root() {
+            netns::record_skip("", "needs root (or python3)");
             let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!(
                 "\n*** SKIPPED {}: live capture tests need root (network namespaces, packet \
                  sockets). Run `sudo cargo test --test capture_live`. ***\n",

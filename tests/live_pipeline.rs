@@ -40,6 +40,7 @@ fn have(cmd: &str) -> bool {
 macro_rules! require_root {
     () => {
         if !is_root() {
+            netns::record_skip("", "needs root (or python3)");
             let _ = std::io::Write::write_fmt(
                 &mut std::io::stderr(),
                 format_args!(
@@ -57,6 +58,7 @@ macro_rules! require_root_and_python {
     () => {
         require_root!();
         if !have("python3") {
+            netns::record_skip("", "needs root (or python3)");
             let _ = std::io::Write::write_fmt(
                 &mut std::io::stderr(),
                 format_args!(

@@ -50,6 +50,7 @@ pub fn skip_unless_root(test: &str) -> bool {
     };
     match why {
         Some(why) => {
+            record_skip(test, why);
             // Straight to the process's stderr: libtest captures `eprintln!` of passing
             // tests, which would make a skipped test look like a tested one.
             use std::io::Write;
@@ -70,7 +71,43 @@ pub fn skip_unless_root(test: &str) -> bool {
 /// that skips for want of something other than root.
 pub fn loud_skip_line(why: &str) {
     use std::io::Write;
+    record_skip("", why);
     let _ = writeln!(io::stderr(), "\n** SKIPPED {why}\n");
+}
+
+/// Where the skips of one `cargo test` run are tallied: one file per run, named after the
+/// cargo process that runs every test binary (their common parent).
+pub fn skip_tally() -> PathBuf {
+    let ppid = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "0".into());
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("skipped-tests")
+        .join(ppid)
+}
+
+/// Adds a skipped test (or part of one) to this run's tally, for the count that
+/// `tests/zz_skipped_summary.rs` prints at the end of the suite.
+pub fn record_skip(test: &str, why: &str) {
+    use std::io::Write;
+    let test = if test.is_empty() {
+        std::thread::current().name().unwrap_or("?").to_string()
+    } else {
+        test.to_string()
+    };
+    let tally = skip_tally();
+    let _ = std::fs::create_dir_all(tally.parent().unwrap());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tally)
+    {
+        let _ = writeln!(f, "{test}: {why}");
+    }
 }
 
 fn tool_exists(name: &str) -> bool {
