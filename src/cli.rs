@@ -22,7 +22,7 @@ if missing, but its parent directory must exist.
 Signals: SIGINT/SIGTERM stop the capture; what was captured is processed, the counters and \
 the stats event written, every output closed whole (a repeat within 1 s is the same stop; \
 a later one skips waiting for frames still in the kernel). SIGHUP reopens --json and -w \
-when they were renamed (logrotate).
+when they were renamed (logrotate). SIGUSR1 prints the counters so far (as dd does).
 
 Exit status: 0 ok; 1 an output failed during the run (a write error); 2 bad usage or \
 input (unknown flag, interface or file, an output that cannot be opened, a damaged or \
