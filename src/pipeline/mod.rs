@@ -113,9 +113,9 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
 }
 
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
-    // The source first (a bad interface or file is the likeliest mistake), then every
-    // output: an unwritable path must fail before any capture starts.
-    // Signals first: a stop must also end a read from a pipe that is still opening.
+    // Signals first (a stop must also end a read from a pipe that is still opening), then
+    // the source (a bad interface or file is the likeliest mistake), then every output:
+    // an unwritable path must fail before any capture starts.
     let signals = signals::install();
     let _uninstall = Uninstall;
     let stop = signals.stop.clone();
