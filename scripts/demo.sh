@@ -31,11 +31,20 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
-    [ -n "$SNIFF_PID" ] && kill -INT "$SNIFF_PID" 2>/dev/null && wait "$SNIFF_PID" 2>/dev/null
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1 || true
+    # Everything below must run to the end: no `set -e` (a `wait` for a program killed by
+    # the same Ctrl-C returns non-zero), and a second Ctrl-C must not cut it short.
+    set +e
+    trap - EXIT
+    trap '' INT TERM
+    if [ -n "$SNIFF_PID" ]; then
+        # Already stopping if the Ctrl-C reached it too: a repeat within 1 s is the same stop.
+        kill -INT "$SNIFF_PID" 2>/dev/null
+        wait "$SNIFF_PID" 2>/dev/null
+    fi
+    # The peers, and a receiver still waiting in `transfer`.
+    for pid in "${PIDS[@]}" $(jobs -p); do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    "$ROOT/scripts/testbed.sh" down >/dev/null 2>&1
     exit "$rc"
 }
 trap cleanup EXIT

@@ -16,10 +16,23 @@ pub enum BackendArg {
     Pnet,
 }
 
+/// Signals and exit codes, after the options in `--help`.
 /// Watch a network (or read a capture) and report AOL OSCAR file transfers (OFT2),
 /// direct or through the AIM rendezvous proxy.
 /// Shown after the options by `--help`.
 const EXAMPLES: &str = "\
+Output paths: a file or directory given to --json, -w, --pcap-dir or --extract is created \
+if missing, but its parent directory must exist.
+
+Signals: SIGINT/SIGTERM stop the capture; what was captured is processed, the counters and \
+the stats event written, every output closed whole (a repeat within 1 s is the same stop; \
+a later one skips waiting for frames still in the kernel). SIGHUP reopens --json and -w \
+when they were renamed (logrotate). SIGUSR1 prints the counters so far (as dd does).
+
+Exit status: 0 ok; 1 an output failed during the run (a write error); 2 bad usage or \
+input (unknown flag, interface or file, an output that cannot be opened, a damaged or \
+truncated capture: what it holds up to the damage is still processed and reported).
+
 Examples:
   sudo oftsniff -i eth0                                   live, until Ctrl-C
   sudo oftsniff -i eth0 --json events.ndjson -w oft.pcap -C 100 -W 10
@@ -50,7 +63,8 @@ pub enum Generate {
     max_term_width = 100
 )]
 pub struct Args {
-    /// Capture live from this interface (needs root or cap_net_raw,cap_net_admin).
+    /// Capture live from this interface, by name or by its number in -D's list (needs
+    /// root or cap_net_raw,cap_net_admin).
     #[arg(
         help_heading = "Capture",
         short = 'i',
@@ -137,7 +151,7 @@ pub struct Args {
     )]
     pub rotate_files: Option<u32>,
 
-    /// Also (or instead) write one pcap per transfer into DIR.
+    /// Also (or instead) write one pcap per transfer into DIR (created; its parent must exist).
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub pcap_dir: Option<PathBuf>,
 
@@ -145,13 +159,18 @@ pub struct Args {
     #[arg(help_heading = "Output", long)]
     pub with_rendezvous: bool,
 
-    /// Carve transferred files into DIR as they stream past.
+    /// Carve transferred files into DIR as they stream past (created; its parent must exist).
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
 
     /// Seconds of packet time between progress events of a running transfer (0: off).
     #[arg(help_heading = "Output", long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
     pub progress: u64,
+
+    /// Every SECS of wall time, the counters so far on stderr and as an interim `stats`
+    /// event (0: off; SIGUSR1 asks for them once, as with dd).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub stats_interval: u64,
 
     /// After the run, print a numbered packet ladder of each transfer.
     #[arg(help_heading = "Debugging", long)]
@@ -190,8 +209,8 @@ pub struct Args {
     #[arg(help_heading = "Capture", long, value_name = "N", default_value_t = 1)]
     pub capture_threads: usize,
 
-    /// Do not put the interface into promiscuous mode.
-    #[arg(help_heading = "Capture", long)]
+    /// Do not put the interface into promiscuous mode (as tcpdump -p).
+    #[arg(help_heading = "Capture", short = 'p', long)]
     pub no_promisc: bool,
 
     /// Ring backend: block size in KiB.
@@ -293,6 +312,8 @@ impl Args {
                 report: self.report,
                 report_interval_secs: self.report_interval,
                 progress_secs: self.progress,
+                stats_interval: (self.stats_interval > 0)
+                    .then(|| std::time::Duration::from_secs(self.stats_interval)),
                 json: self.json,
                 write: self.write,
                 pcap_dir: self.pcap_dir,
@@ -317,6 +338,7 @@ impl Args {
                     .into(),
             );
         };
+        let iface = interface_by_number(iface)?;
         let threads = self.capture_threads.clamp(1, 64);
         let options = LiveOptions {
             promisc: !self.no_promisc,
@@ -383,3 +405,23 @@ pub mod generate;
 
 #[cfg(test)]
 mod tests;
+
+/// `-i N`, as tcpdump: a number that names no interface is the N-th of `-D`'s list.
+fn interface_by_number(iface: &str) -> Result<String, String> {
+    let Ok(n) = iface.parse::<usize>() else {
+        return Ok(iface.to_string());
+    };
+    let list = crate::capture::interfaces::list_interfaces();
+    if list.iter().any(|i| i.name == iface) {
+        return Ok(iface.to_string());
+    }
+    n.checked_sub(1)
+        .and_then(|i| list.get(i))
+        .map(|i| i.name.clone())
+        .ok_or_else(|| {
+            format!(
+                "oftsniff: no interface number {n}: there are {} (oftsniff -D lists them)",
+                list.len()
+            )
+        })
+}

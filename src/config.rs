@@ -109,6 +109,9 @@ pub struct Outputs {
     /// `--progress SECS`: packet time between progress events (0: off; default
     /// [`DEFAULT_PROGRESS_SECS`]).
     pub progress_secs: u64,
+    /// `--stats-interval SECS`: wall time between counters so far (stderr and an
+    /// interim `stats` event); `None`: off (`SIGUSR1` still asks for one).
+    pub stats_interval: Option<std::time::Duration>,
 }
 
 impl Outputs {

@@ -82,11 +82,17 @@ fn main() -> ExitCode {
                 println!("{text}");
             }
             oftsniff::pipeline::print_counters(&summary);
-            ExitCode::SUCCESS
+            if summary.input_damaged {
+                // As tcpdump on a truncated file: everything there was read, and the exit
+                // code says the input was damaged.
+                ExitCode::from(oftsniff::pipeline::EXIT_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("{e}");
-            ExitCode::from(2)
+            ExitCode::from(e.code)
         }
     }
 }

@@ -40,6 +40,10 @@ impl PassThrough {
 impl StreamHandler for PassThrough {
     type State = ();
 
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
+
     fn open(&mut self, _: &mut (), _: &ConnMeta) {}
 
     fn segment(&mut self, _: &mut (), _: &ConnMeta, _: &SegmentMeta) {}

@@ -7,6 +7,8 @@
 //! record (`output::pcap_out::PcapOutStats`, the `stats` event's `pcap` object).
 
 use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// One counter, as [`Counters::iter`] yields it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +194,64 @@ pub struct RunTotals {
     /// Packet time of the run's end, in seconds.
     pub ts: f64,
     pub counters: Counters,
+}
+
+/// Counters each thread publishes while it runs, for the counters so far
+/// (`--stats-interval`, `SIGUSR1`). Every thread still counts into its own copy; it
+/// copies it here now and then (a lock per publication, never per frame).
+#[derive(Clone, Default)]
+pub struct Board(Arc<Mutex<Vec<Counters>>>);
+
+/// How often a busy thread publishes at most.
+const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+
+impl Board {
+    /// A slot for one more thread.
+    pub fn slot(&self) -> Slot {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.push(Counters::default());
+        Slot {
+            board: self.0.clone(),
+            index: v.len() - 1,
+            last: None,
+        }
+    }
+
+    /// The sum of what every thread published.
+    pub fn sum(&self) -> Counters {
+        let mut all = Counters::default();
+        for c in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            all.add(c);
+        }
+        all
+    }
+}
+
+/// One thread's place on the [`Board`].
+pub struct Slot {
+    board: Arc<Mutex<Vec<Counters>>>,
+    index: usize,
+    last: Option<Instant>,
+}
+
+impl Slot {
+    /// Whether a publication is due: `idle` (about to wait, so what it has is current),
+    /// or [`PUBLISH_EVERY`] since the last.
+    pub fn due(&self, idle: bool) -> bool {
+        idle || self.last.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY)
+    }
+
+    pub fn publish(&mut self, c: Counters) {
+        self.last = Some(Instant::now());
+        if let Some(s) = self
+            .board
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(self.index)
+        {
+            *s = c;
+        }
+    }
 }
 
 #[cfg(test)]

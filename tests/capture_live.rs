@@ -23,11 +23,12 @@ const MARK: &[u8] = b"oftsniff-capture-test-";
 macro_rules! require_root {
     () => {
         if !is_root() {
-            eprintln!(
+            netns::record_skip("", "needs root (or python3)");
+            let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!(
                 "\n*** SKIPPED {}: live capture tests need root (network namespaces, packet \
                  sockets). Run `sudo cargo test --test capture_live`. ***\n",
-                module_path!()
-            );
+                std::thread::current().name().unwrap_or(module_path!())
+            ));
             return;
         }
     };

@@ -1,7 +1,8 @@
 //! Bad input at the level of the `oftsniff` binary: every mistake a user can make with
 //! files, interfaces, output paths and flags ends with exactly one line on stderr and
 //! exit code 2 — never a panic, a backtrace or clap's multi-line usage block. A truncated
-//! last record is the one exception: a warning, and everything before it is processed.
+//! last record is processed up to the damage (a warning, the counters, the `stats` event),
+//! and still exits 2, as tcpdump exits non-zero on a truncated file.
 
 #[path = "common/netns.rs"]
 mod netns;
@@ -54,9 +55,12 @@ fn oftsniff<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
         .expect("run oftsniff")
 }
 
+/// stderr without the tcpdump-style opening line (`reading from file …`), which a run
+/// that got as far as reading prints before any failure in the middle of the input.
 fn stderr_lines(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
         .lines()
+        .filter(|l| !l.starts_with("reading from file ") && !l.starts_with("listening on "))
         .map(str::to_owned)
         .collect()
 }
@@ -106,7 +110,7 @@ fn stats_frames(stdout: &[u8]) -> u64 {
 }
 
 #[test]
-fn truncated_last_record_warns_exits_0_and_counts_the_frames_before_it() {
+fn truncated_last_record_warns_exits_2_and_counts_the_frames_before_it() {
     let whole = std::fs::read(data("gaim-sendfile-2005.pcap")).unwrap();
     let recs = pcap_records(&whole);
     let scratch = Scratch::new();
@@ -122,7 +126,7 @@ fn truncated_last_record_warns_exits_0_and_counts_the_frames_before_it() {
             "-q".as_ref(),
         ]);
         let lines = stderr_lines(&out);
-        assert_eq!(out.status.code(), Some(0), "cut at {cut}: {lines:?}");
+        assert_eq!(out.status.code(), Some(2), "cut at {cut}: {lines:?}");
         let warnings: Vec<_> = lines.iter().filter(|l| l.contains("warning")).collect();
         assert_eq!(warnings.len(), 1, "cut at {cut}: {lines:?}");
         assert!(
@@ -228,7 +232,14 @@ fn unwritable_output_paths_fail_before_reading() {
     let scratch = Scratch::new();
     let input = data("gaim-sendfile-2005.pcap");
     let nowhere = scratch.0.join("no-such-dir");
-    for (flag, name) in [("--json", "x.json"), ("-w", "x.pcap")] {
+    // One rule for files and directories: the output itself may be created, its parent
+    // directory must exist (nothing is created under /nonexistent).
+    for (flag, name) in [
+        ("--json", "x.json"),
+        ("-w", "x.pcap"),
+        ("--extract", "carved"),
+        ("--pcap-dir", "per-transfer"),
+    ] {
         let target = nowhere.join(name);
         let out = oftsniff(&[
             "-r".as_ref(),
@@ -238,6 +249,7 @@ fn unwritable_output_paths_fail_before_reading() {
         ]);
         let line = one_line_failure(&out, flag);
         assert!(line.contains("no-such-dir"), "{flag}: {line}");
+        assert!(!nowhere.exists(), "{flag} created {}", nowhere.display());
         assert!(
             out.stdout.is_empty(),
             "{flag}: nothing processed: {:?}",
@@ -350,4 +362,28 @@ fn capturing_without_permission_names_sudo_and_setcap() {
             "{backend}: {line}"
         );
     }
+}
+
+#[test]
+fn an_output_failing_mid_run_exits_1() {
+    // /dev/full opens fine and fails every write: a disk that filled up during the run.
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let input = data("gaim-sendfile-2005.pcap");
+    let out = oftsniff(&[
+        "-r".as_ref(),
+        input.as_os_str(),
+        "--json".as_ref(),
+        "/dev/full".as_ref(),
+        "-q".as_ref(),
+    ]);
+    let lines = stderr_lines(&out);
+    assert_eq!(out.status.code(), Some(1), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("oftsniff: writing events failed")),
+        "{lines:?}"
+    );
 }

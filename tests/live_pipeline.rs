@@ -40,10 +40,14 @@ fn have(cmd: &str) -> bool {
 macro_rules! require_root {
     () => {
         if !is_root() {
-            eprintln!(
-                "\n*** SKIPPED {}: the live pipeline test needs root (network namespaces, \
+            netns::record_skip("", "needs root (or python3)");
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "\n*** SKIPPED {}: the live pipeline test needs root (network namespaces, \
                  packet sockets). Run `sudo cargo test --test live_pipeline`. ***\n",
-                module_path!()
+                    std::thread::current().name().unwrap_or(module_path!())
+                ),
             );
             return;
         }
@@ -54,10 +58,14 @@ macro_rules! require_root_and_python {
     () => {
         require_root!();
         if !have("python3") {
-            eprintln!(
-                "\n*** SKIPPED {}: python3 (the TCP peers of the transfer) is not \
+            netns::record_skip("", "needs root (or python3)");
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "\n*** SKIPPED {}: python3 (the TCP peers of the transfer) is not \
                  installed. ***\n",
-                module_path!()
+                    std::thread::current().name().unwrap_or(module_path!())
+                ),
             );
             return;
         }

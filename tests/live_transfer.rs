@@ -176,10 +176,11 @@ impl Drop for Pair {
 #[test]
 fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
     if !common::netns::is_root() || !have("python3") {
-        eprintln!(
+        common::netns::record_skip("", "needs root (or python3)");
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!(
             "\n*** SKIPPED live_transfer: needs root (network namespaces, packet sockets) and python3 (the peers). \
              Run `sudo cargo test --test live_transfer`. ***\n"
-        );
+        ));
         return;
     }
     let pair = Pair::new();

@@ -341,11 +341,13 @@ fn write_pcap(path: &Path, convs: &[TcpConv]) {
 }
 
 /// Runs `--extract DIR` (DIR nested two levels inside the scratch dir, the working
-/// directory a sibling of it) and returns DIR and the events.
+/// directory a sibling of it; oftsniff creates DIR, its parent must exist) and returns DIR
+/// and the events.
 fn extract(d: &TempDir, convs: &[TcpConv]) -> (PathBuf, Vec<serde_json::Value>) {
     let pcap = d.join("in.pcap");
     write_pcap(&pcap, convs);
     let x = d.join("a/b/extract");
+    std::fs::create_dir_all(x.parent().unwrap()).unwrap();
     let cwd = d.join("cwd");
     std::fs::create_dir_all(&cwd).unwrap();
     let json = d.join("events.json");

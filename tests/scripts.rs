@@ -174,3 +174,160 @@ fn demo_runs_end_to_end_carves_both_files_and_leaves_no_namespace() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// Processes whose process group is `pgid` (from /proc/PID/stat, field 5).
+fn group_members(pgid: u32) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after ')'.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if rest.split_whitespace().nth(2) == Some(&pgid.to_string()) {
+            v.push(head.to_string());
+        }
+    }
+    v
+}
+
+#[test]
+fn demo_interrupted_with_ctrl_c_leaves_no_namespace_or_peer() {
+    if netns::skip_unless_root("demo_interrupted_with_ctrl_c_leaves_no_namespace_or_peer") {
+        return;
+    }
+    bins::oftpeer();
+    interrupt_demo(902, bins::bin_dir());
+}
+
+#[test]
+fn demo_cleanup_completes_when_a_program_it_waits_for_fails() {
+    if netns::skip_unless_root("demo_cleanup_completes_when_a_program_it_waits_for_fails") {
+        return;
+    }
+    // A stand-in oftsniff that exits 3 when interrupted: the cleanup's `wait` for it
+    // returns non-zero, which used to end the cleanup under `set -e` (the real oftsniff
+    // did so too when a second SIGINT made it exit 130).
+    let dir = std::env::temp_dir().join(format!("oftsniff-demo-fake-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(bins::oftpeer(), dir.join("oftpeer")).unwrap();
+    let fake = dir.join("oftsniff");
+    // Python, not sh: demo.sh starts it in the background, where a non-interactive shell
+    // has SIGINT ignored, and a shell cannot trap a signal ignored on entry.
+    if !Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        netns::loud_skip_line(
+            "demo_cleanup_completes_when_a_program_it_waits_for_fails: python3 is not installed",
+        );
+        return;
+    }
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env python3\nimport signal, sys, time\n\
+         for s in (signal.SIGINT, signal.SIGTERM):\n    signal.signal(s, lambda *a: sys.exit(3))\n\
+         while True:\n    time.sleep(0.1)\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let result = std::panic::catch_unwind(|| interrupt_demo(903, &dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// Starts demo.sh with the binaries of `bin`, Ctrl-Cs it (SIGINT to its process group)
+/// during the first transfer and again 300 ms later, and checks it leaves nothing behind.
+fn interrupt_demo(seq: u32, bin: &Path) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let p = prefix(seq);
+    let _guard = Down(p.clone());
+    let out_dir =
+        std::env::temp_dir().join(format!("oftsniff-demo-int-{}-{seq}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    // Its own process group, as a terminal's foreground job: Ctrl-C signals the group.
+    let mut child = Command::new(script("demo.sh"))
+        .env("OFT_TESTBED_PREFIX", &p)
+        .env("OFT_DEMO_OUT", &out_dir)
+        .env("OFT_DEMO_BIN", bin)
+        .env_remove("SUDO_USER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("run demo.sh");
+    let pgid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("transfer 1") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // Mid-run: the peers are up and the first transfer has started.
+    let started = rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // An impatient user presses Ctrl-C twice: the second lands during the cleanup.
+    let kill = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Leftovers of a failed run must not outlive the test either.
+    let left = group_members(pgid);
+    if status.is_none() || !left.is_empty() {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = child.wait();
+    }
+    let stdout = reader.join().unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&out_dir);
+    assert!(
+        started,
+        "demo.sh never reached its first transfer:\n{stdout}"
+    );
+    assert!(kill.success());
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(130),
+        "demo.sh did not end as interrupted:\n{stdout}"
+    );
+    assert!(left.is_empty(), "processes of demo.sh left: {left:?}");
+    assert!(
+        namespaces(&p).is_empty(),
+        "demo left namespaces: {:?}",
+        namespaces(&p)
+    );
+}

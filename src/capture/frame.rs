@@ -81,6 +81,20 @@ impl LinkType {
             _ => return None,
         })
     }
+    /// The DLT name and description tcpdump prints (`EN10MB (Ethernet)`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            LinkType::Null => "NULL (BSD loopback)",
+            LinkType::Ethernet => "EN10MB (Ethernet)",
+            LinkType::Raw | LinkType::Raw12 | LinkType::Raw14 => "RAW (Raw IP)",
+            LinkType::Loop => "LOOP (OpenBSD loopback)",
+            LinkType::LinuxSll => "LINUX_SLL (Linux cooked v1)",
+            LinkType::Ipv4 => "IPV4 (Raw IPv4)",
+            LinkType::Ipv6 => "IPV6 (Raw IPv6)",
+            LinkType::LinuxSll2 => "LINUX_SLL2 (Linux cooked v2)",
+        }
+    }
+
     pub fn linktype(self) -> u32 {
         match self {
             LinkType::Null => 0,

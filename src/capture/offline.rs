@@ -5,9 +5,10 @@
 //! The file is read in multi-megabyte chunks straight into the parser's buffer; each frame
 //! is parsed in place and copied exactly once, into its `Frame`.
 
-use std::fs::File;
 use std::io::{self, Chain, Cursor};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapNGReader};
@@ -19,6 +20,7 @@ use super::pool::{BufTaker, FramePool};
 
 mod errors;
 mod header;
+mod input;
 mod pcapng;
 
 use errors::Problem;
@@ -32,7 +34,7 @@ pub const READ_BUFFER_BYTES: usize = 8 << 20;
 pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES / 2;
 
 /// The probed prefix followed by the rest of the file, so non-seekable inputs work too.
-type Input = Chain<Cursor<Vec<u8>>, File>;
+type Input = Chain<Cursor<Vec<u8>>, input::InputFile>;
 
 /// Which of the two container formats, with what each needs to turn records into frames.
 enum Format {
@@ -42,6 +44,8 @@ enum Format {
         nanos: bool,
         big_endian: bool,
         record_header: usize,
+        /// The file header's snapshot length.
+        snaplen: u32,
     },
     PcapNg {
         reader: PcapNGReader<Input>,
@@ -66,6 +70,11 @@ pub struct OfflineSource {
     bufs: Box<BufTaker>,
     /// `-f`: frames that do not match are skipped (but still numbered).
     filter: Option<Box<FrameFilter>>,
+    /// Set when a stop request ended a pipe before its writer did.
+    cut_by_stop: Arc<AtomicBool>,
+    /// Read from a pipe (or FIFO, or terminal): frames are handed on before waiting for
+    /// more, so none sits in a batch while its writer is quiet.
+    pipe: bool,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -79,8 +88,18 @@ enum Step {
 impl OfflineSource {
     /// Opens `path` and reads its header. Every failure maps to a one-line `CaptureError`.
     pub fn open(path: impl AsRef<Path>) -> Result<OfflineSource, CaptureError> {
+        Self::open_until(path, None)
+    }
+
+    /// The same; reading a pipe (`-` for standard input) ends early once `stop` is set,
+    /// even while nothing arrives on it.
+    pub fn open_until(
+        path: impl AsRef<Path>,
+        stop: Option<Arc<AtomicBool>>,
+    ) -> Result<OfflineSource, CaptureError> {
         let path = path.as_ref().to_path_buf();
-        let (magic, input) = header::open_input(&path)?;
+        let cut_by_stop = Arc::new(AtomicBool::new(false));
+        let (magic, input, pipe) = header::open_input(&path, stop, cut_by_stop.clone())?;
         let format = header::read_format(&path, magic, input)?;
         Ok(OfflineSource {
             path,
@@ -91,6 +110,8 @@ impl OfflineSource {
             finished: false,
             bufs: Box::default(),
             filter: None,
+            cut_by_stop,
+            pipe,
         })
     }
 
@@ -118,6 +139,10 @@ impl OfflineSource {
                 Ok(Step::Frame) => added += 1,
                 Ok(Step::Skip) => {}
                 Ok(Step::NeedMore) => {
+                    if self.pipe && added > 0 {
+                        // The next read may wait: hand these on first.
+                        return Ok(added);
+                    }
                     if let Err(e) = self.refill() {
                         return self.fail(e, added);
                     }
@@ -140,6 +165,16 @@ impl OfflineSource {
                 .and_then(|i| i.link.ok())
                 .unwrap_or(LinkType::Ethernet),
         }
+    }
+
+    /// The snapshot length the file declares: a pcap's header, or for pcapng the first
+    /// interface's (`None` before any interface block was read, or 0: unlimited).
+    pub fn snaplen(&self) -> Option<u32> {
+        match &self.format {
+            Format::Pcap { snaplen, .. } => Some(*snaplen),
+            Format::PcapNg { ifaces, .. } => ifaces.first().map(|i| i.snaplen),
+        }
+        .filter(|&n| n > 0)
     }
 
     /// Warnings gathered so far (a truncated last record); print them at the end.
@@ -184,6 +219,16 @@ impl OfflineSource {
             return Err(self.corrupt("record does not fit the read buffer"));
         }
         Ok(())
+    }
+
+    /// Whether the input is a pipe, FIFO or terminal, whose writer may go quiet.
+    pub fn is_pipe(&self) -> bool {
+        self.pipe
+    }
+
+    /// Whether a stop request ended the input (a pipe) before its writer did.
+    pub fn cut_by_stop(&self) -> bool {
+        self.cut_by_stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn reader(&self) -> &dyn PcapReaderIterator {

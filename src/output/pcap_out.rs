@@ -52,6 +52,8 @@ pub struct PcapOutConfig {
     pub channel_capacity: usize,
     /// Wall time between flushes; also the idle time after which held frames are written.
     pub flush_interval: Duration,
+    /// Bumped on `SIGHUP`: `-w` is reopened at its path if it was renamed.
+    pub reopen: Option<Arc<AtomicU64>>,
     /// Per-transfer files open at once; past it the least recently written is closed.
     pub max_open_transfer_files: usize,
     /// Transfers tracked at once by `--pcap-dir`; past it the least recent is closed.
@@ -71,6 +73,7 @@ impl PcapOutConfig {
             reorder: ReorderLimits::default(),
             channel_capacity: 1024,
             flush_interval: Duration::from_secs(1),
+            reopen: None,
             max_open_transfer_files: 256,
             max_transfers: 65_536,
             pool: FramePool::new(16),
@@ -241,6 +244,8 @@ impl PcapOut {
             last_ts: Timestamp(0),
             stats: PcapOutStats::default(),
             stalls: stalls.clone(),
+            reopen_seen: cfg.reopen.as_ref().map_or(0, |r| r.load(Ordering::SeqCst)),
+            reopen: cfg.reopen.clone(),
         };
         let interval = cfg.flush_interval;
         let thread = std::thread::Builder::new()
@@ -296,6 +301,9 @@ struct Writer {
     last_ts: Timestamp,
     stats: PcapOutStats,
     stalls: Arc<AtomicU64>,
+    reopen: Option<Arc<AtomicU64>>,
+    /// The `reopen` generation last acted on.
+    reopen_seen: u64,
 }
 
 impl Writer {
@@ -316,6 +324,7 @@ impl Writer {
                 self.flush();
                 last_flush = Instant::now();
             }
+            self.reopen_if_asked();
         }
         self.release(true);
         let stats = self.close();
@@ -420,6 +429,25 @@ impl Writer {
             if let Err(e) = m.close() {
                 self.stats.fail(e);
             }
+        }
+    }
+
+    /// After `SIGHUP`: what is held for reordering stays held (it goes to the new file).
+    fn reopen_if_asked(&mut self) {
+        let Some(gen) = self.reopen.as_ref().map(|r| r.load(Ordering::SeqCst)) else {
+            return;
+        };
+        if gen == self.reopen_seen {
+            return;
+        }
+        self.reopen_seen = gen;
+        let Some(main) = self.main.as_mut() else {
+            return;
+        };
+        match main.reopen() {
+            // Counted in `files_opened` at close.
+            Ok(_) => {}
+            Err(e) => self.fail_main(e),
         }
     }
 

@@ -11,7 +11,7 @@ use super::pcapfile::PcapFileWriter;
 use crate::capture::{Frame, LinkType};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Staged bytes past which a file is flushed even before the periodic flush (default;
@@ -63,6 +63,8 @@ pub struct PcapFile {
     staged_since_flush: usize,
     flush_bytes: usize,
     records: u64,
+    /// Device and inode of the open file, to tell whether `path` still names it.
+    id: (u64, u64),
 }
 
 impl PcapFile {
@@ -97,6 +99,10 @@ impl PcapFile {
         link: LinkType,
         skip: usize,
     ) -> Result<PcapFile, OutputError> {
+        let id = file
+            .metadata()
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| OutputError::write(path, e))?;
         let sink = RecordSink {
             file,
             staged: Vec::new(),
@@ -112,6 +118,7 @@ impl PcapFile {
             staged_since_flush: 0,
             flush_bytes: FLUSH_BYTES,
             records: 0,
+            id,
         })
     }
 
@@ -160,6 +167,12 @@ impl PcapFile {
         self.records
     }
 
+    /// Whether the path still names this file (not renamed or removed since it was
+    /// opened, as logrotate does before `SIGHUP`).
+    pub fn still_at_path(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -178,7 +191,13 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), OutputError> {
             path: dir.to_path_buf(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(|e| OutputError::write(dir, e))?;
+    // The directory itself is created, not its parents: a missing parent is refused, as
+    // `-w` and `--json` refuse a file in one (tcpdump -w does the same).
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(OutputError::write(dir, e)),
+    }
     let md = std::fs::metadata(dir).map_err(|e| OutputError::write(dir, e))?;
     if !md.is_dir() {
         return Err(OutputError::NotADirectory {

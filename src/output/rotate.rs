@@ -131,6 +131,25 @@ impl RotatingPcap {
         Ok(())
     }
 
+    /// `SIGHUP`: when the current file was renamed or removed (logrotate), closes it and
+    /// starts a new one, with its own header, at its path. Returns whether it did.
+    pub fn reopen(&mut self) -> Result<bool, OutputError> {
+        let Some(cur) = self.current.as_ref() else {
+            return Ok(false);
+        };
+        if cur.still_at_path() {
+            return Ok(false);
+        }
+        let name = cur.path().to_path_buf();
+        if let Some(cur) = self.current.take() {
+            self.closed_bytes += cur.bytes_written();
+            cur.close().map_err(|e| OutputError::write(&name, e))?;
+        }
+        self.current = Some(PcapFile::create(&name, self.link, OpenMode::Truncate)?);
+        self.files_opened += 1;
+        Ok(true)
+    }
+
     pub fn flush(&mut self) -> Result<(), OutputError> {
         match self.current.as_mut() {
             Some(c) if c.is_dirty() => c.flush().map_err(|e| OutputError::write(c.path(), e)),

@@ -24,6 +24,9 @@ pub struct StatsRecord {
     pub counters: Counters,
     /// The pcap writer's final counters; `None` without `-w` / `--pcap-dir`.
     pub pcap: Option<super::pcap_out::PcapOutStats>,
+    /// Counters so far (`--stats-interval`, `SIGUSR1`), not the run's final ones: the
+    /// field `"interim": true` is added after every other (absent from the final one).
+    pub interim: bool,
 }
 
 impl Serialize for StatsRecord {
@@ -36,6 +39,9 @@ impl Serialize for StatsRecord {
             if c.name == "reports_forced" {
                 m.serialize_field("pcap", &self.pcap)?;
             }
+        }
+        if self.interim {
+            m.serialize_field("interim", &true)?;
         }
         m.end()
     }

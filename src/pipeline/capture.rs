@@ -6,12 +6,12 @@ use crate::capture::{
 };
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
-use crate::stats::Counters;
+use crate::stats::{Counters, Slot};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub enum Source {
-    Offline(OfflineSource),
+    Offline(Box<OfflineSource>),
     Live(LiveSource),
 }
 
@@ -19,15 +19,19 @@ impl Source {
     /// The frame sources: one file, or one live socket per capture thread (joined in a
     /// PACKET_FANOUT hash group when there are several).
     /// `filter` is compiled for each source's link type: attached to live sockets,
-    /// applied frame by frame to a file.
-    pub fn open(input: &Input, filter: Option<&FilterExpr>) -> Result<Vec<Source>, CaptureError> {
+    /// applied frame by frame to a file. A pipe read (`-r -`) ends early once `stop` is set.
+    pub fn open(
+        input: &Input,
+        filter: Option<&FilterExpr>,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<Vec<Source>, CaptureError> {
         match input {
             Input::File(path) => {
-                let mut src = OfflineSource::open(path)?;
+                let mut src = OfflineSource::open_until(path, Some(stop.clone()))?;
                 if let Some(f) = filter {
                     src.set_filter(f.clone());
                 }
-                Ok(vec![Source::Offline(src)])
+                Ok(vec![Source::Offline(Box::new(src))])
             }
             Input::Live(live) => (0..live.threads)
                 .map(|_| {
@@ -49,6 +53,14 @@ impl Source {
         }
     }
 
+    /// Live, or a pipe whose writer may go quiet: events are flushed when nothing comes.
+    pub fn is_live_like(&self) -> bool {
+        match self {
+            Source::Offline(o) => o.is_pipe(),
+            Source::Live(_) => true,
+        }
+    }
+
     pub fn policy(&self) -> Backpressure {
         match self {
             Source::Offline(_) => Backpressure::Block,
@@ -66,6 +78,8 @@ pub struct CaptureShared {
     /// `-c`: frames to capture over all threads.
     pub limit: u64,
     pub stop: Arc<AtomicBool>,
+    /// Stop asked for again: no waiting for what the kernel still holds.
+    pub hurry: Arc<AtomicBool>,
 }
 
 /// What one capture thread leaves behind.
@@ -85,6 +99,7 @@ pub fn capture_thread(
     mut dispatcher: Dispatcher,
     shared: &CaptureShared,
     batch_frames: usize,
+    slot: Slot,
 ) -> CaptureDone {
     let mut counters = Counters::default();
     let mut last_ts = Timestamp(0);
@@ -95,6 +110,7 @@ pub fn capture_thread(
         &mut last_ts,
         shared,
         batch_frames,
+        slot,
     );
     counters.add(&dispatcher.finish());
     let mut warnings = Vec::new();
@@ -117,10 +133,17 @@ fn capture_loop(
     last_ts: &mut Timestamp,
     shared: &CaptureShared,
     batch_frames: usize,
+    mut slot: Slot,
 ) -> Result<(), CaptureError> {
     let mut batch: Batch = Vec::with_capacity(batch_frames);
     let stop = &*shared.stop;
+    let mut quiet = false;
     while !stop.load(Ordering::Relaxed) {
+        if slot.due(quiet) {
+            let mut snap = *counters;
+            snap.add(&dispatcher.counters);
+            slot.publish(snap);
+        }
         let taken = shared.captured.load(Ordering::Relaxed);
         if taken >= shared.limit {
             stop.store(true, Ordering::SeqCst);
@@ -134,10 +157,18 @@ fn capture_loop(
                 if got == 0 {
                     break;
                 }
+                if o.is_pipe() && got < want {
+                    // The pipe has no more for now: the next read may wait.
+                    hand_on(&mut batch, got, dispatcher, counters, last_ts, shared);
+                    dispatcher.flush();
+                    quiet = true;
+                    continue;
+                }
                 got
             }
             Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
         };
+        quiet = got == 0;
         if got == 0 {
             // The source went quiet: do not let frames wait for a batch to fill.
             dispatcher.flush();
@@ -147,7 +178,9 @@ fn capture_loop(
     }
     // Stopped by a signal: what the kernel already captured is still ours to report.
     if let Source::Live(l) = source {
-        if shared.captured.load(Ordering::Relaxed) < shared.limit {
+        if shared.captured.load(Ordering::Relaxed) < shared.limit
+            && !shared.hurry.load(Ordering::Relaxed)
+        {
             drain_after_stop(l, &mut batch, dispatcher, counters, last_ts, shared)?;
         }
     }

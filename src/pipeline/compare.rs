@@ -18,7 +18,9 @@ pub struct CompareDone {
 
 pub fn compare(cfg: &Config) -> Result<CompareDone, RunError> {
     let [a, b] = cfg.compare.as_slice() else {
-        return Err(RunError("oftsniff: --compare takes two transfers".into()));
+        return Err(RunError::input(
+            "oftsniff: --compare takes two transfers".into(),
+        ));
     };
     let mut runs: Vec<(PathBuf, RunRecord, StatsRecord)> = Vec::new();
     let mut warnings = Vec::new();
@@ -43,7 +45,7 @@ pub fn compare(cfg: &Config) -> Result<CompareDone, RunError> {
             .expect("run above");
         let label = format!("{}:{}", r.file.display(), r.transfer);
         let ladder = record.ladder(r.transfer).ok_or_else(|| {
-            RunError(format!(
+            RunError::input(format!(
                 "oftsniff: {label}: no such transfer (a run over {} found {})",
                 r.file.display(),
                 ids(record)

@@ -34,10 +34,32 @@ pub fn event_loop(
         error: None,
         reader_gone: false,
         stop: opts.stop.clone(),
+        transfers: 0,
+        files: 0,
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
     let mut last_report = Instant::now();
+    let mut reopen_seen = opts.reopen.load(Ordering::SeqCst);
+    let mut report_seen = opts.report.load(Ordering::SeqCst);
+    let mut last_interim = std::time::Instant::now();
     loop {
+        // Counters so far: asked for by SIGUSR1, or every --stats-interval.
+        let asked = opts.report.load(Ordering::SeqCst);
+        let due = opts
+            .stats_interval
+            .is_some_and(|i| last_interim.elapsed() >= i);
+        if asked != report_seen || due {
+            report_seen = asked;
+            last_interim = std::time::Instant::now();
+            out.interim_stats(&opts.board, correlator.now().as_f64());
+        }
+        let gen = opts.reopen.load(Ordering::SeqCst);
+        if gen != reopen_seen {
+            reopen_seen = gen;
+            if let Err(e) = out.sink.reopen() {
+                out.failed(e);
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
                 for (clock, r) in batch.reports {
@@ -50,6 +72,7 @@ pub fn event_loop(
                                 ts: totals.ts.max(correlator.now().as_f64()),
                                 counters: totals.counters,
                                 pcap: None,
+                                interim: false,
                             };
                             s.counters.transfers_evicted = correlator.transfers_evicted;
                             s.counters.reports_forced = merge.forced;
@@ -98,6 +121,8 @@ pub fn event_loop(
         record,
         transfers_evicted: correlator.transfers_evicted,
         reports_forced: merge.forced,
+        transfers: out.transfers,
+        files: out.files,
     })
 }
 
@@ -108,6 +133,9 @@ pub struct EventsDone {
     pub transfers_evicted: u64,
     /// Reports correlated before a slower worker caught up (the merge was full).
     pub reports_forced: u64,
+    /// `transfer` and `file` events written.
+    pub transfers: u64,
+    pub files: u64,
 }
 
 /// `--report-interval`: the report rewritten while a live capture runs.
@@ -121,6 +149,14 @@ pub struct EventOptions {
     pub live_report: Option<LiveReport>,
     /// Set to end the capture (the reader of our output went away).
     pub stop: Arc<AtomicBool>,
+    /// Bumped on `SIGHUP`: reopen `--json` if it was renamed.
+    pub reopen: Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped on `SIGUSR1`: write the counters so far.
+    pub report: Arc<std::sync::atomic::AtomicU64>,
+    /// `--stats-interval`.
+    pub stats_interval: Option<Duration>,
+    /// Where the other threads publish their counters while running.
+    pub board: crate::stats::Board,
     pub explain: bool,
     /// Keep transfers, files and ladders for the views drawn after the run
     /// (`--report`, `--compare`).
@@ -144,10 +180,18 @@ struct Outputs {
     /// quietly, as tcpdump does, and keep draining reports so no worker blocks.
     reader_gone: bool,
     stop: Arc<AtomicBool>,
+    /// `transfer` and `file` events reported, for the counters at exit.
+    transfers: u64,
+    files: u64,
 }
 
 impl Outputs {
     fn write_event(&mut self, ev: &Event) {
+        match ev {
+            Event::Transfer(_) => self.transfers += 1,
+            Event::File { .. } => self.files += 1,
+            _ => {}
+        }
         if self.reader_gone {
             return;
         }
@@ -163,6 +207,34 @@ impl Outputs {
         if let Err(e) = self.sink.write_stats(s) {
             self.failed(e);
         }
+    }
+
+    /// The counters so far, on stderr (as at exit, marked as so far) and as an interim
+    /// `stats` event.
+    fn interim_stats(&mut self, board: &crate::stats::Board, ts: f64) {
+        let s = StatsRecord {
+            ts,
+            counters: board.sum(),
+            pcap: None,
+            interim: true,
+        };
+        {
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "oftsniff: counters so far:");
+            for (i, line) in s.counters.lines().iter().enumerate() {
+                let _ = writeln!(err, "{line}");
+                if i == 0 {
+                    let _ = writeln!(
+                        err,
+                        "{} transfers, {} files reported",
+                        self.transfers, self.files
+                    );
+                }
+            }
+        }
+        self.write_stats(&s);
+        self.flush_sink();
     }
 
     fn flush_sink(&mut self) {

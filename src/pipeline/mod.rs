@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod compare;
 pub mod events;
+pub mod signals;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
@@ -27,27 +28,52 @@ use crate::session::handler::{SessionHandler, SessionOptions};
 use crate::session::record::RunRecord;
 use crate::session::report::{Report, ReportBatch};
 use crate::session::store::FileStore;
-use crate::stats::Counters;
-use crate::stats::RunTotals;
+use crate::stats::{Board, Counters, RunTotals};
 use crossbeam_channel::{bounded, Sender};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-/// A failure the user must hear about: one line, exit code 2.
+/// A failure the user must hear about: one line, and the exit code.
 #[derive(Debug)]
-pub struct RunError(pub String);
+pub struct RunError {
+    pub line: String,
+    /// [`EXIT_INPUT`] or [`EXIT_OUTPUT`].
+    pub code: u8,
+}
+
+/// Exit code: bad usage or input (an unknown flag, interface or file, a damaged or
+/// truncated capture, an output that cannot be opened before the run).
+pub const EXIT_INPUT: u8 = 2;
+/// Exit code: an output failed during the run (a write error), or a thread crashed.
+pub const EXIT_OUTPUT: u8 = 1;
+
+impl RunError {
+    pub(crate) fn input(line: String) -> RunError {
+        RunError {
+            line,
+            code: EXIT_INPUT,
+        }
+    }
+
+    fn mid_run(line: String) -> RunError {
+        RunError {
+            line,
+            code: EXIT_OUTPUT,
+        }
+    }
+}
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.line)
     }
 }
 
 impl From<CaptureError> for RunError {
     fn from(e: CaptureError) -> Self {
-        RunError(e.to_string())
+        RunError::input(e.to_string())
     }
 }
 
@@ -56,18 +82,24 @@ pub struct Summary {
     /// Every counter (and the pcap writer's), as the `stats` event had them.
     pub stats: StatsRecord,
     pub warnings: Vec<String>,
+    /// The capture was damaged (a truncated last record): everything before the damage
+    /// was processed, and the exit code says so ([`EXIT_INPUT`]).
+    pub input_damaged: bool,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
     /// Transfers, files and ladders, kept for `--report` and `--compare`.
     pub record: RunRecord,
+    /// Transfers and files reported (`transfer` and `file` events).
+    pub transfers: u64,
+    pub files: u64,
 }
 
 fn one_line(e: impl fmt::Display) -> RunError {
     let s = e.to_string();
     if s.starts_with("oftsniff:") {
-        RunError(s)
+        RunError::input(s)
     } else {
-        RunError(format!("oftsniff: {s}"))
+        RunError::input(format!("oftsniff: {s}"))
     }
 }
 
@@ -87,12 +119,17 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
 }
 
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
-    // The source first (a bad interface or file is the likeliest mistake), then every
-    // output: an unwritable path must fail before any capture starts.
-    let mut sources = Source::open(&cfg.input, cfg.filter.as_ref())?;
-    let outputs = open_outputs(cfg, &mut sources)?;
-    let stop = stop_on_signal();
-    let live = matches!(sources[0], Source::Live(_));
+    // Signals first (a stop must also end a read from a pipe that is still opening), then
+    // the source (a bad interface or file is the likeliest mistake), then every output:
+    // an unwritable path must fail before any capture starts.
+    let signals = signals::install();
+    let _uninstall = Uninstall;
+    let stop = signals.stop.clone();
+    let mut sources = Source::open(&cfg.input, cfg.filter.as_ref(), &stop)?;
+    let outputs = open_outputs(cfg, &mut sources, &signals)?;
+    say_what_is_read(cfg, &sources);
+    let live = sources[0].is_live_like();
+    let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
     let live_report = match (&cfg.outputs.report, cfg.outputs.report_interval_secs) {
         (Some(path), secs) if secs > 0 && live => Some(LiveReport {
@@ -104,6 +141,10 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let event_opts = EventOptions {
         live_report,
         stop: stop.clone(),
+        reopen: signals.reopen.clone(),
+        report: signals.report.clone(),
+        stats_interval: cfg.outputs.stats_interval,
+        board: board.clone(),
         explain: cfg.outputs.explain,
         record: cfg.outputs.record() || !cfg.compare.is_empty(),
         live,
@@ -116,8 +157,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let event_thread = spawn("events".into(), "event", move || {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
-    let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
-    let captures = spawn_capture(cfg, sources, workers.senders, stop)?;
+    let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board)?;
+    let captures = spawn_capture(cfg, sources, workers.senders, &signals, &board)?;
     let captured = join_capture(captures)?;
     let mut counters = join_workers(workers.threads)?;
     counters.add(&captured.counters);
@@ -127,8 +168,10 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         ts: captured.last_ts.as_f64(),
         counters,
         pcap: None,
+        interim: false,
     };
-    let (stats, record) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    let (stats, done) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
+    let record = done.record;
     captured.result?;
     let explained = if cfg.outputs.explain {
         record.ladders.iter().map(explain::render).collect()
@@ -145,10 +188,33 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     }
     Ok(Summary {
         stats,
+        input_damaged: !captured.warnings.is_empty(),
         warnings: captured.warnings,
         explained,
         record,
+        transfers: done.transfers,
+        files: done.files,
     })
+}
+
+/// As tcpdump, once everything is open: what is read, and its link type.
+fn say_what_is_read(cfg: &Config, sources: &[Source]) {
+    let link = sources[0].link_type().describe();
+    match &cfg.input {
+        crate::config::Input::File(p) => {
+            let snap = match &sources[0] {
+                Source::Offline(o) => o
+                    .snaplen()
+                    .map(|n| format!(", snapshot length {n}"))
+                    .unwrap_or_default(),
+                Source::Live(_) => String::new(),
+            };
+            eprintln!("reading from file {}, link-type {link}{snap}", p.display())
+        }
+        crate::config::Input::Live(l) => {
+            eprintln!("listening on {}, link-type {link}", l.interface)
+        }
+    }
 }
 
 /// Outputs opened before any capture starts.
@@ -158,10 +224,14 @@ struct OpenOutputs {
     carver: Option<Arc<dyn FileStore>>,
 }
 
-fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, RunError> {
+fn open_outputs(
+    cfg: &Config,
+    sources: &mut [Source],
+    signals: &signals::RunSignals,
+) -> Result<OpenOutputs, RunError> {
     let out = &cfg.outputs;
     let sink = EventSink::open(out.json.as_deref(), out.human, out.verbose).map_err(|e| {
-        RunError(format!(
+        RunError::input(format!(
             "oftsniff: cannot write {}: {e}",
             out.json
                 .as_deref()
@@ -176,6 +246,7 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
         pcap.rotate_files = out.rotate_files;
         pcap.pcap_dir = out.pcap_dir.clone();
         pcap.channel_capacity = cfg.limits.pcap_queue_batches;
+        pcap.reopen = Some(signals.reopen.clone());
         for s in sources.iter_mut() {
             if let Source::Offline(o) = s {
                 o.use_pool(&pcap.pool);
@@ -187,8 +258,9 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
     };
     if let Some(path) = &out.report {
         // Fail now, not after the capture: the page is written beside it at exit.
-        report::check_writable(path)
-            .map_err(|e| RunError(format!("oftsniff: cannot write {}: {e}", path.display())))?;
+        report::check_writable(path).map_err(|e| {
+            RunError::input(format!("oftsniff: cannot write {}: {e}", path.display()))
+        })?;
     }
     let carver = match &out.extract {
         Some(dir) => {
@@ -200,20 +272,13 @@ fn open_outputs(cfg: &Config, sources: &mut [Source]) -> Result<OpenOutputs, Run
     Ok(OpenOutputs { sink, pcap, carver })
 }
 
-/// Ctrl-C and SIGTERM end the capture loop; everything captured is still processed and
-/// flushed. A second one ends the process at once (a read from an idle pipe cannot see
-/// the first); pcap files still hold only whole records. Failing to install the handler
-/// only loses graceful stop.
-fn stop_on_signal() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("oftsniff: interrupted again, exiting without finishing");
-            std::process::exit(130);
-        }
-    });
-    stop
+/// Ends the run's hold on the signals, however `run` returns.
+struct Uninstall;
+
+impl Drop for Uninstall {
+    fn drop(&mut self) {
+        signals::uninstall();
+    }
 }
 
 /// Starts a named thread; `what` names it in the error.
@@ -225,7 +290,7 @@ fn spawn<T: Send + 'static>(
     thread::Builder::new()
         .name(name)
         .spawn(f)
-        .map_err(|e| RunError(format!("oftsniff: cannot start {what} thread: {e}")))
+        .map_err(|e| RunError::input(format!("oftsniff: cannot start {what} thread: {e}")))
 }
 
 /// The worker threads, which end with their counters, and the senders of their
@@ -240,6 +305,7 @@ fn spawn_workers(
     cfg: &Config,
     rep_tx: &Sender<ReportBatch>,
     carver: Option<Arc<dyn FileStore>>,
+    board: &Board,
 ) -> Result<Workers, RunError> {
     let opts = Arc::new(session_options(cfg));
     let mut senders = Vec::with_capacity(cfg.workers);
@@ -249,17 +315,18 @@ fn spawn_workers(
         senders.push(tx);
         let limits = cfg.limits.clone();
         let name = format!("worker-{i}");
+        let slot = board.slot();
         let h = if cfg.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits);
+                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
                 c.add(&h.counters);
                 c
             })?
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits);
+                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
                 c.add(&h.counters);
                 c
             })?
@@ -275,22 +342,25 @@ fn spawn_capture(
     cfg: &Config,
     sources: Vec<Source>,
     senders: Vec<Sender<WorkItem>>,
-    stop: Arc<AtomicBool>,
+    signals: &signals::RunSignals,
+    board: &Board,
 ) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
     let shared = Arc::new(CaptureShared {
         renumber: sources.len() > 1,
         next_frame: AtomicU64::new(1),
         captured: AtomicU64::new(0),
         limit: cfg.count,
-        stop,
+        stop: signals.stop.clone(),
+        hurry: signals.hurry.clone(),
     });
     let batch = cfg.limits.batch_frames;
     let mut threads = Vec::with_capacity(sources.len());
     for (i, source) in sources.into_iter().enumerate() {
         let dispatcher = Dispatcher::new(senders.clone(), batch, source.policy());
         let shared = shared.clone();
+        let slot = board.slot();
         threads.push(spawn(format!("capture-{i}"), "capture", move || {
-            capture_thread(source, dispatcher, &shared, batch)
+            capture_thread(source, dispatcher, &shared, batch, slot)
         })?);
     }
     Ok(threads)
@@ -315,7 +385,7 @@ fn join_capture(threads: Vec<JoinHandle<CaptureDone>>) -> Result<Captured, RunEr
     for h in threads {
         let done = h
             .join()
-            .map_err(|_| RunError("oftsniff: a capture thread crashed".into()))?;
+            .map_err(|_| RunError::mid_run("oftsniff: a capture thread crashed".into()))?;
         all.counters.add(&done.counters);
         all.warnings.extend(done.warnings);
         all.last_ts = all.last_ts.max(done.last_ts);
@@ -331,7 +401,7 @@ fn join_workers(workers: Vec<JoinHandle<Counters>>) -> Result<Counters, RunError
     for w in workers {
         let c = w
             .join()
-            .map_err(|_| RunError("oftsniff: a worker thread crashed".into()))?;
+            .map_err(|_| RunError::mid_run("oftsniff: a worker thread crashed".into()))?;
         counters.add(&c);
     }
     Ok(counters)
@@ -345,7 +415,7 @@ fn finish(
     rep_tx: Sender<ReportBatch>,
     event_thread: JoinHandle<std::io::Result<EventsDone>>,
     pcap: Option<PcapOutHandle>,
-) -> Result<(StatsRecord, RunRecord), RunError> {
+) -> Result<(StatsRecord, EventsDone), RunError> {
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
         reports: vec![(
@@ -358,28 +428,43 @@ fn finish(
     });
     drop(rep_tx);
     let mut stats = stats;
-    let record = match event_thread.join() {
+    let done = match event_thread.join() {
         Ok(Ok(done)) => {
             stats.counters.transfers_evicted = done.transfers_evicted;
             stats.counters.reports_forced = done.reports_forced;
-            done.record
+            done
         }
-        Ok(Err(e)) => return Err(RunError(format!("oftsniff: writing events failed: {e}"))),
-        Err(_) => return Err(RunError("oftsniff: the event thread crashed".into())),
+        Ok(Err(e)) => {
+            return Err(RunError::mid_run(format!(
+                "oftsniff: writing events failed: {e}"
+            )))
+        }
+        Err(_) => {
+            return Err(RunError::mid_run(
+                "oftsniff: the event thread crashed".into(),
+            ))
+        }
     };
     let pcap = pcap.map(PcapOutHandle::finish);
     if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
-        return Err(one_line(e));
+        return Err(RunError::mid_run(one_line(e).line));
     }
     stats.pcap = pcap;
-    Ok((stats, record))
+    Ok((stats, done))
 }
 
 /// tcpdump-style counters for stderr: every counter of the registry that is not zero
 /// (and the usual ones even when they are), then the pcap writer's.
 pub fn print_counters(summary: &Summary) {
-    for line in summary.stats.counters.lines() {
+    for (i, line) in summary.stats.counters.lines().iter().enumerate() {
         eprintln!("{line}");
+        if i == 0 {
+            // Next to the frames captured: what they held.
+            eprintln!(
+                "{} transfers, {} files reported",
+                summary.transfers, summary.files
+            );
+        }
     }
     if let Some(p) = &summary.stats.pcap {
         print_pcap_counters(p);

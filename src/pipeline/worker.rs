@@ -6,14 +6,16 @@ use crate::decode::{decode_tcp, Skip};
 use crate::dispatch::WorkItem;
 use crate::reassembly::table::FlowTable;
 use crate::reassembly::StreamHandler;
-use crate::stats::Counters;
+use crate::stats::{Counters, Slot};
 use crossbeam_channel::Receiver;
 
 /// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
+/// Publishes its counters on `slot` now and then.
 pub fn run<H: StreamHandler>(
     rx: Receiver<WorkItem>,
     mut handler: H,
     limits: &Limits,
+    mut slot: Option<Slot>,
 ) -> (H, Counters) {
     let mut counters = Counters::default();
     let mut table: FlowTable<H> = FlowTable::new(limits);
@@ -44,6 +46,13 @@ pub fn run<H: StreamHandler>(
             WorkItem::Tick(ts) => table.advance(&mut handler, ts, &mut counters),
         }
         handler.batch_end(table.now());
+        if let Some(slot) = slot.as_mut().filter(|s| s.due(rx.is_empty())) {
+            let mut snap = counters;
+            if let Some(h) = handler.counters() {
+                snap.add(h);
+            }
+            slot.publish(snap);
+        }
     }
     table.finish(&mut handler, &mut counters);
     handler.batch_end(table.now());

@@ -101,6 +101,11 @@ pub trait StreamHandler {
     /// Per-flow state of the consumer, stored inside the flow table entry.
     type State: Default;
 
+    /// The handler's own counters so far, for the counters published while running.
+    fn counters(&self) -> Option<&crate::stats::Counters> {
+        None
+    }
+
     fn open(&mut self, st: &mut Self::State, conn: &ConnMeta);
     fn segment(&mut self, st: &mut Self::State, conn: &ConnMeta, seg: &SegmentMeta);
     /// In-order payload bytes of `dir`. `frame` (and `ts`) is the frame whose arrival made

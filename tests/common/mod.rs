@@ -97,6 +97,7 @@ pub fn have_tshark() -> bool {
 /// would turn a skipped check into a silent pass.
 pub fn loud_skip(why: &str) {
     use std::io::Write;
+    netns::record_skip("", why);
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")

@@ -50,15 +50,63 @@ pub fn skip_unless_root(test: &str) -> bool {
     };
     match why {
         Some(why) => {
-            eprintln!();
-            eprintln!("************************************************************");
-            eprintln!("** SKIPPED {test}: {why}");
-            eprintln!("** run the suite as root to exercise the namespace test bed");
-            eprintln!("************************************************************");
-            eprintln!();
+            record_skip(test, why);
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing
+            // tests, which would make a skipped test look like a tested one.
+            use std::io::Write;
+            let _ = writeln!(
+                io::stderr(),
+                "\n************************************************************\n\
+                 ** SKIPPED {test}: {why}\n\
+                 ** run the suite as root to exercise the namespace test bed\n\
+                 ************************************************************\n"
+            );
             true
         }
         None => false,
+    }
+}
+
+/// A loud one-line banner on the real stderr (libtest does not capture it) for a test
+/// that skips for want of something other than root.
+pub fn loud_skip_line(why: &str) {
+    use std::io::Write;
+    record_skip("", why);
+    let _ = writeln!(io::stderr(), "\n** SKIPPED {why}\n");
+}
+
+/// Where the skips of one `cargo test` run are tallied: one file per run, named after the
+/// cargo process that runs every test binary (their common parent).
+pub fn skip_tally() -> PathBuf {
+    let ppid = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "0".into());
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("skipped-tests")
+        .join(ppid)
+}
+
+/// Adds a skipped test (or part of one) to this run's tally, for the count that
+/// `tests/zz_skipped_summary.rs` prints at the end of the suite.
+pub fn record_skip(test: &str, why: &str) {
+    use std::io::Write;
+    let test = if test.is_empty() {
+        std::thread::current().name().unwrap_or("?").to_string()
+    } else {
+        test.to_string()
+    };
+    let tally = skip_tally();
+    let _ = std::fs::create_dir_all(tally.parent().unwrap());
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tally)
+    {
+        let _ = writeln!(f, "{test}: {why}");
     }
 }
 
@@ -478,5 +526,37 @@ impl Drop for Lan {
             return;
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One network namespace (named like a test bed's monitor host, so the harness's sweep of
+/// stale beds removes it if this process dies), deleted on drop.
+pub struct OneNs(pub String);
+
+impl OneNs {
+    pub fn new(seq: u32) -> OneNs {
+        let name = format!("oftt{}x{seq}-mon", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        let ns = OneNs(name);
+        assert!(Command::new("ip")
+            .args(["netns", "add", &ns.0])
+            .status()
+            .unwrap()
+            .success());
+        assert!(Command::new("ip")
+            .args(["-n", &ns.0, "link", "set", "lo", "up"])
+            .status()
+            .unwrap()
+            .success());
+        ns
+    }
+}
+
+impl Drop for OneNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }

@@ -44,7 +44,9 @@ impl OfflineSource {
                     }
                 }
                 if matches!(e, PcapError::UnexpectedEof) || exhausted {
-                    if data_len == 0 {
+                    if data_len == 0 || self.cut_by_stop() {
+                        // Stopped while a pipe's writer was mid-record: not a damaged
+                        // capture, a run ended by request.
                         return Ok(Step::End);
                     }
                     self.warnings.push(CaptureWarning::TruncatedLastRecord {

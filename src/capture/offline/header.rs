@@ -8,9 +8,12 @@ use std::path::Path;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
+use super::input::InputFile;
 use super::{Format, Input, READ_BUFFER_BYTES};
 use crate::capture::error::CaptureError;
 use crate::capture::frame::{FrameNo, LinkType};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Bytes read up front to recognise the format: enough for any sane pcapng section header.
 const PROBE_BYTES: usize = 64 << 10;
@@ -19,15 +22,21 @@ pub(super) const PCAPNG_SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 pub(super) const PCAPNG_BOM_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
 
 /// Opens the input (`-` for standard input) and reads enough of it to tell the format.
-/// Returns the first four bytes and the whole input, those bytes included.
-pub(super) fn open_input(path: &Path) -> Result<([u8; 4], Input), CaptureError> {
+/// Returns the first four bytes, the whole input (those bytes included) and whether it is
+/// a pipe (or FIFO, or terminal) rather than a regular file. A pipe ends early once `stop`
+/// is set.
+pub(super) fn open_input(
+    path: &Path,
+    stop: Option<Arc<AtomicBool>>,
+    cut_by_stop: Arc<AtomicBool>,
+) -> Result<([u8; 4], Input, bool), CaptureError> {
     // `-r -` reads standard input, as tcpdump does (`tcpdump -w - | oftsniff -r -`).
     let from = if path.as_os_str() == "-" {
         Path::new("/dev/stdin")
     } else {
         path
     };
-    let mut file = File::open(from).map_err(|e| CaptureError::from_open(path.to_path_buf(), e))?;
+    let file = File::open(from).map_err(|e| CaptureError::from_open(path.to_path_buf(), e))?;
     let meta = file
         .metadata()
         .map_err(|e| CaptureError::from_open(path.to_path_buf(), e))?;
@@ -36,6 +45,8 @@ pub(super) fn open_input(path: &Path) -> Result<([u8; 4], Input), CaptureError> 
             path: path.to_path_buf(),
         });
     }
+    let pipe = !meta.is_file();
+    let mut file = InputFile::new(file, !pipe, stop, cut_by_stop);
     let prefix = read_prefix(&mut file, PROBE_BYTES)
         .map_err(|e| CaptureError::from_open(path.to_path_buf(), e))?;
     if prefix.is_empty() {
@@ -50,7 +61,7 @@ pub(super) fn open_input(path: &Path) -> Result<([u8; 4], Input), CaptureError> 
     }
     let magic4 = [prefix[0], prefix[1], prefix[2], prefix[3]];
     let input: Input = Cursor::new(prefix).chain(file);
-    Ok((magic4, input))
+    Ok((magic4, input, pipe))
 }
 
 /// The format the magic number names, with its reader.
@@ -108,11 +119,12 @@ fn read_pcap_header(path: &Path, input: Input) -> Result<Format, CaptureError> {
         nanos: header.is_nanosecond_precision(),
         big_endian: header.is_bigendian(),
         record_header: if header.is_modified_format() { 24 } else { 16 },
+        snaplen: header.snaplen,
     })
 }
 
 /// Reads up to `limit` bytes, fewer only at end of file.
-fn read_prefix(file: &mut File, limit: usize) -> io::Result<Vec<u8>> {
+fn read_prefix(file: &mut InputFile, limit: usize) -> io::Result<Vec<u8>> {
     // Enough to tell the format (a pcap global header is 24 bytes), in as few reads as
     // the source gives: from a pipe, waiting for more would stall a live stream.
     const ENOUGH: usize = 24;

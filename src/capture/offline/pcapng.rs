@@ -17,7 +17,7 @@ pub(super) struct NgInterface {
     units_per_sec: Option<u64>,
     /// if_tsoffset, seconds added to every timestamp.
     offset_secs: i64,
-    snaplen: u32,
+    pub(super) snaplen: u32,
 }
 pub(super) enum NgProblem {
     UnsupportedLink(u32),

@@ -157,6 +157,7 @@ fn chart_and_ladder_are_drawn_for_every_transfer_with_frames() {
             ts: 0.0,
             counters: Default::default(),
             pcap: None,
+            interim: false,
         }),
         compare: None,
     });

@@ -292,6 +292,10 @@ impl SessionHandler {
 impl StreamHandler for SessionHandler {
     type State = FlowState;
 
+    fn counters(&self) -> Option<&crate::stats::Counters> {
+        Some(&self.counters)
+    }
+
     fn batch_end(&mut self, now: Timestamp) {
         // Tells the event thread that nothing older than `now` will come from this
         // worker, so it can put events of all workers in time order.
