@@ -7,6 +7,20 @@ use crate::capture::{FrameNo, Timestamp};
 use crate::decode::TcpFlags;
 use crate::flow::{Direction, FlowKey};
 
+mod window;
+
+use window::Windows;
+
+/// A segment the connection does not take (see [`window`]): counted, passed on to pcap
+/// output as any frame, but it changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ignored {
+    /// An RST whose sequence number lies outside the receiver's window.
+    RstOutOfWindow,
+    /// A SYN on a connection under way that does not repeat the handshake's.
+    SynOnEstablished,
+}
+
 /// How far the three-way handshake has been seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handshake {
@@ -38,6 +52,7 @@ pub struct Conn {
     fin_end: [Option<u32>; 2],
     fin_acked: [bool; 2],
     rst: bool,
+    windows: Windows,
     pub last_seen: Timestamp,
     pub last_frame: FrameNo,
 }
@@ -73,6 +88,7 @@ impl Conn {
             fin_end: [None; 2],
             fin_acked: [false; 2],
             rst: false,
+            windows: Windows::default(),
             last_seen: ts,
             last_frame: frame,
         }
@@ -118,7 +134,29 @@ impl Conn {
         }
     }
 
-    /// Takes one segment sent in `dir`; in-order payload goes to `sink` at once. `cut`
+    /// Whether the connection must ignore `seg` (a blind RST or SYN); `None` to take it.
+    pub fn screen(&self, seg: &SegmentMeta) -> Option<Ignored> {
+        let i = seg.dir.index();
+        let s = &self.streams[i];
+        if seg.flags.rst() {
+            let next = s.is_started().then(|| s.next_seq());
+            if !self.windows.rst_acceptable(i, seg.seq, next) {
+                return Some(Ignored::RstOutOfWindow);
+            }
+        } else if seg.flags.syn() && !self.windows.syn_acceptable(i, seg.seq, s.is_started()) {
+            return Some(Ignored::SynOnEstablished);
+        }
+        None
+    }
+
+    /// Counts a frame of this connection whose segment was ignored (see [`Conn::screen`]).
+    pub fn note_ignored(&mut self, seg: &SegmentMeta) {
+        self.last_seen = self.last_seen.max(seg.ts);
+        self.last_frame = seg.frame;
+        self.packets[seg.dir.index()] += 1;
+    }
+
+    /// Takes one segment sent in `dir` (one [`Conn::screen`] let through); in-order payload goes to `sink` at once. `cut`
     /// payload bytes followed `payload` on the wire but were not captured (snap length).
     pub fn on_segment<S: StreamSink>(
         &mut self,
@@ -140,6 +178,8 @@ impl Conn {
         let i = dir.index();
         self.packets[i] += 1;
         self.track_handshake(dir, flags);
+        self.windows
+            .note(i, flags, seq, ack, seg.window, seg.wscale);
         if flags.rst() {
             self.rst = true;
             return Push::default();

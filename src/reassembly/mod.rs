@@ -82,6 +82,10 @@ pub struct SegmentMeta {
     pub seq: u32,
     pub ack: u32,
     pub flags: crate::decode::TcpFlags,
+    /// Advertised window, unscaled as on the wire.
+    pub window: u16,
+    /// Window scale option, on a SYN that carried one.
+    pub wscale: Option<u8>,
     pub payload_len: u32,
     pub ts: Timestamp,
     pub frame: FrameNo,

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use super::conn::{Conn, Teardown};
+use super::conn::{Conn, Ignored, Teardown};
 use super::stream::{Origin, StreamSink};
 use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
 use crate::capture::{Frame, FrameNo, Timestamp};
@@ -230,12 +230,24 @@ impl<H: StreamHandler> FlowTable<H> {
             seq: pkt.seq,
             ack: pkt.ack,
             flags: pkt.flags,
+            window: pkt.window,
+            wscale: pkt.wscale,
             payload_len: payload.len() as u32,
             ts: frame.ts,
             frame: frame.no,
         };
         let max_ooo = self.max_ooo;
         let slot = slot_mut(&mut self.slots, i);
+        if let Some(ignored) = slot.conn.screen(&seg) {
+            // A blind RST or SYN: the frame still goes to the handler (pcap output, the
+            // ladder), but neither the connection nor the session hears of it.
+            slot.conn.note_ignored(&seg);
+            match ignored {
+                Ignored::RstOutOfWindow => counters.rst_out_of_window += 1,
+                Ignored::SynOnEstablished => counters.syn_on_established += 1,
+            }
+            return slot.conn.teardown();
+        }
         let meta = slot.conn.meta;
         h.segment(&mut slot.app, &meta, &seg);
         let before = slot.conn.buffered_cost();

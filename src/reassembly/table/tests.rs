@@ -148,6 +148,7 @@ impl Net {
             ack,
             flags: TcpFlags(flags),
             window: 65535,
+            wscale: None,
             payload: 40..40 + p.len(),
             cut: 0,
         };
