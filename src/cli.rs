@@ -156,6 +156,11 @@ pub struct Args {
     /// 2 x BYTES per flow.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().overlap_window_bytes)]
     pub overlap_window_bytes: usize,
+
+    /// Limit: milliseconds of packet time a direction's bytes are still followed after
+    /// the peer reset the connection (the sender's segments in flight); 0: none.
+    #[arg(long, value_name = "MS", default_value_t = Limits::default().rst_linger_ms)]
+    pub rst_linger_ms: u64,
 }
 
 impl Args {
@@ -230,6 +235,7 @@ impl Args {
             midstream_scan_bytes: self.midstream_scan_bytes,
             max_transfers: self.max_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
+            rst_linger_ms: self.rst_linger_ms,
             ..Limits::default()
         }
     }

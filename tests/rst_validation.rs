@@ -1,8 +1,10 @@
 //! RSTs and SYNs a blind attacker could send (RFC 5961's idea): an RST whose sequence
 //! number lies outside the receiver's window, or a SYN that does not repeat the
 //! handshake's, is counted (`rst_out_of_window`, `syn_on_established`) and the
-//! connection stays tracked; an RST inside the window still ends it. The captures are
-//! the generator's direct transfer with packets injected in the middle of its data.
+//! connection stays tracked; an RST inside the window still ends it, and the sender's
+//! segments still in flight after it are followed for `--rst-linger-ms`
+//! (`bytes_after_reset`). The captures are the generator's direct transfer with packets
+//! injected in the middle of its data.
 
 mod common;
 
@@ -133,7 +135,9 @@ fn an_rst_inside_the_window_still_ends_the_connection() {
         }),
     ] {
         let (pcap, data) = capture(&dir, name, inject);
-        let (ev, _) = common::run_json(&pcap, &[]);
+        // Without the RST linger: the segments after it (the generator's sender goes on
+        // as if nothing happened) would otherwise still be followed.
+        let (ev, _) = common::run_json(&pcap, &["--rst-linger-ms", "0"]);
         let stats = of_kind(&ev, "stats")[0];
         assert_eq!(stats["rst_out_of_window"], 0, "{name}: {stats}");
         let f = of_kind(&ev, "file")[0];
@@ -150,4 +154,73 @@ fn an_rst_inside_the_window_still_ends_the_connection() {
             .unwrap();
         assert_eq!(flow["close"], "rst", "{name}: {flow}");
     }
+}
+
+/// The receiver resets in the middle of the data and says nothing more (its later ACKs
+/// and DONE are removed); the sender's segments already in flight keep coming.
+fn cancelled_mid_data(dir: &TempDir) -> (PathBuf, Vec<u8>, u64) {
+    let (pcap, data) = capture(dir, "cancel.pcap", |mid, sender, receiver| {
+        vec![(receiver, sender, mid.ack, RST)]
+    });
+    let mut frames = common::read_frames(&pcap);
+    let rst = frames
+        .iter()
+        .position(|f| decode_tcp(LinkType::Ethernet, &f.data).unwrap().flags.rst())
+        .unwrap();
+    let receiver = decode_tcp(LinkType::Ethernet, &frames[rst].data)
+        .unwrap()
+        .src;
+    let mut after = 0;
+    let mut i = rst + 1;
+    while i < frames.len() {
+        let p = decode_tcp(LinkType::Ethernet, &frames[i].data).unwrap();
+        if p.src == receiver {
+            frames.remove(i);
+        } else {
+            after += p.payload.len() as u64;
+            i += 1;
+        }
+    }
+    let mut b = PcapBuilder::new();
+    b.add_frames(frames);
+    b.write_file(&pcap).unwrap();
+    (pcap, data, after)
+}
+
+#[test]
+fn bytes_in_flight_after_the_receivers_reset_reach_the_file() {
+    let dir = TempDir::new("rst-in-flight");
+    let (pcap, data, after) = cancelled_mid_data(&dir);
+    assert!(after > 1000, "data follows the RST: {after}");
+    let carved = dir.join("carved");
+    let (ev, _) = common::run_json(&pcap, &["--extract", carved.to_str().unwrap()]);
+    let f = of_kind(&ev, "file")[0];
+    assert_eq!(f["bytes"], data.len() as u64, "{f}");
+    assert_eq!(f["bytes_after_reset"], after, "{f}");
+    assert_eq!(f["sha256"], sha_hex(&data).as_str(), "{f}");
+    let path = f["path"].as_str().expect("carved");
+    assert_eq!(
+        std::fs::read(path).unwrap(),
+        data,
+        "the carve has every byte"
+    );
+    let flow = of_kind(&ev, "flow")
+        .into_iter()
+        .find(|fl| fl["close"] == "rst")
+        .unwrap();
+    // The OFT trailer bytes (none here) would count too: every payload byte after it.
+    assert_eq!(flow["bytes_after_reset"], after, "{flow}");
+    let close = of_kind(&ev, "phase")
+        .into_iter()
+        .find(|p| p["phase"] == "close")
+        .unwrap();
+    assert_eq!(close["reason"], "rst", "{close}");
+    assert_eq!(close["dir"], "receiver->sender", "{close}");
+
+    // Without the linger the RST ends it: the bytes in flight are not the file's.
+    let (ev, _) = common::run_json(&pcap, &["--rst-linger-ms", "0"]);
+    let f = of_kind(&ev, "file")[0];
+    assert_eq!(f["bytes"], data.len() as u64 - after, "{f}");
+    assert_eq!(f["bytes_after_reset"], 0, "{f}");
+    assert_eq!(f["status"], "truncated", "{f}");
 }

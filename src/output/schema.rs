@@ -163,6 +163,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         missing: end.missing.clone(),
         sender: party(f.sender),
         receiver: party(f.receiver),
+        bytes_after_reset: end.bytes_after_reset,
     }
 }
 
@@ -268,6 +269,7 @@ fn flow_record(f: &FlowSeen) -> FlowRecord {
         gaps: f.gaps,
         gap_bytes: f.gap_bytes,
         close: f.close.as_str(),
+        bytes_after_reset: f.bytes_after_reset,
     }
 }
 
@@ -348,6 +350,8 @@ struct FileRecord {
     pub missing: Vec<[u64; 2]>,
     pub sender: String,
     pub receiver: String,
+    /// File bytes that arrived after the connection was reset (in flight then).
+    pub bytes_after_reset: u64,
 }
 
 /// A running transfer's progress, every `--progress` seconds of packet time.
@@ -446,4 +450,5 @@ struct FlowRecord {
     pub gaps: u64,
     pub gap_bytes: u64,
     pub close: &'static str,
+    pub bytes_after_reset: u64,
 }

@@ -51,7 +51,10 @@ pub struct Conn {
     /// Sequence number just past each direction's FIN (what the peer's ACK must reach).
     fin_end: [Option<u32>; 2],
     fin_acked: [bool; 2],
-    rst: bool,
+    /// Who sent the first accepted RST, and each direction's delivered bytes then.
+    rst: Option<(Direction, [u64; 2])>,
+    /// The other side sent an RST as well: nothing more can come.
+    rst_both: bool,
     windows: Windows,
     pub last_seen: Timestamp,
     pub last_frame: FrameNo,
@@ -87,11 +90,17 @@ impl Conn {
             packets: [0; 2],
             fin_end: [None; 2],
             fin_acked: [false; 2],
-            rst: false,
+            rst: None,
+            rst_both: false,
             windows: Windows::default(),
             last_seen: ts,
             last_frame: frame,
         }
+    }
+
+    /// Both sides sent an RST: neither will send more.
+    pub fn reset_both(&self) -> bool {
+        self.rst_both
     }
 
     pub fn handshake(&self) -> Handshake {
@@ -99,7 +108,7 @@ impl Conn {
     }
 
     pub fn teardown(&self) -> Teardown {
-        if self.rst {
+        if self.rst.is_some() {
             Teardown::Reset
         } else if self.fin_end[0].is_some() && self.fin_end[1].is_some() {
             Teardown::BothFin
@@ -181,7 +190,17 @@ impl Conn {
         self.windows
             .note(i, flags, seq, ack, seg.window, seg.wscale);
         if flags.rst() {
-            self.rst = true;
+            match self.rst {
+                None => {
+                    let at = [
+                        self.streams[0].delivered_bytes(),
+                        self.streams[1].delivered_bytes(),
+                    ];
+                    self.rst = Some((dir, at));
+                }
+                Some((first, _)) if first != dir => self.rst_both = true,
+                Some(_) => {}
+            }
             return Push::default();
         }
         if flags.ack() {
@@ -253,8 +272,15 @@ impl Conn {
             gaps: self.streams[i].gaps(),
             gap_bytes: self.streams[i].gap_bytes(),
         };
+        let after_reset = match self.rst {
+            Some((_, at)) => (0..2)
+                .map(|i| self.streams[i].delivered_bytes() - at[i])
+                .sum(),
+            None => 0,
+        };
         FlowSummary {
             dirs: [dir(0), dir(1)],
+            bytes_after_reset: after_reset,
             last_seen: self.last_seen,
         }
     }

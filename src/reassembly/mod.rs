@@ -72,6 +72,8 @@ pub struct DirSummary {
 pub struct FlowSummary {
     /// Indexed by `Direction::index()`.
     pub dirs: [DirSummary; 2],
+    /// Payload bytes delivered after the first RST (in flight when it was sent).
+    pub bytes_after_reset: u64,
     pub last_seen: Timestamp,
 }
 

@@ -223,6 +223,8 @@ pub struct FileEnd {
     pub sha256: Option<Sha256Digest>,
     /// Byte ranges `[start, end)` not seen.
     pub missing: Vec<[u64; 2]>,
+    /// Of `bytes`, those that arrived after the connection was reset.
+    pub bytes_after_reset: u64,
 }
 
 impl FileEnd {
@@ -428,6 +430,8 @@ pub struct FlowSeen {
     pub gaps: u64,
     pub gap_bytes: u64,
     pub close: CloseReason,
+    /// Payload bytes delivered after the first RST (segments in flight then).
+    pub bytes_after_reset: u64,
 }
 
 impl FlowSeen {
@@ -453,6 +457,7 @@ impl FlowSeen {
             gaps: c2s.gaps + s2c.gaps,
             gap_bytes: c2s.gap_bytes + s2c.gap_bytes,
             close: reason,
+            bytes_after_reset: sum.bytes_after_reset,
         }
     }
 }

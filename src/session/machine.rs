@@ -52,6 +52,7 @@ struct FileProgress {
     unknown_start: bool,
     last_progress: Timestamp,
     progress_bytes: u64,
+    after_reset: u64,
 }
 
 /// Bound on the bytes a direction may hold while it waits for the other side.
@@ -109,6 +110,8 @@ pub struct DataMachine {
     pub finished: bool,
     pub direct_im: bool,
     pub progress_nanos: u64,
+    /// The connection was reset: file bytes from now on were in flight then.
+    pub reset: bool,
 }
 
 impl DataMachine {
@@ -133,6 +136,7 @@ impl DataMachine {
             unframed: Default::default(),
             finished: false,
             direct_im: false,
+            reset: false,
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
         }
     }
@@ -436,6 +440,9 @@ impl DataMachine {
         sink.file_data(f.next, chunk);
         f.next += n as u64;
         f.bytes += n as u64;
+        if self.reset {
+            f.after_reset += n as u64;
+        }
         f.last_data = Some(at.ts);
         self.bytes += n as u64;
         let left = remaining - n as u64;
@@ -565,6 +572,7 @@ impl DataMachine {
                 FileHash::Placed(h) => h,
             },
             missing,
+            bytes_after_reset: f.after_reset,
         };
         sink.file_end(end);
         self.files_done += 1;
@@ -592,6 +600,7 @@ impl FileProgress {
             unknown_start,
             last_progress: ts,
             progress_bytes: 0,
+            after_reset: 0,
         }
     }
 
