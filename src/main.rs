@@ -64,7 +64,12 @@ fn main() -> ExitCode {
                 println!("{text}");
             }
             oftsniff::pipeline::print_counters(&summary);
-            ExitCode::SUCCESS
+            if summary.output_failed {
+                // Already said on stderr when it happened.
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("{e}");

@@ -66,7 +66,10 @@ fn empty_and_unknown_pcapng_blocks_before_the_packets_are_skipped() {
     for (name, extra) in [
         ("unknown.pcapng", vec![unknown]),
         ("empty-nrb.pcapng", vec![nrb]),
-        ("both.pcapng", vec![nrb, unknown, (0x8000_0002, &[1u8; 5][..])]),
+        (
+            "both.pcapng",
+            vec![nrb, unknown, (0x8000_0002, &[1u8; 5][..])],
+        ),
     ] {
         let (bytes, n) = gaim_pcapng(&extra);
         let path = dir.join(name);

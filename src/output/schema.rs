@@ -164,6 +164,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         sender: party(f.sender),
         receiver: party(f.receiver),
         bytes_after_reset: end.bytes_after_reset,
+        carve_error: f.carve_error.clone(),
     }
 }
 
@@ -352,6 +353,8 @@ struct FileRecord {
     pub receiver: String,
     /// File bytes that arrived after the connection was reset (in flight then).
     pub bytes_after_reset: u64,
+    /// Why `--extract` could not write the file, null when it could (or was not asked).
+    pub carve_error: Option<String>,
 }
 
 /// A running transfer's progress, every `--progress` seconds of packet time.

@@ -53,6 +53,9 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// `--explain` ladders, one text block per transfer.
     pub explained: Vec<String>,
+    /// An output failed during the run (a carved file could not be written): the other
+    /// outputs went on, but the run must not look successful.
+    pub output_failed: bool,
 }
 
 fn one_line(e: impl fmt::Display) -> RunError {
@@ -100,6 +103,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let event_thread = spawn("events".into(), "event", move || {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
+    let carver = outputs.carver.clone();
     let workers = spawn_workers(cfg, &rep_tx, outputs.carver)?;
     let captures = spawn_capture(cfg, sources, workers.senders, stop)?;
     let captured = join_capture(captures)?;
@@ -118,6 +122,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         stats,
         warnings: captured.warnings,
         explained,
+        output_failed: carver.is_some_and(|c| c.failed()),
     })
 }
 

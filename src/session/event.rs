@@ -261,6 +261,8 @@ impl FileEnd {
 pub struct FileSeen {
     pub end: FileEnd,
     pub path: Option<PathBuf>,
+    /// Why `--extract` could not write the file (whole), when it could not.
+    pub carve_error: Option<String>,
     pub sender: Option<Endpoint>,
     pub receiver: Option<Endpoint>,
 }

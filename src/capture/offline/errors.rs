@@ -98,7 +98,7 @@ impl OfflineSource {
             return None;
         }
         let len = read_u32(data.get(4..8)?, *big_endian) as usize;
-        if len < 12 || len % 4 != 0 {
+        if len < 12 || !len.is_multiple_of(4) {
             return None;
         }
         let trailer = read_u32(data.get(len - 4..len)?, *big_endian) as usize;

@@ -205,6 +205,7 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             bytes_after_reset: 0,
         },
         path: None,
+        carve_error: None,
         sender: Some(ep(sender)),
         receiver: Some(ep(receiver)),
     })
