@@ -98,9 +98,15 @@ impl Conn {
         }
     }
 
-    /// Both sides sent an RST: neither will send more.
-    pub fn reset_both(&self) -> bool {
-        self.rst_both
+    /// After an RST, whether the other side may still have bytes in flight: it was
+    /// sending (bytes delivered), has not finished its stream (FIN and every byte before
+    /// it), and has not reset too. A refused SYN, or a side done sending, closes at once.
+    pub fn reset_may_linger(&self) -> bool {
+        let Some((dir, _)) = self.rst else {
+            return false;
+        };
+        let peer = &self.streams[dir.reverse().index()];
+        !self.rst_both && peer.delivered_bytes() > 0 && !peer.is_complete()
     }
 
     pub fn handshake(&self) -> Handshake {

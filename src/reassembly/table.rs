@@ -287,7 +287,8 @@ impl<H: StreamHandler> FlowTable<H> {
     }
 
     /// After the frame: closes the flow once both FINs are acknowledged, or on an RST
-    /// when both sides reset or `Limits::rst_linger_ms` is 0, and lets a flow that is
+    /// unless the other side may still have bytes in flight (`Conn::reset_may_linger`)
+    /// and `Limits::rst_linger_ms` is not 0, and lets a flow that is
     /// over linger. After one side's RST the other's in-order bytes (its segments in
     /// flight) are still delivered until the RST linger ends (`expire`).
     fn end_if_over(&mut self, h: &mut H, i: u32, teardown: Teardown, counters: &mut Counters) {
@@ -296,7 +297,7 @@ impl<H: StreamHandler> FlowTable<H> {
         match teardown {
             Teardown::Open => {}
             Teardown::Reset => {
-                if self.rst_linger_ns == 0 || slot.conn.reset_both() {
+                if self.rst_linger_ns == 0 || !slot.conn.reset_may_linger() {
                     self.close_slot(h, i, CloseReason::Rst, counters);
                 }
                 self.start_linger(i);
