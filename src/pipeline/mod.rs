@@ -118,11 +118,13 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     };
     let (stats, explained) = finish(stats, rep_tx, event_thread, outputs.pcap)?;
     captured.result?;
+    let output_failed = carver.is_some_and(|c| c.failed())
+        || stats.pcap.as_ref().is_some_and(|p| p.error.is_some());
     Ok(Summary {
         stats,
         warnings: captured.warnings,
         explained,
-        output_failed: carver.is_some_and(|c| c.failed()),
+        output_failed,
     })
 }
 
@@ -333,7 +335,8 @@ fn finish(
     };
     let pcap = pcap.map(PcapOutHandle::finish);
     if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
-        return Err(one_line(e));
+        // The other outputs went on; the run ends in failure (exit 1), said here once.
+        eprintln!("{}", one_line(e).0);
     }
     stats.pcap = pcap;
     Ok((stats, explained))
