@@ -40,6 +40,11 @@ pub struct Args {
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
 
+    /// Once the capture and every output are open, run as USER (its uid, gid and only
+    /// its group); the outputs already created are handed to USER.
+    #[arg(short = 'Z', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
     /// Worker threads (default: available cores).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
@@ -189,6 +194,7 @@ impl Args {
             workers,
             count: self.count.unwrap_or(u64::MAX),
             no_classify: self.no_classify,
+            user: self.user,
         })
     }
 

@@ -23,6 +23,8 @@ pub struct Config {
     pub count: u64,
     /// `--no-classify`: reassemble and count bytes, recognize nothing.
     pub no_classify: bool,
+    /// `-Z USER`: the user to become once the source and outputs are open.
+    pub user: Option<String>,
 }
 
 /// The frame source.

@@ -8,6 +8,7 @@
 
 pub mod capture;
 pub mod events;
+mod privs;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
@@ -87,6 +88,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     // output: an unwritable path must fail before any capture starts.
     let mut sources = Source::open(&cfg.input)?;
     let outputs = open_outputs(cfg, &mut sources)?;
+    privs::drop_privileges(cfg)?;
     let stop = stop_on_signal();
     let live = matches!(sources[0], Source::Live(_));
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
