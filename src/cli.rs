@@ -116,6 +116,11 @@ pub struct Args {
     )]
     pub count: Option<u64>,
 
+    /// Once the capture and every output are open, run as USER (its uid, gid and only
+    /// its group); the outputs already created are handed to USER.
+    #[arg(short = 'Z', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+
     /// Worker threads (default: available cores).
     #[arg(help_heading = "Limits", long, value_name = "N")]
     pub workers: Option<usize>,
@@ -281,6 +286,11 @@ pub struct Args {
     /// Write the man page or a shell completion script to standard output, and exit.
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,
+
+    /// Limit: milliseconds of packet time a direction's bytes are still followed after
+    /// the peer reset the connection (the sender's segments in flight); 0: none.
+    #[arg(help_heading = "Limits", long, value_name = "MS", default_value_t = Limits::default().rst_linger_ms)]
+    pub rst_linger_ms: u64,
 }
 
 impl Args {
@@ -324,6 +334,7 @@ impl Args {
             count: self.count.unwrap_or(u64::MAX),
             no_classify: self.no_classify,
             compare,
+            user: self.user,
         })
     }
 
@@ -386,6 +397,7 @@ impl Args {
             midstream_scan_bytes: self.midstream_scan_bytes,
             max_transfers: self.max_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
+            rst_linger_ms: self.rst_linger_ms,
             ..Limits::default()
         }
     }

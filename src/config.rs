@@ -28,6 +28,8 @@ pub struct Config {
     /// `--compare A B`: the two transfers to set side by side (each a capture file and a
     /// transfer id); empty for an ordinary run.
     pub compare: Vec<TransferRef>,
+    /// `-Z USER`: the user to become once the source and outputs are open.
+    pub user: Option<String>,
 }
 
 /// One transfer of one capture, as `--compare` names it: `FILE:T3`.
@@ -156,6 +158,13 @@ pub struct Limits {
     /// (the final ACK, retransmissions) still reach it instead of opening a new flow
     /// (default 5).
     pub close_linger_secs: u64,
+    /// Time (packet time, milliseconds) a direction's in-order bytes are still delivered
+    /// after the peer's RST (`--rst-linger-ms`, default 2000): a receiver that cancels
+    /// resets the connection while the sender's segments already in flight keep
+    /// crossing the wire. 2 s is many round trips on a LAN and covers a sender draining
+    /// a full window over a slow link (64 KiB at 256 kbit/s); 0 ends the connection at
+    /// the RST.
+    pub rst_linger_ms: u64,
     /// Frames held per not-yet-recognized flow so its pcap can start at the SYN
     /// (`--max-held-frames`, default 256).
     pub max_held_frames: usize,
@@ -199,6 +208,7 @@ impl Default for Limits {
             max_reassembly_mem: 256 << 20,
             idle_timeout_secs: 120,
             close_linger_secs: 5,
+            rst_linger_ms: 2000,
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
             max_transfers: 65_536,

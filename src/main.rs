@@ -82,7 +82,10 @@ fn main() -> ExitCode {
                 println!("{text}");
             }
             oftsniff::pipeline::print_counters(&summary);
-            if summary.input_damaged {
+            if summary.output_failed {
+                // Already said on stderr when it happened.
+                ExitCode::from(1)
+            } else if summary.input_damaged {
                 // As tcpdump on a truncated file: everything there was read, and the exit
                 // code says the input was damaged.
                 ExitCode::from(oftsniff::pipeline::EXIT_INPUT)

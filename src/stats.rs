@@ -120,6 +120,12 @@ counters! {
     ladder_lines_dropped: "ladder lines not kept for --explain (too many per connection)",
     /// Payload bytes delivered in order with `--no-classify`, which only counts them.
     no_classify_bytes: "bytes reassembled and not classified (--no-classify)",
+    /// RSTs ignored because their sequence number lay outside the receiver's window (a
+    /// blind or stale reset, RFC 5961): the connection stays tracked (workers).
+    rst_out_of_window: "RSTs ignored (sequence number outside the window)",
+    /// SYNs ignored on a connection under way because they did not repeat its handshake
+    /// (workers).
+    syn_on_established: "SYNs ignored on established connections",
 }
 
 /// Printed on every run, like tcpdump's counters, whatever their value.

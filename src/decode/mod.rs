@@ -64,6 +64,9 @@ pub struct TcpPacket {
     pub ack: u32,
     pub flags: TcpFlags,
     pub window: u16,
+    /// Window scale shift from the options of a SYN (RFC 7323); `None` on other segments
+    /// and on a SYN without the option.
+    pub wscale: Option<u8>,
     pub payload: Range<usize>,
     /// Payload bytes the IP header says followed `payload` but the frame does not hold:
     /// a snap length cut it, or the header lies (the worker tells which by the frame's
@@ -168,8 +171,17 @@ pub fn decode_tcp(link: LinkType, data: &[u8]) -> Result<TcpPacket, Skip> {
         ack: tcp.acknowledgment_number(),
         flags: TcpFlags(flags),
         window: tcp.window_size(),
+        wscale: if tcp.syn() { window_scale(&tcp) } else { None },
         payload: start..end,
         cut,
+    })
+}
+
+/// The window scale option of a SYN, its shift capped at 14 as RFC 7323 §2.3 says.
+fn window_scale(tcp: &etherparse::TcpSlice<'_>) -> Option<u8> {
+    tcp.options_iterator().find_map(|o| match o {
+        Ok(etherparse::TcpOptionElement::WindowScale(s)) => Some(s.min(14)),
+        _ => None,
     })
 }
 

@@ -23,6 +23,8 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Alternative names tried for a taken name before giving up.
 const MAX_ALTERNATIVES: u32 = 1000;
@@ -34,6 +36,8 @@ const PARTIAL_SUFFIX: &str = ".partial";
 pub struct Carver {
     root: PathBuf,
     canon_root: PathBuf,
+    /// A file could not be written: no further file is started.
+    failed: Arc<AtomicBool>,
 }
 
 impl Carver {
@@ -44,6 +48,7 @@ impl Carver {
         Ok(Carver {
             root: dir.to_path_buf(),
             canon_root,
+            failed: Arc::default(),
         })
     }
 
@@ -72,6 +77,8 @@ impl Carver {
             excess_bytes: 0,
             gaps: 0,
             error: None,
+            stopped: self.failed.load(Ordering::Relaxed),
+            failed: self.failed.clone(),
         }
     }
 }
@@ -79,6 +86,16 @@ impl Carver {
 impl FileStore for Carver {
     fn start_file(&self, components: &[String], size: u64, offset: u64) -> Box<dyn StoredFile> {
         Box::new(Carver::start_file(self, components, size, offset))
+    }
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+}
+
+/// The first failed write of the run says so once on stderr; carving stops there.
+fn note_failure(failed: &AtomicBool, e: &OutputError) {
+    if !failed.swap(true, Ordering::Relaxed) {
+        eprintln!("oftsniff: error: --extract: {e}; no further file is carved");
     }
 }
 
@@ -88,12 +105,27 @@ impl StoredFile for CarveFile {
         let _ = CarveFile::write_at(self, offset, bytes);
     }
 
-    fn finish(self: Box<Self>, whole: bool) -> Option<Stored> {
-        let r = CarveFile::finish(*self, whole).ok()?;
-        Some(Stored {
-            path: r.path,
-            missing: r.missing.iter().map(|&(a, b)| [a, b]).collect(),
-        })
+    fn finish(self: Box<Self>, whole: bool) -> Stored {
+        let stopped = self.stopped;
+        let failed = self.failed.clone();
+        match CarveFile::finish(*self, whole) {
+            _ if stopped => Stored {
+                error: Some("not carved: an earlier --extract write failed".into()),
+                ..Stored::default()
+            },
+            Ok(r) => Stored {
+                path: Some(r.path),
+                missing: r.missing.iter().map(|&(a, b)| [a, b]).collect(),
+                error: r.error.map(|e| e.to_string()),
+            },
+            Err(e) => {
+                note_failure(&failed, &e);
+                Stored {
+                    error: Some(e.to_string()),
+                    ..Stored::default()
+                }
+            }
+        }
     }
 }
 
@@ -183,6 +215,9 @@ pub struct CarveFile {
     excess_bytes: u64,
     gaps: u64,
     error: Option<OutputError>,
+    /// Started after carving stopped: takes nothing, creates nothing.
+    stopped: bool,
+    failed: Arc<AtomicBool>,
 }
 
 /// Where a carved file went and how whole it is.
@@ -214,7 +249,7 @@ impl CarveFile {
     /// and counted. After a write error the file takes no more bytes; the error is
     /// returned once and reported again by `finish`.
     pub fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<(), OutputError> {
-        if self.error.is_some() || bytes.is_empty() {
+        if self.error.is_some() || self.stopped || bytes.is_empty() {
             return Ok(());
         }
         let end = offset.saturating_add(bytes.len() as u64);
@@ -236,6 +271,7 @@ impl CarveFile {
                 Ok(())
             }
             Err(e) => {
+                note_failure(&self.failed, &e);
                 self.error = Some(clone_error(&e));
                 Err(e)
             }
@@ -265,6 +301,9 @@ impl CarveFile {
     /// Closes the file. `complete` says the transfer ended normally (DONE received); the
     /// file gets its final name only then and if every announced byte was written.
     pub fn finish(mut self, complete: bool) -> Result<CarveResult, OutputError> {
+        if self.stopped {
+            return Err(OutputError::WriterGone);
+        }
         self.opened()?;
         let o = self.open.take().ok_or(OutputError::WriterGone)?;
         let missing = self.covered.missing(self.announced_size);

@@ -424,6 +424,10 @@ impl Writer {
     fn fail_main(&mut self, e: OutputError) {
         self.stats.fail(e);
         if let Some(m) = self.main.take() {
+            // Records counted as written when staged, cut off the file by the failure.
+            let lost = m.lost_records();
+            self.stats.frames_written -= lost;
+            self.stats.frames_not_written += lost;
             self.stats.bytes_written += m.bytes_written();
             self.stats.files += m.files_opened();
             if let Err(e) = m.close() {
@@ -461,10 +465,14 @@ impl Writer {
     }
 
     fn close(mut self) -> PcapOutStats {
-        if let Some(m) = self.main.take() {
+        if let Some(mut m) = self.main.take() {
+            let flushed = m.flush();
+            let lost = m.lost_records();
+            self.stats.frames_written -= lost;
+            self.stats.frames_not_written += lost;
             self.stats.bytes_written += m.bytes_written();
             self.stats.files += m.files_opened();
-            if let Err(e) = m.close() {
+            if let Err(e) = flushed.and_then(|()| m.close()) {
                 self.stats.fail(e);
             }
         }

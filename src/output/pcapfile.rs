@@ -56,6 +56,14 @@ impl<W: Write> PcapFileWriter<W> {
         self.out.flush()
     }
 
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -25,8 +25,15 @@ const GLOBAL_HEADER_LEN: usize = 24;
 struct RecordSink {
     file: File,
     staged: Vec<u8>,
+    /// Where each staged record ends in `staged`.
+    bounds: Vec<usize>,
     /// Leading bytes to swallow: a file reopened for append already has its header.
     skip: usize,
+    /// Length of the file: whole records only, also after a failed write.
+    on_disk: u64,
+    /// Staged records and bytes a failed write lost.
+    lost_records: u64,
+    lost_bytes: u64,
 }
 
 impl Write for RecordSink {
@@ -37,12 +44,52 @@ impl Write for RecordSink {
         Ok(b.len())
     }
 
+    /// Writes every staged byte. On a short write (a full disk) the file is cut back to
+    /// its last whole record, so it stays a valid pcap that ends on a record boundary,
+    /// and the records that did not make it are counted as lost.
     fn flush(&mut self) -> io::Result<()> {
-        if !self.staged.is_empty() {
-            let r = self.file.write_all(&self.staged);
-            self.staged.clear();
-            r?;
+        let mut done = 0;
+        let mut failed = None;
+        while done < self.staged.len() {
+            match self.file.write(&self.staged[done..]) {
+                Ok(0) => {
+                    failed = Some(io::Error::from(io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
+        let keep = match failed {
+            None => done,
+            Some(_) => self
+                .bounds
+                .iter()
+                .rev()
+                .find(|&&b| b <= done)
+                .copied()
+                .unwrap_or(0),
+        };
+        let kept_records = self.bounds.iter().filter(|&&b| b <= keep).count();
+        let lost_records = (self.bounds.len() - kept_records) as u64;
+        let lost_bytes = (self.staged.len() - keep) as u64;
+        self.staged.clear();
+        self.bounds.clear();
+        if let Some(e) = failed {
+            if keep < done {
+                // Best effort: the error that stops this output is the write's.
+                let _ = self.file.set_len(self.on_disk + keep as u64);
+            }
+            self.on_disk += keep as u64;
+            self.lost_records += lost_records;
+            self.lost_bytes += lost_bytes;
+            return Err(e);
+        }
+        self.on_disk += done as u64;
         Ok(())
     }
 }
@@ -103,10 +150,21 @@ impl PcapFile {
             .metadata()
             .map(|m| (m.dev(), m.ino()))
             .map_err(|e| OutputError::write(path, e))?;
+        let on_disk = if skip > 0 {
+            file.metadata()
+                .map_err(|e| OutputError::write(path, e))?
+                .len()
+        } else {
+            0
+        };
         let sink = RecordSink {
             file,
             staged: Vec::new(),
+            bounds: Vec::new(),
             skip,
+            on_disk,
+            lost_records: 0,
+            lost_bytes: 0,
         };
         let err = |e| OutputError::write(path, e);
         let mut w = PcapFileWriter::new(sink, link).map_err(err)?;
@@ -126,11 +184,18 @@ impl PcapFile {
     pub fn write_frame(&mut self, f: &Frame) -> io::Result<u64> {
         let before = self.w.bytes_written();
         self.w.write_frame(f)?;
+        let sink = self.w.get_mut();
+        sink.bounds.push(sink.staged.len());
         let n = self.w.bytes_written() - before;
         self.records += 1;
         self.staged_since_flush += n as usize;
         if self.staged_since_flush >= self.flush_bytes {
-            self.flush()?;
+            if let Err(e) = self.flush() {
+                // This record was lost with the others; the caller counts it as the
+                // frame that failed.
+                self.w.get_mut().lost_records -= 1;
+                return Err(e);
+            }
         }
         Ok(n)
     }
@@ -158,13 +223,21 @@ impl PcapFile {
         Ok(())
     }
 
-    /// Bytes this writer produced, header included (the file size for a fresh file).
+    /// Bytes this writer produced, header included (the file size for a fresh file),
+    /// less those a failed write lost.
     pub fn bytes_written(&self) -> u64 {
-        self.w.bytes_written()
+        self.w.bytes_written() - self.w.get_ref().lost_bytes
     }
 
+    /// Records written, less those a failed write lost.
     pub fn records(&self) -> u64 {
-        self.records
+        self.records - self.w.get_ref().lost_records
+    }
+
+    /// Records taken earlier (and counted by the caller) that a failed write lost,
+    /// beyond the one whose `write_frame` failed.
+    pub fn lost_records(&self) -> u64 {
+        self.w.get_ref().lost_records
     }
 
     /// Whether the path still names this file (not renamed or removed since it was

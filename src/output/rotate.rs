@@ -168,6 +168,11 @@ impl RotatingPcap {
         }
     }
 
+    /// Records of the open file that a failed write lost (see `PcapFile::lost_records`).
+    pub fn lost_records(&self) -> u64 {
+        self.current.as_ref().map_or(0, |c| c.lost_records())
+    }
+
     pub fn files_opened(&self) -> u64 {
         self.files_opened
     }

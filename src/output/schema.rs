@@ -202,6 +202,8 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         missing: end.missing.clone(),
         sender: party(f.sender),
         receiver: party(f.receiver),
+        bytes_after_reset: end.bytes_after_reset,
+        carve_error: f.carve_error.clone(),
     }
 }
 
@@ -314,6 +316,7 @@ fn flow_record(f: &FlowSeen) -> FlowRecord {
         gap_bytes: f.gap_bytes,
         close: f.close.as_str(),
         community_id: community_id::tcp(&f.client, &f.server),
+        bytes_after_reset: f.bytes_after_reset,
     }
 }
 
@@ -398,6 +401,10 @@ struct FileRecord {
     pub missing: Vec<[u64; 2]>,
     pub sender: String,
     pub receiver: String,
+    /// File bytes that arrived after the connection was reset (in flight then).
+    pub bytes_after_reset: u64,
+    /// Why `--extract` could not write the file, null when it could (or was not asked).
+    pub carve_error: Option<String>,
 }
 
 /// A running transfer's progress, every `--progress` seconds of packet time.
@@ -508,4 +515,5 @@ struct FlowRecord {
     pub close: &'static str,
     /// Community ID v1 (seed 0) of the connection.
     pub community_id: String,
+    pub bytes_after_reset: u64,
 }

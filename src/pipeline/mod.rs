@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod compare;
 pub mod events;
+mod privs;
 pub mod signals;
 pub mod worker;
 
@@ -92,6 +93,9 @@ pub struct Summary {
     /// Transfers and files reported (`transfer` and `file` events).
     pub transfers: u64,
     pub files: u64,
+    /// An output failed during the run (a carved file could not be written): the other
+    /// outputs went on, but the run must not look successful.
+    pub output_failed: bool,
 }
 
 fn one_line(e: impl fmt::Display) -> RunError {
@@ -128,6 +132,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let mut sources = Source::open(&cfg.input, cfg.filter.as_ref(), &stop)?;
     let outputs = open_outputs(cfg, &mut sources, &signals)?;
     say_what_is_read(cfg, &sources);
+    privs::drop_privileges(cfg)?;
     let live = sources[0].is_live_like();
     let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
@@ -157,6 +162,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let event_thread = spawn("events".into(), "event", move || {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
+    let carver = outputs.carver.clone();
     let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board)?;
     let captures = spawn_capture(cfg, sources, workers.senders, &signals, &board)?;
     let captured = join_capture(captures)?;
@@ -186,6 +192,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         });
         report::write_atomic(path, &page).map_err(one_line)?;
     }
+    let output_failed = carver.is_some_and(|c| c.failed())
+        || stats.pcap.as_ref().is_some_and(|p| p.error.is_some());
     Ok(Summary {
         stats,
         input_damaged: !captured.warnings.is_empty(),
@@ -194,6 +202,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         record,
         transfers: done.transfers,
         files: done.files,
+        output_failed,
     })
 }
 
@@ -447,7 +456,8 @@ fn finish(
     };
     let pcap = pcap.map(PcapOutHandle::finish);
     if let Some(e) = pcap.as_ref().and_then(|p| p.error.as_ref()) {
-        return Err(RunError::mid_run(one_line(e).line));
+        // The other outputs went on; the run ends in failure (exit 1), said here once.
+        eprintln!("{}", one_line(e).line);
     }
     stats.pcap = pcap;
     Ok((stats, done))

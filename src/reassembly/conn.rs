@@ -7,6 +7,20 @@ use crate::capture::{FrameNo, Timestamp};
 use crate::decode::TcpFlags;
 use crate::flow::{Direction, FlowKey};
 
+mod window;
+
+use window::Windows;
+
+/// A segment the connection does not take (see [`window`]): counted, passed on to pcap
+/// output as any frame, but it changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ignored {
+    /// An RST whose sequence number lies outside the receiver's window.
+    RstOutOfWindow,
+    /// A SYN on a connection under way that does not repeat the handshake's.
+    SynOnEstablished,
+}
+
 /// How far the three-way handshake has been seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handshake {
@@ -37,7 +51,11 @@ pub struct Conn {
     /// Sequence number just past each direction's FIN (what the peer's ACK must reach).
     fin_end: [Option<u32>; 2],
     fin_acked: [bool; 2],
-    rst: bool,
+    /// Who sent the first accepted RST, and each direction's delivered bytes then.
+    rst: Option<(Direction, [u64; 2])>,
+    /// The other side sent an RST as well: nothing more can come.
+    rst_both: bool,
+    windows: Windows,
     pub last_seen: Timestamp,
     pub last_frame: FrameNo,
 }
@@ -72,10 +90,23 @@ impl Conn {
             packets: [0; 2],
             fin_end: [None; 2],
             fin_acked: [false; 2],
-            rst: false,
+            rst: None,
+            rst_both: false,
+            windows: Windows::default(),
             last_seen: ts,
             last_frame: frame,
         }
+    }
+
+    /// After an RST, whether the other side may still have bytes in flight: it was
+    /// sending (bytes delivered), has not finished its stream (FIN and every byte before
+    /// it), and has not reset too. A refused SYN, or a side done sending, closes at once.
+    pub fn reset_may_linger(&self) -> bool {
+        let Some((dir, _)) = self.rst else {
+            return false;
+        };
+        let peer = &self.streams[dir.reverse().index()];
+        !self.rst_both && peer.delivered_bytes() > 0 && !peer.is_complete()
     }
 
     pub fn handshake(&self) -> Handshake {
@@ -83,7 +114,7 @@ impl Conn {
     }
 
     pub fn teardown(&self) -> Teardown {
-        if self.rst {
+        if self.rst.is_some() {
             Teardown::Reset
         } else if self.fin_end[0].is_some() && self.fin_end[1].is_some() {
             Teardown::BothFin
@@ -118,7 +149,29 @@ impl Conn {
         }
     }
 
-    /// Takes one segment sent in `dir`; in-order payload goes to `sink` at once. `cut`
+    /// Whether the connection must ignore `seg` (a blind RST or SYN); `None` to take it.
+    pub fn screen(&self, seg: &SegmentMeta) -> Option<Ignored> {
+        let i = seg.dir.index();
+        let s = &self.streams[i];
+        if seg.flags.rst() {
+            let next = s.is_started().then(|| s.next_seq());
+            if !self.windows.rst_acceptable(i, seg.seq, next) {
+                return Some(Ignored::RstOutOfWindow);
+            }
+        } else if seg.flags.syn() && !self.windows.syn_acceptable(i, seg.seq, s.is_started()) {
+            return Some(Ignored::SynOnEstablished);
+        }
+        None
+    }
+
+    /// Counts a frame of this connection whose segment was ignored (see [`Conn::screen`]).
+    pub fn note_ignored(&mut self, seg: &SegmentMeta) {
+        self.last_seen = self.last_seen.max(seg.ts);
+        self.last_frame = seg.frame;
+        self.packets[seg.dir.index()] += 1;
+    }
+
+    /// Takes one segment sent in `dir` (one [`Conn::screen`] let through); in-order payload goes to `sink` at once. `cut`
     /// payload bytes followed `payload` on the wire but were not captured (snap length).
     pub fn on_segment<S: StreamSink>(
         &mut self,
@@ -140,8 +193,20 @@ impl Conn {
         let i = dir.index();
         self.packets[i] += 1;
         self.track_handshake(dir, flags);
+        self.windows
+            .note(i, flags, seq, ack, seg.window, seg.wscale);
         if flags.rst() {
-            self.rst = true;
+            match self.rst {
+                None => {
+                    let at = [
+                        self.streams[0].delivered_bytes(),
+                        self.streams[1].delivered_bytes(),
+                    ];
+                    self.rst = Some((dir, at));
+                }
+                Some((first, _)) if first != dir => self.rst_both = true,
+                Some(_) => {}
+            }
             return Push::default();
         }
         if flags.ack() {
@@ -213,8 +278,15 @@ impl Conn {
             gaps: self.streams[i].gaps(),
             gap_bytes: self.streams[i].gap_bytes(),
         };
+        let after_reset = match self.rst {
+            Some((_, at)) => (0..2)
+                .map(|i| self.streams[i].delivered_bytes() - at[i])
+                .sum(),
+            None => 0,
+        };
         FlowSummary {
             dirs: [dir(0), dir(1)],
+            bytes_after_reset: after_reset,
             last_seen: self.last_seen,
         }
     }

@@ -72,6 +72,8 @@ pub struct DirSummary {
 pub struct FlowSummary {
     /// Indexed by `Direction::index()`.
     pub dirs: [DirSummary; 2],
+    /// Payload bytes delivered after the first RST (in flight when it was sent).
+    pub bytes_after_reset: u64,
     pub last_seen: Timestamp,
 }
 
@@ -82,6 +84,10 @@ pub struct SegmentMeta {
     pub seq: u32,
     pub ack: u32,
     pub flags: crate::decode::TcpFlags,
+    /// Advertised window, unscaled as on the wire.
+    pub window: u16,
+    /// Window scale option, on a SYN that carried one.
+    pub wscale: Option<u8>,
     pub payload_len: u32,
     pub ts: Timestamp,
     pub frame: FrameNo,

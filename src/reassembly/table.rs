@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use super::conn::{Conn, Teardown};
+use super::conn::{Conn, Ignored, Teardown};
 use super::stream::{Origin, StreamSink};
 use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
 use crate::capture::{Frame, FrameNo, Timestamp};
@@ -98,6 +98,16 @@ pub struct FlowTable<H: StreamHandler> {
     recent_window: usize,
     idle_ns: u64,
     linger_ns: u64,
+    rst_linger_ns: u64,
+}
+
+/// How a connection that is over ended: `None` while it is open.
+fn over_reason(conn: &Conn) -> Option<CloseReason> {
+    match conn.teardown() {
+        Teardown::Open => None,
+        Teardown::BothFin => Some(CloseReason::Fin),
+        Teardown::Reset => Some(CloseReason::Rst),
+    }
 }
 
 fn slot_mut<S>(slots: &mut [Option<Box<Slot<S>>>], i: u32) -> &mut Slot<S> {
@@ -126,6 +136,7 @@ impl<H: StreamHandler> FlowTable<H> {
             linger_ns: limits
                 .close_linger_secs
                 .saturating_mul(Timestamp::NANOS_PER_SEC),
+            rst_linger_ns: limits.rst_linger_ms.saturating_mul(1_000_000),
         }
     }
 
@@ -176,7 +187,7 @@ impl<H: StreamHandler> FlowTable<H> {
         let slot = slot_mut(&mut self.slots, i);
         let meta = slot.conn.meta;
         h.frame(&mut slot.app, &meta, frame);
-        self.end_if_over(h, i, teardown);
+        self.end_if_over(h, i, teardown, counters);
 
         if self.mem > self.max_mem {
             self.relieve_memory(h, counters);
@@ -204,7 +215,8 @@ impl<H: StreamHandler> FlowTable<H> {
         if pure_syn && (closed || slot.conn.teardown() != Teardown::Open) {
             // A new connection on the 4-tuple of one that is over.
             if !closed {
-                self.close_slot(h, i, CloseReason::Fin, counters);
+                let reason = over_reason(&slot.conn).unwrap_or(CloseReason::Fin);
+                self.close_slot(h, i, reason, counters);
             }
             self.remove(i);
             Lookup::New
@@ -230,12 +242,24 @@ impl<H: StreamHandler> FlowTable<H> {
             seq: pkt.seq,
             ack: pkt.ack,
             flags: pkt.flags,
+            window: pkt.window,
+            wscale: pkt.wscale,
             payload_len: payload.len() as u32,
             ts: frame.ts,
             frame: frame.no,
         };
         let max_ooo = self.max_ooo;
         let slot = slot_mut(&mut self.slots, i);
+        if let Some(ignored) = slot.conn.screen(&seg) {
+            // A blind RST or SYN: the frame still goes to the handler (pcap output, the
+            // ladder), but neither the connection nor the session hears of it.
+            slot.conn.note_ignored(&seg);
+            match ignored {
+                Ignored::RstOutOfWindow => counters.rst_out_of_window += 1,
+                Ignored::SynOnEstablished => counters.syn_on_established += 1,
+            }
+            return slot.conn.teardown();
+        }
         let meta = slot.conn.meta;
         h.segment(&mut slot.app, &meta, &seg);
         let before = slot.conn.buffered_cost();
@@ -257,37 +281,25 @@ impl<H: StreamHandler> FlowTable<H> {
         counters.ooo_limit_gaps += push.forced_gap as u64;
 
         let teardown = slot.conn.teardown();
-        if teardown == Teardown::Reset {
-            // Nothing more will come: what is missing now is missing for good.
-            for d in DIRS {
-                let mut sink = Deliver {
-                    h: &mut *h,
-                    st: &mut slot.app,
-                    meta: &meta,
-                    dir: d,
-                    ts: frame.ts,
-                    frame: frame.no,
-                    counters: &mut *counters,
-                };
-                slot.conn.flush(d, &mut sink);
-            }
-        }
         let after = slot.conn.buffered_cost();
         self.mem = self.mem + after - before;
         teardown
     }
 
-    /// After the frame: closes the flow on an RST, or once both FINs are acknowledged, and
-    /// lets a flow that is over linger.
-    fn end_if_over(&mut self, h: &mut H, i: u32, teardown: Teardown) {
+    /// After the frame: closes the flow once both FINs are acknowledged, or on an RST
+    /// unless the other side may still have bytes in flight (`Conn::reset_may_linger`)
+    /// and `Limits::rst_linger_ms` is not 0, and lets a flow that is
+    /// over linger. After one side's RST the other's in-order bytes (its segments in
+    /// flight) are still delivered until the RST linger ends (`expire`).
+    fn end_if_over(&mut self, h: &mut H, i: u32, teardown: Teardown, counters: &mut Counters) {
         let slot = slot_mut(&mut self.slots, i);
         let meta = slot.conn.meta;
         match teardown {
             Teardown::Open => {}
             Teardown::Reset => {
-                let summary = slot.conn.summary();
-                h.close(&mut slot.app, &meta, &summary, CloseReason::Rst, self.now);
-                slot.closed = true;
+                if self.rst_linger_ns == 0 || !slot.conn.reset_may_linger() {
+                    self.close_slot(h, i, CloseReason::Rst, counters);
+                }
                 self.start_linger(i);
             }
             Teardown::BothFin => {
@@ -312,11 +324,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 }
                 let slot = slot_mut(&mut self.slots, t);
                 if !slot.closed {
-                    let reason = if slot.conn.teardown() == Teardown::BothFin {
-                        CloseReason::Fin
-                    } else {
-                        CloseReason::EndOfInput
-                    };
+                    let reason = over_reason(&slot.conn).unwrap_or(CloseReason::EndOfInput);
                     self.close_slot(h, t, reason, counters);
                 }
                 self.remove(t);
@@ -344,8 +352,23 @@ impl<H: StreamHandler> FlowTable<H> {
                 break;
             }
             let slot = slot_mut(&mut self.slots, t);
-            if now.saturating_sub(slot.since.0) <= self.linger_ns {
+            let reset = !slot.closed && slot.conn.teardown() == Teardown::Reset;
+            // A reset flow's shorter linger may wait behind an older flow's: at most
+            // `close_linger_secs` later, in packet time, so the output stays the same.
+            let wait = if reset {
+                self.rst_linger_ns
+            } else {
+                self.linger_ns
+            };
+            if now.saturating_sub(slot.since.0) <= wait {
                 break;
+            }
+            if reset {
+                // The bytes in flight after the RST had their time; late frames still
+                // reach the closed flow for the usual linger.
+                self.close_slot(h, t, CloseReason::Rst, counters);
+                self.relinger(t);
+                continue;
             }
             if !slot.closed {
                 // Both FINs seen but the last bytes or the final ACK never came.
@@ -402,8 +425,10 @@ impl<H: StreamHandler> FlowTable<H> {
     fn make_room(&mut self, h: &mut H, counters: &mut Counters) {
         let t = self.linger.tail;
         if t != NIL {
-            if !slot_mut(&mut self.slots, t).closed {
-                self.close_slot(h, t, CloseReason::Fin, counters);
+            let slot = slot_mut(&mut self.slots, t);
+            if !slot.closed {
+                let reason = over_reason(&slot.conn).unwrap_or(CloseReason::Fin);
+                self.close_slot(h, t, reason, counters);
             }
             self.remove(t);
             return;
@@ -418,8 +443,14 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Gives up every hole of both directions and calls `close`.
     fn close_slot(&mut self, h: &mut H, i: u32, reason: CloseReason, counters: &mut Counters) {
-        let now = self.now;
         let slot = slot_mut(&mut self.slots, i);
+        // A reset ends the connection at its last frame (the RST, or the last segment
+        // in flight after it), however much later the linger noticed it.
+        let now = if reason == CloseReason::Rst {
+            slot.conn.last_seen
+        } else {
+            self.now
+        };
         let meta = slot.conn.meta;
         let frame = slot.conn.last_frame;
         self.mem -= slot.conn.buffered_cost();

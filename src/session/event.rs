@@ -223,6 +223,8 @@ pub struct FileEnd {
     pub sha256: Option<Sha256Digest>,
     /// Byte ranges `[start, end)` not seen.
     pub missing: Vec<[u64; 2]>,
+    /// Of `bytes`, those that arrived after the connection was reset.
+    pub bytes_after_reset: u64,
 }
 
 impl FileEnd {
@@ -259,6 +261,8 @@ impl FileEnd {
 pub struct FileSeen {
     pub end: FileEnd,
     pub path: Option<PathBuf>,
+    /// Why `--extract` could not write the file (whole), when it could not.
+    pub carve_error: Option<String>,
     pub sender: Option<Endpoint>,
     pub receiver: Option<Endpoint>,
 }
@@ -428,6 +432,8 @@ pub struct FlowSeen {
     pub gaps: u64,
     pub gap_bytes: u64,
     pub close: CloseReason,
+    /// Payload bytes delivered after the first RST (segments in flight then).
+    pub bytes_after_reset: u64,
 }
 
 impl FlowSeen {
@@ -453,6 +459,7 @@ impl FlowSeen {
             gaps: c2s.gaps + s2c.gaps,
             gap_bytes: c2s.gap_bytes + s2c.gap_bytes,
             close: reason,
+            bytes_after_reset: sum.bytes_after_reset,
         }
     }
 }

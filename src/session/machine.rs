@@ -84,6 +84,8 @@ pub struct DataMachine {
     pub finished: bool,
     pub direct_im: bool,
     pub progress_nanos: u64,
+    /// The connection was reset: file bytes from now on were in flight then.
+    pub reset: bool,
 }
 
 impl DataMachine {
@@ -108,6 +110,7 @@ impl DataMachine {
             unframed: Default::default(),
             finished: false,
             direct_im: false,
+            reset: false,
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
         }
     }
@@ -411,6 +414,9 @@ impl DataMachine {
         sink.file_data(f.next, chunk);
         f.next += n as u64;
         f.bytes += n as u64;
+        if self.reset {
+            f.after_reset += n as u64;
+        }
         f.last_data = Some(at.ts);
         self.bytes += n as u64;
         let left = remaining - n as u64;

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::PcapError;
 
 use super::header::{PCAPNG_BOM_LE, PCAPNG_SHB_MAGIC};
@@ -32,6 +33,16 @@ impl OfflineSource {
         match e {
             PcapError::Eof => Ok(Step::End),
             PcapError::Incomplete(_) | PcapError::BufferTooSmall | PcapError::UnexpectedEof => {
+                if let Some(len) = self.whole_ng_block_to_skip() {
+                    // The parser wanted more of a block that is all there (an empty Name
+                    // Resolution Block, a block type it does not know): skip it by its
+                    // length, as the format says; only a block running past the end of
+                    // the file is a truncated tail.
+                    if let Format::PcapNg { reader, .. } = &mut self.format {
+                        reader.consume_noshift(len);
+                    }
+                    return Ok(Step::Skip);
+                }
                 if let Some(claimed) = self.claimed_record_len() {
                     if claimed > MAX_RECORD_BYTES as u64 {
                         return Err(CaptureError::RecordTooLarge {
@@ -71,6 +82,29 @@ impl OfflineSource {
                 Err(self.corrupt(format!("malformed record ({})", kind.description())))
             }
         }
+    }
+
+    /// The length of the pcapng block at the read position when it is whole in the buffer
+    /// (both length fields agree, a multiple of 4 of at least 12 bytes) and of a type that
+    /// carries no packet or interface: such a block can always be skipped. Sections,
+    /// interfaces and packets are never skipped: a malformed one stays an error.
+    fn whole_ng_block_to_skip(&self) -> Option<usize> {
+        let Format::PcapNg { big_endian, .. } = &self.format else {
+            return None;
+        };
+        let data = self.reader().data();
+        let btype = read_u32(data.get(0..4)?, *big_endian);
+        // Section header, interface description, obsolete packet, simple and enhanced
+        // packet blocks.
+        if data.get(0..4)? == PCAPNG_SHB_MAGIC || matches!(btype, 1 | 2 | 3 | 6) {
+            return None;
+        }
+        let len = read_u32(data.get(4..8)?, *big_endian) as usize;
+        if len < 12 || !len.is_multiple_of(4) {
+            return None;
+        }
+        let trailer = read_u32(data.get(len - 4..len)?, *big_endian) as usize;
+        (trailer == len).then_some(len)
     }
 
     /// The total length the record at the read position says it has, when enough of its

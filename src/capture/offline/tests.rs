@@ -2,7 +2,7 @@ use super::*;
 
 mod build;
 
-use build::{ng_epb, ng_idb, ng_shb, pcap, rec, Rec, TempFile};
+use build::{ng_block, ng_epb, ng_idb, ng_shb, pcap, rec, Rec, TempFile};
 
 fn read_all(path: &Path) -> (Vec<Frame>, OfflineSource) {
     let mut src = OfflineSource::open(path).unwrap();
@@ -494,4 +494,39 @@ proptest::proptest! {
         b.truncate(cut % (b.len() + 1));
         read_to_end_or_error(&b);
     }
+}
+
+#[test]
+fn pcapng_blocks_with_an_empty_body_are_skipped_by_their_length() {
+    for big in [false, true] {
+        let mut b = Vec::new();
+        ng_shb(&mut b, big);
+        // An empty Name Resolution Block and a block type nobody knows, 12 bytes each,
+        // before the packets: the parser asks for more of them, yet they are whole.
+        ng_block(&mut b, big, 4, b"");
+        ng_idb(&mut b, big, 1, None, 0);
+        ng_block(&mut b, big, 0x8000_0001, b"");
+        ng_epb(&mut b, big, 0, 1, b"one", 3);
+        ng_block(&mut b, big, 0x8000_0001, b"");
+        ng_epb(&mut b, big, 0, 2, b"two", 3);
+        let f = TempFile::with(&b);
+        let (frames, src) = read_all(&f.0);
+        let data: Vec<&[u8]> = frames.iter().map(|f| &f.data[..]).collect();
+        assert_eq!(data, [&b"one"[..], b"two"], "big-endian {big}");
+        assert!(src.warnings().is_empty(), "{:?}", src.warnings().len());
+    }
+}
+
+#[test]
+fn a_pcapng_block_running_past_the_end_is_still_a_truncated_tail() {
+    let mut b = Vec::new();
+    ng_shb(&mut b, false);
+    ng_idb(&mut b, false, 1, None, 0);
+    ng_epb(&mut b, false, 0, 1, b"one", 3);
+    ng_block(&mut b, false, 0x8000_0001, &[7; 40]);
+    b.truncate(b.len() - 20);
+    let f = TempFile::with(&b);
+    let (frames, src) = read_all(&f.0);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(src.warnings().len(), 1, "the cut block is reported");
 }

@@ -70,6 +70,7 @@ fn hostile_record() -> RunRecord {
         end: ts(30),
         sha256: None,
         missing: vec![],
+        bytes_after_reset: 0,
     };
     let line = |n: u64, ms: u64, notes: Vec<Phase>| LadderLine {
         frame: FrameNo(n),
@@ -115,6 +116,7 @@ fn hostile_record() -> RunRecord {
                 path: None,
                 sender: Some(snd),
                 receiver: Some(rcv),
+                carve_error: None,
             },
         )],
         ladders: vec![Ladder {

@@ -24,6 +24,8 @@ fn seg(conn: &mut Conn, dir: Direction, seq: u32, ack: u32, flags: TcpFlags, p: 
         seq,
         ack,
         flags,
+        window: 65535,
+        wscale: None,
         payload_len: p.len() as u32,
         ts: Timestamp(0),
         frame: FrameNo(0),
@@ -68,4 +70,68 @@ fn first_seen_syn_ack_names_server() {
     let conn = Conn::new(key(), Direction::AtoB, SYNACK, Timestamp(0), FrameNo(1));
     assert!(!conn.meta.midstream);
     assert_eq!(conn.meta.server(), key().a);
+}
+
+fn meta(
+    dir: Direction,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    wscale: Option<u8>,
+) -> SegmentMeta {
+    SegmentMeta {
+        dir,
+        seq,
+        ack,
+        flags,
+        window,
+        wscale,
+        payload_len: 0,
+        ts: Timestamp(0),
+        frame: FrameNo(0),
+    }
+}
+
+#[test]
+fn rst_is_judged_against_the_scaled_window_of_its_receiver() {
+    let (c, s) = (Direction::BtoA, Direction::AtoB);
+    let mut conn = Conn::new(key(), c, SYN, Timestamp(0), FrameNo(1));
+    for m in [
+        meta(c, 100, 0, SYN, 65535, Some(7)),
+        meta(s, 500, 101, SYNACK, 65535, Some(2)),
+        // The client offers 100 << 7 = 12,800 bytes past the server's byte 501.
+        meta(c, 101, 501, ACK, 100, None),
+    ] {
+        assert_eq!(conn.screen(&m), None);
+        conn.on_segment(&m, b"", 0, 1 << 20, &mut Null);
+    }
+    let rst = |seq| meta(s, seq, 101, TcpFlags(TcpFlags::RST), 0, None);
+    assert_eq!(conn.screen(&rst(501)), None, "at RCV.NXT");
+    assert_eq!(
+        conn.screen(&rst(501 + 12_799)),
+        None,
+        "last byte of the window"
+    );
+    assert_eq!(
+        conn.screen(&rst(501 + 12_800)),
+        Some(Ignored::RstOutOfWindow)
+    );
+    assert_eq!(conn.screen(&rst(500)), Some(Ignored::RstOutOfWindow));
+    // The client's SYN again is a retransmission; another ISN is not this connection's.
+    assert_eq!(conn.screen(&meta(c, 100, 0, SYN, 65535, Some(7))), None);
+    assert_eq!(
+        conn.screen(&meta(c, 7777, 0, SYN, 65535, Some(7))),
+        Some(Ignored::SynOnEstablished)
+    );
+}
+
+#[test]
+fn rst_answering_a_syn_is_taken() {
+    let (c, s) = (Direction::BtoA, Direction::AtoB);
+    let mut conn = Conn::new(key(), c, SYN, Timestamp(0), FrameNo(1));
+    let syn = meta(c, 100, 0, SYN, 65535, None);
+    conn.on_segment(&syn, b"", 0, 1 << 20, &mut Null);
+    let rst = meta(s, 0, 101, TcpFlags(TcpFlags::RST | TcpFlags::ACK), 0, None);
+    assert_eq!(conn.screen(&rst), None, "nothing known to judge it by");
 }

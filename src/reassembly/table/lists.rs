@@ -47,6 +47,15 @@ impl<H: StreamHandler> FlowTable<H> {
         self.push_head(ListId::Linger, i);
     }
 
+    /// Lingers again from now, at the head of the linger list.
+    pub(super) fn relinger(&mut self, i: u32) {
+        self.unlink(i);
+        let slot = slot_mut(&mut self.slots, i);
+        slot.since = self.now;
+        slot.list = ListId::Linger;
+        self.push_head(ListId::Linger, i);
+    }
+
     pub(super) fn remove(&mut self, i: u32) {
         self.unlink(i);
         if let Some(slot) = self.slots[i as usize].take() {

@@ -148,6 +148,7 @@ impl Net {
             ack,
             flags: TcpFlags(flags),
             window: 65535,
+            wscale: None,
             payload: 40..40 + p.len(),
             cut: 0,
         };
@@ -235,8 +236,11 @@ fn both_fins_without_final_ack_close_after_linger() {
 }
 
 #[test]
-fn rst_closes() {
-    let mut n = Net::new(Limits::default());
+fn rst_closes_at_once_without_linger() {
+    let mut n = Net::new(Limits {
+        rst_linger_ms: 0,
+        ..Limits::default()
+    });
     n.handshake(0.0);
     n.send(CLIENT, SERVER, 1001, 5001, ACK, b"abc", 0.1);
     // Bytes after a hole are buffered; the RST gives the hole up.
@@ -256,6 +260,40 @@ fn rst_closes() {
     let late = n.send(CLIENT, SERVER, 1011, 5001, ACK, b"zz", 0.4);
     assert_eq!(&n.rec.ev[before..], &[(1, Ev::Frame(late))]);
     assert_eq!(n.counters.flows_seen, 1);
+}
+
+#[test]
+fn bytes_in_flight_after_an_rst_are_delivered_until_the_linger_ends() {
+    let mut n = Net::new(Limits::default());
+    n.handshake(0.0);
+    n.send(CLIENT, SERVER, 1001, 5001, ACK, b"abc", 0.1);
+    n.send(SERVER, CLIENT, 5001, 1004, RST, b"", 0.2);
+    assert!(
+        n.rec.closes().is_empty(),
+        "the client's segments in flight may follow"
+    );
+    n.send(CLIENT, SERVER, 1004, 5001, ACK, b"def", 1.0);
+    // The peer resets each of them: the connection was reset already.
+    n.send(SERVER, CLIENT, 5001, 1007, RST, b"", 1.0);
+    assert!(n.rec.closes().is_empty());
+    // Another flow's frame past the 2 s linger ends it, as reset.
+    n.send("198.18.0.9:1", "198.18.0.8:2", 1, 0, ACK, b"x", 2.3);
+    assert_eq!(n.rec.closes(), vec![(1, CloseReason::Rst)]);
+    let c = client_dir();
+    assert_eq!(n.rec.stream(1, c), b"abcdef".map(Some).to_vec());
+    // Later segments only pass on as frames.
+    let before = n.rec.ev.len();
+    let late = n.send(CLIENT, SERVER, 1007, 5001, ACK, b"gh", 2.4);
+    assert_eq!(&n.rec.ev[before..], &[(1, Ev::Frame(late))]);
+}
+
+#[test]
+fn rsts_from_both_sides_close_at_once() {
+    let mut n = Net::new(Limits::default());
+    n.handshake(0.0);
+    n.send(SERVER, CLIENT, 5001, 1001, RST, b"", 0.2);
+    n.send(CLIENT, SERVER, 1001, 5001, RST, b"", 0.3);
+    assert_eq!(n.rec.closes(), vec![(1, CloseReason::Rst)]);
 }
 
 #[test]

@@ -202,8 +202,10 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             end: Timestamp(2_000_000_000),
             sha256: None,
             missing: Vec::new(),
+            bytes_after_reset: 0,
         },
         path: None,
+        carve_error: None,
         sender: Some(ep(sender)),
         receiver: Some(ep(receiver)),
     })

@@ -62,7 +62,8 @@ impl SessionHandler {
         }
         // Timeouts and end of input happen after the last frame, not at it.
         let at = match reason {
-            CloseReason::Fin | CloseReason::Rst => st.last,
+            CloseReason::Fin => st.last,
+            CloseReason::Rst => st.reset.unwrap_or(st.last),
             _ => At {
                 ts,
                 frame: st.last.frame,

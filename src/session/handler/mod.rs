@@ -328,6 +328,12 @@ impl StreamHandler for SessionHandler {
         if st.closer.is_none() && (seg.flags.fin() || seg.flags.rst()) {
             st.closer = Some(seg.dir);
         }
+        if seg.flags.rst() && st.reset.is_none() {
+            st.reset = Some(at);
+            if let Class::Data(d) = &mut st.class {
+                d.machine.reset = true;
+            }
+        }
         let from_client = seg.dir == conn.client_dir;
         if seg.flags.syn() && seg.flags.ack() && !from_client {
             st.syn_ack = Some(at);

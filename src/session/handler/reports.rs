@@ -5,19 +5,19 @@ use super::super::event::{At, FileEnd, FileSeen, FileStatus, PhaseSeen, Progress
 use super::super::machine::MachineSink;
 use super::super::phase::{Arrow, Phase, Role};
 use super::super::report::Report;
-use super::super::store::{FileStore, StoredFile};
+use super::super::store::{FileStore, Stored, StoredFile};
 use super::state::{Class, FlowState};
 use super::SessionHandler;
 use crate::flow::{Direction, Endpoint};
 use crate::proto::rendezvous::IcbmEvent;
 use crate::proto::Capability;
 use crate::reassembly::ConnMeta;
-use std::path::PathBuf;
 
 /// What the machine said during one call.
 pub enum Out {
     Phase(PhaseSeen),
-    File(Box<FileEnd>, Option<PathBuf>),
+    /// A file ended, with where it was carved (or why not).
+    File(Box<FileEnd>, Stored),
     Progress(ProgressSeen),
 }
 
@@ -44,17 +44,19 @@ impl MachineSink for Sink<'_> {
         }
     }
     fn file_end(&mut self, mut end: FileEnd) {
-        let path = self.carve.take().and_then(|f| {
+        let mut stored = Stored::default();
+        if let Some(f) = self.carve.take() {
             let whole = matches!(end.status, FileStatus::Complete | FileStatus::Resumed)
                 && end.missing.is_empty();
-            let stored = f.finish(whole)?;
-            // The event describes the file at `path`: a resumed transfer's prefix that was
-            // never on this wire is missing from it even when the protocol says the
-            // receiver held it.
-            end.missing = stored.missing;
-            Some(stored.path)
-        });
-        self.outs.push(Out::File(Box::new(end), path));
+            stored = f.finish(whole);
+            if stored.path.is_some() {
+                // The event describes the file at `path`: a resumed transfer's prefix
+                // that was never on this wire is missing from it even when the protocol
+                // says the receiver held it.
+                end.missing = std::mem::take(&mut stored.missing);
+            }
+        }
+        self.outs.push(Out::File(Box::new(end), stored));
     }
     fn progress(&mut self, progress: ProgressSeen) {
         self.outs.push(Out::Progress(progress));
@@ -118,7 +120,7 @@ impl SessionHandler {
                 st.ladder.notes.push(phase.step.phase());
                 self.send(Report::Phase { conn: cref, phase });
             }
-            Out::File(end, path) => {
+            Out::File(end, stored) => {
                 let sender_dir = match &st.class {
                     Class::Data(d) => d.machine.sender,
                     _ => None,
@@ -126,7 +128,8 @@ impl SessionHandler {
                 let primary = !(cref.proxied && sender_dir.is_some_and(|s| s != conn.client_dir));
                 let file = Box::new(FileSeen {
                     end: *end,
-                    path,
+                    path: stored.path,
+                    carve_error: stored.error,
                     sender: sender_dir.map(|s| conn.key.src(s)),
                     receiver: sender_dir.map(|s| conn.key.dst(s)),
                 });

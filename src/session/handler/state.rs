@@ -83,6 +83,8 @@ pub struct FlowState {
     /// Last frame of the connection, and the direction that first sent FIN or RST.
     pub last: At,
     pub closer: Option<Direction>,
+    /// The first RST: where a reset connection closed, whatever was still in flight.
+    pub reset: Option<At>,
 }
 
 impl Default for FlowState {
@@ -101,6 +103,7 @@ impl Default for FlowState {
             carve: Carve::default(),
             last: At::default(),
             closer: None,
+            reset: None,
         }
     }
 }

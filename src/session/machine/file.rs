@@ -35,6 +35,8 @@ pub(super) struct FileProgress {
     pub(super) unknown_start: bool,
     pub(super) last_progress: Timestamp,
     pub(super) progress_bytes: u64,
+    /// File bytes that crossed the wire after the connection was reset (in flight).
+    pub(super) after_reset: u64,
 }
 
 impl DataMachine {
@@ -95,6 +97,7 @@ impl DataMachine {
                 FileHash::Placed(h) => h,
             },
             missing,
+            bytes_after_reset: f.after_reset,
         };
         sink.file_end(end);
         self.files_done += 1;
@@ -122,6 +125,7 @@ impl FileProgress {
             unknown_start,
             last_progress: ts,
             progress_bytes: 0,
+            after_reset: 0,
         }
     }
 

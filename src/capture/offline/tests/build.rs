@@ -77,7 +77,7 @@ pub(super) fn pcap(big: bool, nanos: bool, linktype: u32, recs: &[Rec]) -> Vec<u
 }
 
 /// pcapng block builder: type, body, padded, with both length fields.
-fn ng_block(out: &mut Vec<u8>, big: bool, btype: u32, body: &[u8]) {
+pub(super) fn ng_block(out: &mut Vec<u8>, big: bool, btype: u32, body: &[u8]) {
     let padded = body.len().div_ceil(4) * 4;
     let total = (12 + padded) as u32;
     put32(out, btype, big);

@@ -1,0 +1,86 @@
+//! Least privilege (`-Z USER`, as tcpdump's): once the capture source and every output
+//! are open, the process becomes USER (supplementary groups, then group, then user, in
+//! that order, so no step needs a privilege an earlier one gave up) and proves it cannot
+//! become root again. Outputs created before are handed to USER so a reopen after the
+//! drop keeps working.
+
+use crate::config::{Config, Input};
+use std::ffi::CString;
+use std::path::PathBuf;
+
+use super::RunError;
+
+/// Drops to `cfg.user`, or says once that a live capture started as root keeps root.
+pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
+    let Some(user) = cfg.user.as_deref() else {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if matches!(cfg.input, Input::Live(_)) && unsafe { libc::geteuid() } == 0 {
+            eprintln!("oftsniff: running as root (no -Z USER given to drop to)");
+        }
+        return Ok(());
+    };
+    let fail = |what: &str| {
+        RunError::input(format!(
+            "oftsniff: -Z {user}: {what}: {}",
+            std::io::Error::last_os_error()
+        ))
+    };
+    let name = CString::new(user)
+        .map_err(|_| RunError::input(format!("oftsniff: -Z {user}: bad name")))?;
+    // SAFETY: getpwnam takes a NUL-terminated string and returns null or a pointer to
+    // static storage; both ids are copied out before any other call could reuse it.
+    let (uid, gid) = unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        if pw.is_null() {
+            return Err(RunError::input(format!(
+                "oftsniff: -Z {user}: no such user"
+            )));
+        }
+        ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    for p in outputs(cfg) {
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(|e| {
+            RunError::input(format!(
+                "oftsniff: -Z {user}: cannot hand {} over: {e}",
+                p.display()
+            ))
+        })?;
+    }
+    // SAFETY: setgroups reads one gid_t from a valid pointer; setgid and setuid take
+    // plain integers. glibc applies each to every thread of the process.
+    unsafe {
+        if libc::setgroups(1, &gid) != 0 {
+            return Err(fail("setgroups"));
+        }
+        if libc::setgid(gid) != 0 {
+            return Err(fail("setgid"));
+        }
+        if libc::setuid(uid) != 0 {
+            return Err(fail("setuid"));
+        }
+    }
+    // SAFETY: as above; this call must fail, or the drop did not happen.
+    if uid != 0 && unsafe { libc::setuid(0) } == 0 {
+        return Err(RunError::input(format!(
+            "oftsniff: -Z {user}: could become root again"
+        )));
+    }
+    Ok(())
+}
+
+/// The files and directories this run created to write to.
+fn outputs(cfg: &Config) -> Vec<PathBuf> {
+    let o = &cfg.outputs;
+    let json = o.json.as_ref().filter(|p| p.as_os_str() != "-");
+    [
+        json,
+        o.write.as_ref(),
+        o.pcap_dir.as_ref(),
+        o.extract.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| p.exists())
+    .cloned()
+    .collect()
+}
