@@ -39,47 +39,15 @@ pub fn event_loop(
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
     let mut last_report = Instant::now();
-    let mut reopen_seen = opts.reopen.load(Ordering::SeqCst);
-    let mut report_seen = opts.report.load(Ordering::SeqCst);
-    let mut last_interim = std::time::Instant::now();
+    let mut asked = Requests::new(&opts);
     loop {
-        // Counters so far: asked for by SIGUSR1, or every --stats-interval.
-        let asked = opts.report.load(Ordering::SeqCst);
-        let due = opts
-            .stats_interval
-            .is_some_and(|i| last_interim.elapsed() >= i);
-        if asked != report_seen || due {
-            report_seen = asked;
-            last_interim = std::time::Instant::now();
-            out.interim_stats(&opts.board, correlator.now().as_f64());
-        }
-        let gen = opts.reopen.load(Ordering::SeqCst);
-        if gen != reopen_seen {
-            reopen_seen = gen;
-            if let Err(e) = out.sink.reopen() {
-                out.failed(e);
-            }
-        }
+        asked.serve(&opts, &mut out, correlator.now().as_f64());
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(batch) => {
                 for (clock, r) in batch.reports {
                     match r {
                         Report::Stats(totals) => {
-                            // Sent by the main thread once every worker is done.
-                            merge.drain(|c, r| correlator.handle_at(c, r, &mut out));
-                            correlator.finish(&mut out);
-                            let mut s = StatsRecord {
-                                ts: totals.ts.max(correlator.now().as_f64()),
-                                counters: totals.counters,
-                                pcap: None,
-                                interim: false,
-                            };
-                            s.counters.transfers_evicted = correlator.transfers_evicted;
-                            s.counters.reports_forced = merge.forced;
-                            // The writer's counters are final only once it has every frame.
-                            out.flush_pcap();
-                            s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
-                            out.write_stats(&s);
+                            final_stats(totals, &mut correlator, &mut merge, &mut out)
                         }
                         r => merge.push(batch.worker, clock, r),
                     }
@@ -124,6 +92,67 @@ pub fn event_loop(
         transfers: out.transfers,
         files: out.files,
     })
+}
+
+/// The run is over (the main thread sent the workers' counters): everything held is
+/// correlated, every transfer ended, and the `stats` event written last.
+fn final_stats(
+    totals: crate::stats::RunTotals,
+    correlator: &mut Correlator,
+    merge: &mut ReportMerge,
+    out: &mut Outputs,
+) {
+    merge.drain(|c, r| correlator.handle_at(c, r, out));
+    correlator.finish(out);
+    let mut s = StatsRecord {
+        ts: totals.ts.max(correlator.now().as_f64()),
+        counters: totals.counters,
+        pcap: None,
+        interim: false,
+    };
+    s.counters.transfers_evicted = correlator.transfers_evicted;
+    s.counters.reports_forced = merge.forced;
+    // The writer's counters are final only once it has every frame.
+    out.flush_pcap();
+    s.pcap = out.pcap.as_ref().and_then(|p| p.finish_and_report());
+    out.write_stats(&s);
+}
+
+/// What signals asked of the event thread, served between batches: the counters so far
+/// (SIGUSR1, or every `--stats-interval`) and reopened outputs (SIGHUP).
+struct Requests {
+    reopen_seen: u64,
+    report_seen: u64,
+    last_interim: Instant,
+}
+
+impl Requests {
+    fn new(opts: &EventOptions) -> Self {
+        Requests {
+            reopen_seen: opts.reopen.load(Ordering::SeqCst),
+            report_seen: opts.report.load(Ordering::SeqCst),
+            last_interim: Instant::now(),
+        }
+    }
+
+    fn serve(&mut self, opts: &EventOptions, out: &mut Outputs, now: f64) {
+        let asked = opts.report.load(Ordering::SeqCst);
+        let due = opts
+            .stats_interval
+            .is_some_and(|i| self.last_interim.elapsed() >= i);
+        if asked != self.report_seen || due {
+            self.report_seen = asked;
+            self.last_interim = Instant::now();
+            out.interim_stats(&opts.board, now);
+        }
+        let gen = opts.reopen.load(Ordering::SeqCst);
+        if gen != self.reopen_seen {
+            self.reopen_seen = gen;
+            if let Err(e) = out.sink.reopen() {
+                out.failed(e);
+            }
+        }
+    }
 }
 
 /// What the event thread leaves behind for the counters printed at exit.

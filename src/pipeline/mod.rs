@@ -122,6 +122,49 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
     }
 }
 
+/// What the event thread is told: its outputs' settings and where signals reach it.
+fn event_options(
+    cfg: &Config,
+    signals: &signals::RunSignals,
+    board: &Board,
+    live: bool,
+) -> EventOptions {
+    let live_report = match (&cfg.outputs.report, cfg.outputs.report_interval_secs) {
+        (Some(path), secs) if secs > 0 && live => Some(LiveReport {
+            path: path.clone(),
+            every: std::time::Duration::from_secs(secs),
+        }),
+        _ => None,
+    };
+    EventOptions {
+        live_report,
+        stop: signals.stop.clone(),
+        reopen: signals.reopen.clone(),
+        report: signals.report.clone(),
+        stats_interval: cfg.outputs.stats_interval,
+        board: board.clone(),
+        explain: cfg.outputs.explain,
+        record: cfg.outputs.record() || !cfg.compare.is_empty(),
+        live,
+        max_transfers: cfg.limits.max_transfers,
+        workers: cfg.workers,
+        max_held_reports: cfg.limits.max_held_reports,
+    }
+}
+
+/// `--report`: the page, written at exit.
+fn write_report(cfg: &Config, record: &RunRecord, stats: &StatsRecord) -> Result<(), RunError> {
+    if let Some(path) = &cfg.outputs.report {
+        let page = report::render(&ReportInput {
+            records: &[record],
+            stats: Some(stats),
+            compare: None,
+        });
+        report::write_atomic(path, &page).map_err(one_line)?;
+    }
+    Ok(())
+}
+
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     // Signals first (a stop must also end a read from a pipe that is still opening), then
     // the source (a bad interface or file is the likeliest mistake), then every output:
@@ -136,27 +179,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let live = sources[0].is_live_like();
     let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
-    let live_report = match (&cfg.outputs.report, cfg.outputs.report_interval_secs) {
-        (Some(path), secs) if secs > 0 && live => Some(LiveReport {
-            path: path.clone(),
-            every: std::time::Duration::from_secs(secs),
-        }),
-        _ => None,
-    };
-    let event_opts = EventOptions {
-        live_report,
-        stop: stop.clone(),
-        reopen: signals.reopen.clone(),
-        report: signals.report.clone(),
-        stats_interval: cfg.outputs.stats_interval,
-        board: board.clone(),
-        explain: cfg.outputs.explain,
-        record: cfg.outputs.record() || !cfg.compare.is_empty(),
-        live,
-        max_transfers: cfg.limits.max_transfers,
-        workers: cfg.workers,
-        max_held_reports: cfg.limits.max_held_reports,
-    };
+    let event_opts = event_options(cfg, &signals, &board, live);
     let pcap_sender = outputs.pcap.as_ref().map(PcapOutHandle::sender);
     let sink = outputs.sink;
     let event_thread = spawn("events".into(), "event", move || {
@@ -184,14 +207,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     } else {
         Vec::new()
     };
-    if let Some(path) = &cfg.outputs.report {
-        let page = report::render(&ReportInput {
-            records: &[&record],
-            stats: Some(&stats),
-            compare: None,
-        });
-        report::write_atomic(path, &page).map_err(one_line)?;
-    }
+    write_report(cfg, &record, &stats)?;
     let output_failed = carver.is_some_and(|c| c.failed())
         || stats.pcap.as_ref().is_some_and(|p| p.error.is_some());
     Ok(Summary {
