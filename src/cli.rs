@@ -365,12 +365,8 @@ impl Args {
             );
         };
         let iface = interface_by_number(iface)?;
-        if iface == crate::capture::ANY_INTERFACE && self.backend == BackendArg::Pnet {
-            return Err(
-                "oftsniff: --backend pnet cannot capture on any (pnet has no cooked \
-                 mode for all interfaces); use --backend ring"
-                    .into(),
-            );
+        if iface == crate::capture::ANY_INTERFACE {
+            check_any(self)?;
         }
         let threads = self.capture_threads.clamp(1, 64);
         let options = LiveOptions {
@@ -439,6 +435,21 @@ pub mod generate;
 
 #[cfg(test)]
 mod tests;
+
+/// `-i any` takes the ring backend and no capture filter (yet).
+fn check_any(args: &Args) -> Result<(), String> {
+    if args.backend == BackendArg::Pnet {
+        return Err(
+            "oftsniff: --backend pnet cannot capture on any (pnet has no cooked \
+             mode for all interfaces); use --backend ring"
+                .into(),
+        );
+    }
+    if args.filter.is_some() || !args.expression.is_empty() {
+        return Err("oftsniff: a capture filter with -i any is not supported yet".into());
+    }
+    Ok(())
+}
 
 /// `-i N`, as tcpdump: a number that names no interface is the N-th of `-D`'s list.
 fn interface_by_number(iface: &str) -> Result<String, String> {

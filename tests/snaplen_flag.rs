@@ -106,3 +106,32 @@ fn default_and_zero_snaplen_are_tcpdumps() {
         assert_eq!(header_snaplen(&out), 262_144, "{extra:?}");
     }
 }
+
+#[test]
+fn pnet_on_any_is_refused_in_one_line() {
+    let out = common::oftsniff()
+        .args(["-i", "any", "--backend", "pnet"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("oftsniff: --backend pnet cannot capture on any"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_filter_on_any_is_refused_in_one_line() {
+    let out = common::oftsniff()
+        .args(["-i", "any", "tcp"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "oftsniff: a capture filter with -i any is not supported yet"
+    );
+}
