@@ -120,7 +120,9 @@ impl PnetSource {
         };
         let link = ring::bound_link_type(&fd, iface)?;
         if let Some(expr) = &opts.filter {
-            ring::attach_filter(fd, iface, link, expr)?;
+            // The whole frame: cut by the kernel, its original length would be lost (a
+            // plain read does not report it); `-s` cuts on copy instead.
+            ring::attach_filter(fd, iface, link, expr, u32::MAX)?;
         }
         Ok(PnetSource {
             iface: iface.to_string(),

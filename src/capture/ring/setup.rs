@@ -143,7 +143,7 @@ impl RingSource {
         }
         self.link = bound_link_type(&self.fd, iface)?;
         if let Some(expr) = &opts.filter {
-            attach_filter(self.fd.as_raw_fd(), iface, self.link, expr)?;
+            attach_filter(self.fd.as_raw_fd(), iface, self.link, expr, opts.snaplen)?;
         }
         if opts.promisc {
             set_promisc(&self.fd, ifindex)
