@@ -107,6 +107,17 @@ pub struct Args {
     )]
     pub expression: Vec<String>,
 
+    /// Keep SNAPLEN bytes of each frame (live, or read with -r), as tcpdump -s; its
+    /// original length is kept, and what was cut is a gap. 0: the default.
+    #[arg(
+        help_heading = "Capture",
+        short = 's',
+        long = "snapshot-length",
+        value_name = "SNAPLEN",
+        default_value_t = crate::capture::DEFAULT_SNAPLEN
+    )]
+    pub snaplen: u32,
+
     /// Stop after this many frames.
     #[arg(
         help_heading = "Capture",
@@ -335,6 +346,10 @@ impl Args {
             no_classify: self.no_classify,
             compare,
             user: self.user,
+            snaplen: match self.snaplen {
+                0 => crate::capture::DEFAULT_SNAPLEN,
+                n => n,
+            },
         })
     }
 
@@ -350,6 +365,9 @@ impl Args {
             );
         };
         let iface = interface_by_number(iface)?;
+        if iface == crate::capture::ANY_INTERFACE {
+            check_any(self)?;
+        }
         let threads = self.capture_threads.clamp(1, 64);
         let options = LiveOptions {
             promisc: !self.no_promisc,
@@ -417,6 +435,21 @@ pub mod generate;
 
 #[cfg(test)]
 mod tests;
+
+/// `-i any` takes the ring backend and no capture filter (yet).
+fn check_any(args: &Args) -> Result<(), String> {
+    if args.backend == BackendArg::Pnet {
+        return Err(
+            "oftsniff: --backend pnet cannot capture on any (pnet has no cooked \
+             mode for all interfaces); use --backend ring"
+                .into(),
+        );
+    }
+    if args.filter.is_some() || !args.expression.is_empty() {
+        return Err("oftsniff: a capture filter with -i any is not supported yet".into());
+    }
+    Ok(())
+}
 
 /// `-i N`, as tcpdump: a number that names no interface is the N-th of `-D`'s list.
 fn interface_by_number(iface: &str) -> Result<String, String> {

@@ -43,7 +43,7 @@ fn interface_number_from_d_and_p_capture_as_tcpdump_does() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(
         err.lines().next(),
-        Some("listening on lo, link-type EN10MB (Ethernet)"),
+        Some("listening on lo, link-type EN10MB (Ethernet), snapshot length 262144 bytes"),
         "{err}"
     );
 }

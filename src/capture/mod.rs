@@ -75,7 +75,15 @@ pub struct LiveOptions {
     pub pnet_max_frame_bytes: usize,
     /// Capture filter attached to every socket (`-f` or a trailing expression).
     pub filter: Option<FilterExpr>,
+    /// `-s`: bytes of each frame kept (its original length is kept too).
+    pub snaplen: u32,
 }
+
+/// tcpdump's default snapshot length (`-s`, also what `-s 0` means).
+pub const DEFAULT_SNAPLEN: u32 = 262_144;
+
+/// The interface name that captures on every interface (cooked frames, as tcpdump).
+pub const ANY_INTERFACE: &str = "any";
 
 impl Default for LiveOptions {
     fn default() -> Self {
@@ -90,6 +98,7 @@ impl Default for LiveOptions {
             pnet_recv_buffer_bytes: p.recv_buffer_bytes,
             pnet_max_frame_bytes: p.max_frame_bytes,
             filter: None,
+            snaplen: DEFAULT_SNAPLEN,
         }
     }
 }
@@ -103,6 +112,7 @@ impl LiveOptions {
             promisc: self.promisc,
             fanout_group: self.fanout_group,
             filter: self.filter.clone(),
+            snaplen: self.snaplen,
         }
     }
 
@@ -113,6 +123,7 @@ impl LiveOptions {
             recv_buffer_bytes: self.pnet_recv_buffer_bytes,
             max_frame_bytes: self.pnet_max_frame_bytes,
             filter: self.filter.clone(),
+            snaplen: self.snaplen,
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct OfflineSource {
     /// Read from a pipe (or FIFO, or terminal): frames are handed on before waiting for
     /// more, so none sits in a batch while its writer is quiet.
     pipe: bool,
+    /// `-s`: frames read are cut to this many bytes, their original length kept.
+    snaplen: Option<usize>,
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -112,12 +114,19 @@ impl OfflineSource {
             filter: None,
             cut_by_stop,
             pipe,
+            snaplen: None,
         })
     }
 
     /// Skips frames the filter does not match from now on, as tcpdump -r does.
     pub fn set_filter(&mut self, expr: FilterExpr) {
         self.filter = Some(Box::new(FrameFilter::new(expr)));
+    }
+
+    /// Cuts every frame read from now on to `snaplen` bytes, keeping its original
+    /// length (as `tcpdump -r -s`).
+    pub fn set_snaplen(&mut self, snaplen: u32) {
+        self.snaplen = Some((snaplen as usize).max(1));
     }
 
     /// Takes frame buffers from `pool` (handed back by the pcap writer) when it has any.
@@ -136,7 +145,15 @@ impl OfflineSource {
         let mut added = 0;
         while added < max && !self.finished {
             match self.step(batch) {
-                Ok(Step::Frame) => added += 1,
+                Ok(Step::Frame) => {
+                    added += 1;
+                    if let (Some(snap), Some(f)) = (self.snaplen, batch.last_mut()) {
+                        if f.data.len() > snap {
+                            f.orig_len = f.orig_len.max(f.data.len() as u32);
+                            f.data.truncate(snap);
+                        }
+                    }
+                }
                 Ok(Step::Skip) => {}
                 Ok(Step::NeedMore) => {
                     if self.pipe && added > 0 {

@@ -38,6 +38,8 @@ pub struct PnetOptions {
     pub max_frame_bytes: usize,
     /// A capture filter the kernel applies before a frame is queued.
     pub filter: Option<FilterExpr>,
+    /// Bytes of each frame kept (`-s`); the length read is the original length.
+    pub snaplen: u32,
 }
 
 impl Default for PnetOptions {
@@ -48,6 +50,7 @@ impl Default for PnetOptions {
             recv_buffer_bytes: 64 << 20,
             max_frame_bytes: 256 << 10,
             filter: None,
+            snaplen: super::DEFAULT_SNAPLEN,
         }
     }
 }
@@ -60,10 +63,20 @@ pub struct PnetSource {
     link: LinkType,
     stats: KernelStats,
     frames: u64,
+    snaplen: usize,
 }
 
 impl PnetSource {
     pub fn open(iface: &str, opts: &PnetOptions) -> Result<PnetSource, CaptureError> {
+        if iface == super::ANY_INTERFACE {
+            return Err(CaptureError::Live {
+                iface: iface.to_string(),
+                what: "open pnet channel",
+                source: io::Error::other(
+                    "pnet's channel has no cooked mode for all interfaces; use --backend ring",
+                ),
+            });
+        }
         let ni = datalink::interfaces()
             .into_iter()
             .find(|i| i.name == iface)
@@ -107,7 +120,9 @@ impl PnetSource {
         };
         let link = ring::bound_link_type(&fd, iface)?;
         if let Some(expr) = &opts.filter {
-            ring::attach_filter(fd, iface, link, expr)?;
+            // The whole frame: cut by the kernel, its original length would be lost (a
+            // plain read does not report it); `-s` cuts on copy instead.
+            ring::attach_filter(fd, iface, link, expr, u32::MAX)?;
         }
         Ok(PnetSource {
             iface: iface.to_string(),
@@ -116,6 +131,7 @@ impl PnetSource {
             link,
             stats: KernelStats::default(),
             frames: 0,
+            snaplen: (opts.snaplen as usize).max(1),
         })
     }
 
@@ -142,7 +158,7 @@ impl PnetSource {
                         ts: now(),
                         orig_len: bytes.len() as u32,
                         link: self.link,
-                        data: bytes.to_vec(),
+                        data: bytes[..bytes.len().min(self.snaplen)].to_vec(),
                     });
                     added += 1;
                 }

@@ -24,7 +24,8 @@ mod socket;
 use block::{BlockCursor, TP_STATUS_USER};
 pub(super) use bpf::{attach_filter, block_all};
 pub(super) use socket::{
-    bound_link_type, open_packet_socket, read_packet_stats, set_receive_buffer, take_socket_error,
+    bound_link_type, open_cooked_socket, open_packet_socket, read_packet_stats, set_receive_buffer,
+    take_socket_error,
 };
 use socket::{interface_index, poll_readable};
 
@@ -48,6 +49,8 @@ pub struct RingOptions {
     pub fanout_group: Option<u16>,
     /// A capture filter the kernel applies before a frame enters the ring.
     pub filter: Option<FilterExpr>,
+    /// Bytes of each frame copied out of the ring (`-s`); the original length is kept.
+    pub snaplen: u32,
 }
 
 impl Default for RingOptions {
@@ -59,6 +62,7 @@ impl Default for RingOptions {
             promisc: true,
             fanout_group: None,
             filter: None,
+            snaplen: super::DEFAULT_SNAPLEN,
         }
     }
 }
@@ -85,6 +89,10 @@ pub struct RingSource {
     cursor: Option<BlockCursor>,
     stats: KernelStats,
     frames: u64,
+    snaplen: usize,
+    /// `-i any`: a SOCK_DGRAM socket on every interface; frames get a synthesized
+    /// Linux cooked (SLL) header.
+    cooked: bool,
 }
 
 // SAFETY: the ring mapping belongs to this value alone (nothing else holds the pointer),
@@ -96,8 +104,13 @@ impl RingSource {
     /// Opens the socket, maps the ring, binds to `iface` and applies the options.
     pub fn open(iface: &str, opts: &RingOptions) -> Result<RingSource, CaptureError> {
         setup::check_geometry(iface, opts)?;
-        let ifindex = interface_index(iface)?;
-        let fd = open_packet_socket(iface)?;
+        let cooked = iface == super::ANY_INTERFACE;
+        let ifindex = if cooked { 0 } else { interface_index(iface)? };
+        let fd = if cooked {
+            open_cooked_socket(iface)?
+        } else {
+            open_packet_socket(iface)?
+        };
         let ring_len = setup::request_ring(&fd, iface, opts)?;
         let ring = setup::map_ring(&fd, iface, ring_len)?;
         // From here on Drop unmaps the ring and closes the socket on every error path.
@@ -113,6 +126,8 @@ impl RingSource {
             cursor: None,
             stats: KernelStats::default(),
             frames: 0,
+            snaplen: (opts.snaplen as usize).max(1),
+            cooked,
         };
         src.attach(iface, ifindex, opts)?;
         Ok(src)

@@ -47,6 +47,8 @@ pub struct PcapOutConfig {
     /// Link type of the `-w` file: the capture's (first) link type. Frames of another
     /// link type are not written to it and are counted in `link_mismatch`.
     pub link: LinkType,
+    /// `-s`: the snapshot length the files' headers declare.
+    pub snaplen: u32,
     pub reorder: ReorderLimits,
     /// Messages (batches) queued to the writer before senders block.
     pub channel_capacity: usize,
@@ -70,6 +72,7 @@ impl PcapOutConfig {
             rotate_files: None,
             pcap_dir: None,
             link,
+            snaplen: super::pcapfile::SNAPLEN,
             reorder: ReorderLimits::default(),
             channel_capacity: 1024,
             flush_interval: Duration::from_secs(1),
@@ -218,6 +221,7 @@ impl PcapOut {
         if rotation.is_some() && cfg.write.is_none() {
             return Err(OutputError::Config("-C and -W need -w FILE".into()));
         }
+        super::pcapfile::set_header_snaplen(cfg.snaplen);
         let main = match &cfg.write {
             Some(p) => Some(RotatingPcap::open(p, cfg.link, rotation)?),
             None => None,

@@ -3,9 +3,25 @@
 
 use crate::capture::{Frame, LinkType, Timestamp};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Snap length written in the file header; frames are never cut to it.
+/// Snap length written in the file header by default (tcpdump's).
 pub const SNAPLEN: u32 = 262_144;
+
+/// The snap length files written from now on declare, and cut records to: the run's
+/// `-s`, set once by the pcap output before it opens a file (frames are already cut to
+/// it at capture).
+static HEADER_SNAPLEN: AtomicU32 = AtomicU32::new(SNAPLEN);
+
+/// Sets the snap length of the files written from now on (0: the default).
+pub fn set_header_snaplen(snaplen: u32) {
+    let n = if snaplen == 0 { SNAPLEN } else { snaplen };
+    HEADER_SNAPLEN.store(n, Ordering::Relaxed);
+}
+
+fn header_snaplen() -> u32 {
+    HEADER_SNAPLEN.load(Ordering::Relaxed)
+}
 
 /// Magic of a nanosecond-resolution pcap, so timestamps survive the round trip exactly.
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
@@ -24,7 +40,7 @@ impl<W: Write> PcapFileWriter<W> {
         h[4..6].copy_from_slice(&2u16.to_le_bytes());
         h[6..8].copy_from_slice(&4u16.to_le_bytes());
         // thiszone and sigfigs stay 0.
-        h[16..20].copy_from_slice(&SNAPLEN.to_le_bytes());
+        h[16..20].copy_from_slice(&header_snaplen().to_le_bytes());
         h[20..24].copy_from_slice(&link.linktype().to_le_bytes());
         out.write_all(&h)?;
         Ok(PcapFileWriter { out, written: 24 })
@@ -32,7 +48,7 @@ impl<W: Write> PcapFileWriter<W> {
 
     /// One record. `data` is written as given; `orig_len` may exceed it (snapped capture).
     pub fn write_record(&mut self, ts: Timestamp, orig_len: u32, data: &[u8]) -> io::Result<()> {
-        let incl = data.len().min(SNAPLEN as usize);
+        let incl = data.len().min(header_snaplen() as usize);
         let mut h = [0u8; 16];
         h[0..4].copy_from_slice(&(ts.secs() as u32).to_le_bytes());
         h[4..8].copy_from_slice(&ts.subsec_nanos().to_le_bytes());

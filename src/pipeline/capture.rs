@@ -23,11 +23,13 @@ impl Source {
     pub fn open(
         input: &Input,
         filter: Option<&FilterExpr>,
+        snaplen: u32,
         stop: &Arc<AtomicBool>,
     ) -> Result<Vec<Source>, CaptureError> {
         match input {
             Input::File(path) => {
                 let mut src = OfflineSource::open_until(path, Some(stop.clone()))?;
+                src.set_snaplen(snaplen);
                 if let Some(f) = filter {
                     src.set_filter(f.clone());
                 }
@@ -37,6 +39,7 @@ impl Source {
                 .map(|_| {
                     let options = LiveOptions {
                         filter: filter.cloned(),
+                        snaplen,
                         ..live.options.clone()
                     };
                     let s = LiveSource::open(&live.interface, live.backend, &options)?;

@@ -172,7 +172,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let signals = signals::install();
     let _uninstall = Uninstall;
     let stop = signals.stop.clone();
-    let mut sources = Source::open(&cfg.input, cfg.filter.as_ref(), &stop)?;
+    let mut sources = Source::open(&cfg.input, cfg.filter.as_ref(), cfg.snaplen, &stop)?;
     let outputs = open_outputs(cfg, &mut sources, &signals)?;
     say_what_is_read(cfg, &sources);
     privs::drop_privileges(cfg)?;
@@ -237,7 +237,10 @@ fn say_what_is_read(cfg: &Config, sources: &[Source]) {
             eprintln!("reading from file {}, link-type {link}{snap}", p.display())
         }
         crate::config::Input::Live(l) => {
-            eprintln!("listening on {}, link-type {link}", l.interface)
+            eprintln!(
+                "listening on {}, link-type {link}, snapshot length {} bytes",
+                l.interface, cfg.snaplen
+            )
         }
     }
 }
@@ -266,6 +269,7 @@ fn open_outputs(
     })?;
     let pcap = if out.pcap() {
         let mut pcap = PcapOutConfig::new(sources[0].link_type());
+        pcap.snaplen = cfg.snaplen;
         pcap.write = out.write.clone();
         pcap.rotate_mb = out.rotate_mb;
         pcap.rotate_files = out.rotate_files;

@@ -20,6 +20,10 @@ const BLOCK_STATUS_OFF: usize = 8;
 const BLOCK_NUM_PKTS_OFF: usize = 12;
 const BLOCK_FIRST_PKT_OFF: usize = 16;
 const BLOCK_DESC_LEN: usize = 48;
+/// Where the `sockaddr_ll` follows a frame's header: TPACKET_ALIGN(sizeof tpacket3_hdr).
+const SOCKADDR_OFF: usize = 48;
+/// Length of the Linux cooked (SLL, LINKTYPE 113) header synthesized for `-i any`.
+pub(super) const SLL_HDR_LEN: usize = 16;
 
 /// struct tpacket3_hdr.
 #[repr(C)]
@@ -117,7 +121,21 @@ impl RingSource {
             // which user space owns until it is released; the slice is dropped before that.
             let bytes = unsafe { std::slice::from_raw_parts(base.add(start), len) };
             self.frames += 1;
-            batch.push(self.frame_from(&h, bytes));
+            let frame = if self.cooked {
+                let at = cur.offset + SOCKADDR_OFF;
+                if at + mem::size_of::<libc::sockaddr_ll>() > self.block_size {
+                    cur.pkts_left = 0;
+                    break;
+                }
+                // SAFETY: [at, at + sizeof sockaddr_ll) lies inside this user-owned block
+                // (checked just above); read_unaligned needs no alignment.
+                let sll: libc::sockaddr_ll =
+                    unsafe { ptr::read_unaligned(base.add(at) as *const libc::sockaddr_ll) };
+                self.cooked_frame(&h, &sll, bytes)
+            } else {
+                self.frame_from(&h, bytes)
+            };
+            batch.push(frame);
             taken += 1;
             cur.pkts_left -= 1;
             if h.next_offset == 0 {
@@ -156,6 +174,7 @@ impl RingSource {
             data.extend_from_slice(&tpid.to_be_bytes());
             data.extend_from_slice(&(h.vlan_tci as u16).to_be_bytes());
             data.extend_from_slice(&bytes[12..]);
+            data.truncate(self.snaplen);
             return Frame {
                 no,
                 ts,
@@ -169,7 +188,31 @@ impl RingSource {
             ts,
             orig_len: h.len,
             link: self.link,
-            data: bytes.to_vec(),
+            data: bytes[..bytes.len().min(self.snaplen)].to_vec(),
+        }
+    }
+
+    /// `-i any`: the frame behind a Linux cooked (SLL) header made from its
+    /// `sockaddr_ll`, as libpcap writes it.
+    fn cooked_frame(&self, h: &Tpacket3Hdr, sll: &libc::sockaddr_ll, bytes: &[u8]) -> Frame {
+        let mut data = Vec::with_capacity(SLL_HDR_LEN + bytes.len());
+        data.extend_from_slice(&(sll.sll_pkttype as u16).to_be_bytes());
+        data.extend_from_slice(&sll.sll_hatype.to_be_bytes());
+        data.extend_from_slice(&(sll.sll_halen as u16).to_be_bytes());
+        let mut addr = [0u8; 8];
+        let n = (sll.sll_halen as usize).min(8);
+        addr[..n].copy_from_slice(&sll.sll_addr[..n]);
+        data.extend_from_slice(&addr);
+        // Already in network byte order.
+        data.extend_from_slice(&sll.sll_protocol.to_ne_bytes());
+        data.extend_from_slice(bytes);
+        data.truncate(self.snaplen);
+        Frame {
+            no: FrameNo(self.frames),
+            ts: Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64),
+            orig_len: h.len.saturating_add(SLL_HDR_LEN as u32),
+            link: LinkType::LinuxSll,
+            data,
         }
     }
 }

@@ -52,16 +52,33 @@ pub(in crate::capture) fn block_all(fd: RawFd, iface: &str) -> Result<(), Captur
 }
 
 /// Compiles `expr` for the socket's link type and attaches it in place of any earlier
-/// program.
+/// program. Its accepting returns keep `snaplen` bytes (`-s`): the kernel cuts a frame to
+/// what the program returns, and libpcap's compiler, run without a capture, returns 65535,
+/// which would cut larger (GRO) frames below the snap length.
 pub(in crate::capture) fn attach_filter(
     fd: RawFd,
     iface: &str,
     link: LinkType,
     expr: &FilterExpr,
+    snaplen: u32,
 ) -> Result<(), CaptureError> {
     let prog = expr.compile(link).map_err(CaptureError::Filter)?;
-    attach(fd, instructions(&prog))
-        .map_err(|e| CaptureError::from_os(iface, "attach the capture filter", e))
+    let insns = with_snaplen(instructions(&prog), snaplen);
+    attach(fd, &insns).map_err(|e| CaptureError::from_os(iface, "attach the capture filter", e))
+}
+
+/// The program with every `ret #k` that accepts (k > 0) returning `snaplen` instead.
+fn with_snaplen(insns: &[libc::sock_filter], snaplen: u32) -> Vec<libc::sock_filter> {
+    insns
+        .iter()
+        .map(|i| {
+            let mut i = *i;
+            if i.code == DROP_ALL[0].code && i.k != 0 {
+                i.k = snaplen.max(1);
+            }
+            i
+        })
+        .collect()
 }
 
 fn instructions(prog: &BpfProgram) -> &[libc::sock_filter] {

@@ -124,19 +124,35 @@ impl RingSource {
         ifindex: u32,
         opts: &RingOptions,
     ) -> Result<(), CaptureError> {
+        if self.cooked && opts.filter.is_some() {
+            return Err(CaptureError::Live {
+                iface: iface.to_string(),
+                what: "attach the capture filter",
+                source: io::Error::other("a capture filter with -i any is not supported yet"),
+            });
+        }
         if opts.filter.is_some() {
             block_all(self.fd.as_raw_fd(), iface)?;
         }
         bind_all_protocols(&self.fd, ifindex)
             .map_err(|e| CaptureError::from_os(iface, "bind", e))?;
+        if self.cooked {
+            // As libpcap: no promiscuous mode on "any", and every frame is cooked.
+            self.link = crate::capture::LinkType::LinuxSll;
+            return self.join_fanout(iface, opts);
+        }
         self.link = bound_link_type(&self.fd, iface)?;
         if let Some(expr) = &opts.filter {
-            attach_filter(self.fd.as_raw_fd(), iface, self.link, expr)?;
+            attach_filter(self.fd.as_raw_fd(), iface, self.link, expr, opts.snaplen)?;
         }
         if opts.promisc {
             set_promisc(&self.fd, ifindex)
                 .map_err(|e| CaptureError::from_os(iface, "enable promiscuous mode", e))?;
         }
+        self.join_fanout(iface, opts)
+    }
+
+    fn join_fanout(&self, iface: &str, opts: &RingOptions) -> Result<(), CaptureError> {
         if let Some(group) = opts.fanout_group {
             let arg: u32 = group as u32 | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
             setsockopt(&self.fd, PACKET_FANOUT, &arg)

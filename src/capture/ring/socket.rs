@@ -134,6 +134,22 @@ pub(in crate::capture) fn open_packet_socket(iface: &str) -> Result<OwnedFd, Cap
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `-i any`: an AF_PACKET datagram socket (frames without their link header, the
+/// sender's address in a `sockaddr_ll` beside each one), as libpcap's cooked mode.
+pub(in crate::capture) fn open_cooked_socket(iface: &str) -> Result<OwnedFd, CaptureError> {
+    // SAFETY: plain socket(2) call; the result is checked before use.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(CaptureError::from_os(
+            iface,
+            "open a packet socket",
+            io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: fd is a freshly created descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 pub(super) fn bind_all_protocols(fd: &OwnedFd, ifindex: u32) -> io::Result<()> {
     // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
     let mut sll: libc::sockaddr_ll = unsafe { mem::zeroed() };
