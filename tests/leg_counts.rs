@@ -2,6 +2,8 @@
 //! built binary: a direct and a proxied transfer give the three equal to the file size;
 //! a proxied transfer cancelled mid-data, the receiver's leg cut short of the sender's,
 //! gives sent > delivered ≥ acked, each checked against tshark's view of its leg.
+//!
+//! Set OFTSNIFF_KEEP_PCAPS=DIR to keep the cut capture (leg-counts-cut.pcap).
 
 use oft_testkit::gen::encode;
 use oft_testkit::gen::oft::{self, Kind, Variant};
@@ -222,6 +224,9 @@ fn a_cancelled_proxied_transfer_delivered_less_than_was_sent() {
     let cut = dir.0.join("cut.pcap");
     write(frames, &cut);
 
+    if let Ok(keep) = std::env::var("OFTSNIFF_KEEP_PCAPS") {
+        std::fs::copy(&cut, Path::new(&keep).join("leg-counts-cut.pcap")).unwrap();
+    }
     let ev = events(&cut);
     let file = one(&ev, "file");
     let (sent, delivered, acked) = legs(file);
