@@ -76,6 +76,7 @@ fn normalized(events: &[Value]) -> Value {
         "end",
         "duration_s",
         "rate_bps",
+        "wire_duration_s",
         "first_data_ts",
         "last_data_ts",
     ];

@@ -2,7 +2,7 @@
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
 use super::schema::{capability_name, percent, phase_detail, snac_label, PhaseDetail};
-use crate::session::event::{Event, FileSeen, RendezvousSeen, TransferSummary};
+use crate::session::event::{Event, FileSeen, LegCounts, RendezvousSeen, TransferSummary};
 use crate::session::TransferId;
 use std::fmt::Write;
 
@@ -50,6 +50,17 @@ pub fn dated_time(ts: f64, last_date: &mut Option<String>) -> String {
 }
 
 /// Bits per second as a person reads it.
+/// `sent=… delivered=… acked=…`, `?` for a count not known.
+pub fn legs(l: &LegCounts) -> String {
+    let n = |v: Option<u64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+    format!(
+        "sent={} delivered={} acked={}",
+        n(l.sent),
+        n(l.delivered),
+        n(l.acked)
+    )
+}
+
 pub fn rate(bps: f64) -> String {
     if bps >= 1e9 {
         format!("{:.2} Gbit/s", bps / 1e9)
@@ -187,13 +198,14 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
         None => "checksum n/a".to_string(),
     };
     let mut s = format!(
-        "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} in {:.3}s ({}) {}",
+        "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} {} in {:.3}s ({}) {}",
         transfer.to_string(),
         "file",
         f.status.as_str(),
         f.name,
         f.bytes,
         f.size,
+        legs(&f.legs),
         f.duration_s(),
         rate(f.rate_bps()),
         check
@@ -273,9 +285,10 @@ fn transfer_line(t: &str, x: &TransferSummary) -> String {
     }
     let _ = write!(
         s,
-        " files={} bytes={} {}",
+        " files={} bytes={} {} {}",
         x.files,
         x.bytes,
+        legs(&x.legs_carried),
         rate(x.rate_bps())
     );
     if x.cancelled {

@@ -104,7 +104,7 @@ struct Row<'a> {
 }
 
 fn summary_table(h: &mut String, transfers: &[Row]) {
-    h.push_str("<h2>Transfers</h2>\n<table id=\"transfers\"><tr><th>id</th><th>time</th><th>sender → receiver</th><th>path</th><th>files</th><th>size</th><th>bytes</th><th>status</th><th>checksum</th><th>rate</th><th>duration</th></tr>\n");
+    h.push_str("<h2>Transfers</h2>\n<table id=\"transfers\"><tr><th>id</th><th>time</th><th>sender → receiver</th><th>path</th><th>files</th><th>size</th><th>sent / delivered</th><th>acked</th><th>status</th><th>checksum</th><th>rate</th><th>duration</th></tr>\n");
     for Row { anchor, record, t } in transfers {
         let files: Vec<_> = record.files_of(t.transfer).collect();
         let size: u64 = files.iter().map(|f| f.end.size).sum();
@@ -120,7 +120,7 @@ fn summary_table(h: &mut String, transfers: &[Row]) {
         };
         let _ = writeln!(
             h,
-            "<tr><td><a href=\"#{anchor}\">{id}</a></td><td class=\"mono\">{date} {time}</td><td>{snd} → {rcv}</td><td>{path}</td><td>{n} <span class=\"muted\">{names}</span></td><td class=\"n\">{size}</td><td class=\"n\">{bytes}</td><td>{status}</td><td>{checksum}</td><td class=\"n\">{rate}</td><td class=\"n\">{dur:.3} s</td></tr>",
+            "<tr><td><a href=\"#{anchor}\">{id}</a></td><td class=\"mono\">{date} {time}</td><td>{snd} → {rcv}</td><td>{path}</td><td>{n} <span class=\"muted\">{names}</span></td><td class=\"n\">{size}</td><td class=\"n\">{sent} / {delivered}</td><td class=\"n\">{acked}</td><td>{status}</td><td>{checksum}</td><td class=\"n\">{rate}</td><td class=\"n\">{dur:.3} s</td></tr>",
             id = t.transfer,
             date = date_utc(t.start.as_f64()),
             time = time_of_day(t.start.as_f64()),
@@ -129,12 +129,19 @@ fn summary_table(h: &mut String, transfers: &[Row]) {
             path = path_cell(t),
             n = t.files,
             names = names.join(", "),
-            bytes = t.bytes,
+            sent = count(t.legs_carried.sent),
+            delivered = count(t.legs_carried.delivered),
+            acked = count(t.legs_carried.acked),
             rate = rate(t.rate_bps()),
             dur = t.duration_s(),
         );
     }
     h.push_str("</table>\n");
+}
+
+/// A byte count, `?` when not known.
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
 }
 
 /// A screen name (or `?`) and its endpoint.

@@ -225,22 +225,66 @@ pub struct FileEnd {
     pub missing: Vec<[u64; 2]>,
     /// Of `bytes`, those that arrived after the connection was reset.
     pub bytes_after_reset: u64,
+    /// What each leg carried: sent, delivered, acknowledged.
+    pub legs: LegCounts,
+}
+
+/// A file's bytes as the sender put them on the wire (`sent`), as they reached the
+/// receiver's side of the wire (`delivered`: the same connection for a direct transfer,
+/// the proxy→receiver leg for a proxied one) and as the receiver acknowledged them
+/// (`acked`: its cumulative TCP ACK past the first data byte, capped at the file's
+/// bytes). None: that leg, or the start of the data on it, was not seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LegCounts {
+    pub sent: Option<u64>,
+    pub delivered: Option<u64>,
+    pub acked: Option<u64>,
+}
+
+impl LegCounts {
+    /// Sums over files: a count unknown for one file counts as 0.
+    pub fn add(&mut self, o: &LegCounts) {
+        let add = |a: &mut Option<u64>, b: Option<u64>| {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0) + b);
+            }
+        };
+        add(&mut self.sent, o.sent);
+        add(&mut self.delivered, o.delivered);
+        add(&mut self.acked, o.acked);
+    }
 }
 
 impl FileEnd {
-    /// When the data phase started: the first data byte, or the request when all the
-    /// data came in one segment (a file of one segment would otherwise take no time).
+    /// When the data phase started: the receiver's ACK / RESUME_ACK that asked for the
+    /// data, or the first data byte when that was not seen.
     pub fn data_start(&self) -> Option<Timestamp> {
-        match (self.first_data, self.last_data) {
-            (Some(f), Some(l)) if l > f => Some(f),
-            (_, Some(l)) => Some(self.requested.unwrap_or(l)),
-            _ => None,
+        self.last_data?;
+        self.requested.or(self.first_data)
+    }
+
+    /// When delivery ended: the DONE, or the last data byte when there was no DONE.
+    pub fn delivery_end(&self) -> Option<Timestamp> {
+        let last = self.last_data?;
+        Some(if self.checksum_done.is_some() {
+            self.end.max(last)
+        } else {
+            last
+        })
+    }
+
+    /// From the start of the data phase to the end of delivery.
+    pub fn duration_s(&self) -> f64 {
+        match (self.data_start(), self.delivery_end()) {
+            (Some(a), Some(b)) if b > a => b.secs_since(a),
+            _ => 0.0,
         }
     }
 
-    pub fn duration_s(&self) -> f64 {
-        match (self.data_start(), self.last_data) {
-            (Some(a), Some(b)) => b.secs_since(a),
+    /// The wire burst: first to last data byte.
+    pub fn wire_duration_s(&self) -> f64 {
+        match (self.first_data, self.last_data) {
+            (Some(a), Some(b)) if b > a => b.secs_since(a),
             _ => 0.0,
         }
     }
@@ -391,7 +435,9 @@ pub struct TransferSummary {
     pub receiver_name: Option<String>,
     pub files: u64,
     pub bytes: u64,
-    /// From the start of the first file's data phase to the last file byte.
+    /// Sums of its files' `LegCounts`.
+    pub legs_carried: LegCounts,
+    /// From the start of the first file's data phase to the end of the last delivery.
     pub data_span: Option<(Timestamp, Timestamp)>,
     pub legs: Vec<ConnEnds>,
     pub cancelled: bool,

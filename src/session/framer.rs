@@ -12,6 +12,8 @@ pub struct DataConn {
     pending: [Vec<u8>; 2],
     /// Bytes thrown away because framing was lost or a hold overflowed.
     pub discarded: u64,
+    /// Per direction, the stream offset just past the bytes fed so far (gaps included).
+    fed: [u64; 2],
 }
 
 impl DataConn {
@@ -20,12 +22,20 @@ impl DataConn {
             machine,
             pending: [Vec::new(), Vec::new()],
             discarded: 0,
+            fed: [0; 2],
         }
+    }
+
+    /// The next bytes of `dir` fed start at stream offset `pos` (bytes that went by
+    /// before the connection was recognized count).
+    pub fn at_stream(&mut self, dir: Direction, pos: u64) {
+        self.fed[dir.index()] = pos;
     }
 
     /// In-order bytes of `dir`.
     pub fn feed(&mut self, dir: Direction, bytes: &[u8], at: At, sink: &mut dyn MachineSink) {
         let d = dir.index();
+        self.fed[d] += bytes.len() as u64;
         if self.pending[d].is_empty() {
             // Fast path: file data goes straight from the frame to the machine.
             let used = self.consume(dir, bytes, at, sink);
@@ -52,6 +62,7 @@ impl DataConn {
 
     pub fn gap(&mut self, dir: Direction, len: u64) {
         let d = dir.index();
+        self.fed[d] += len;
         self.discarded += self.pending[d].len() as u64;
         self.pending[d].clear();
         self.machine.on_gap(dir, len);
@@ -98,11 +109,14 @@ impl DataConn {
         sink: &mut dyn MachineSink,
     ) -> usize {
         let d = dir.index();
+        // `input` is the end of what was fed of this direction.
+        let base = self.fed[d] - input.len() as u64;
         let mut pos = 0;
         while pos < input.len() {
             let rest = &input[pos..];
             match self.machine.modes[d] {
                 Mode::Data { .. } => {
+                    self.machine.stream_pos = base + pos as u64;
                     let n = self.machine.on_data(dir, rest, at, sink);
                     if n == 0 {
                         break;

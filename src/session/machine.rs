@@ -86,6 +86,10 @@ pub struct DataMachine {
     pub progress_nanos: u64,
     /// The connection was reset: file bytes from now on were in flight then.
     pub reset: bool,
+    /// Stream offset (of its direction) of the bytes `on_data` is handed next.
+    pub stream_pos: u64,
+    /// Per direction, the stream offset its peer has acknowledged (TCP ACKs).
+    pub acked_to: [Option<u64>; 2],
 }
 
 impl DataMachine {
@@ -111,6 +115,8 @@ impl DataMachine {
             finished: false,
             direct_im: false,
             reset: false,
+            stream_pos: 0,
+            acked_to: [None; 2],
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
         }
     }
@@ -399,6 +405,7 @@ impl DataMachine {
         };
         if f.first_data.is_none() && n > 0 {
             f.first_data = Some(at.ts);
+            f.data_pos = Some((dir, self.stream_pos, f.next));
             let arrow = Arrow(Role::Sender, Role::Receiver);
             sink.phase(Step::DataStart { offset: f.next }, arrow, at);
         }

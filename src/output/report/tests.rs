@@ -47,6 +47,7 @@ fn hostile_record() -> RunRecord {
         receiver_name: Some(EVIL.into()),
         files: 1,
         bytes: 10,
+        legs_carried: Default::default(),
         data_span: Some((ts(10), ts(20))),
         legs: vec![(rcv, snd)],
         cancelled: false,
@@ -71,6 +72,7 @@ fn hostile_record() -> RunRecord {
         sha256: None,
         missing: vec![],
         bytes_after_reset: 0,
+        legs: Default::default(),
     };
     let line = |n: u64, ms: u64, notes: Vec<Phase>| LadderLine {
         frame: FrameNo(n),

@@ -71,8 +71,9 @@ impl Correlator {
         }
     }
 
-    /// Reports the proxied files whose other leg is now known, with the far client in
-    /// place of the proxy as their sender or receiver.
+    /// Reports the proxied files whose other leg is now known and has reported the same
+    /// file, with the far client in place of the proxy as their sender or receiver and
+    /// what the receiver's leg carried as delivered and acknowledged.
     pub(super) fn pair_files(&mut self, t: TransferId, out: &mut dyn CorrelatorOutput) {
         let Some(tr) = self.transfers.get_mut(&t) else {
             return;
@@ -82,11 +83,12 @@ impl Correlator {
         }
         for (conn, mut file) in std::mem::take(&mut tr.files.unpaired) {
             match tr.other_client(&conn) {
-                Some(other) => {
+                Some(other) if tr.files.has_secondary(&file) => {
                     name_far_client(&mut file, &conn, other);
+                    tr.files.join_legs(&mut file);
                     tr.emit_file(t, file, out);
                 }
-                None => tr.files.unpaired.push((conn, file)),
+                _ => tr.files.unpaired.push((conn, file)),
             }
         }
     }

@@ -100,11 +100,17 @@ impl Correlator {
         tr.id.ended = true;
         tr.place_names(true);
         // The other leg never showed up: the proxy is all that is known of the far side.
-        for (_, f) in std::mem::take(&mut tr.files.unpaired) {
+        for (conn, mut f) in std::mem::take(&mut tr.files.unpaired) {
+            if let Some(other) = tr.other_client(&conn) {
+                super::transfer::name_far_client(&mut f, &conn, other);
+            }
+            tr.files.join_legs(&mut f);
             tr.emit_file(t, f, out);
         }
-        // A proxied receiver's leg speaks for files only its sender's leg missed.
+        // A proxied receiver's leg speaks for files only its sender's leg missed: what
+        // was sent is not known.
         for (conn, mut f) in std::mem::take(&mut tr.files.secondary) {
+            f.end.legs.sent = None;
             if let Some(other) = tr.other_client(&conn) {
                 super::transfer::name_far_client(&mut f, &conn, other);
             }
@@ -128,6 +134,7 @@ impl Correlator {
             receiver_name: tr.parties.receiver_name.clone(),
             files: tr.files.count,
             bytes: tr.files.bytes,
+            legs_carried: tr.files.legs,
             data_span: tr.files.data_span,
             legs: tr.conns.legs.iter().map(|l| l.ends()).collect(),
             cancelled: tr.id.cancelled,

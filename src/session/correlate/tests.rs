@@ -7,8 +7,8 @@ use crate::capture::{Frame, Timestamp};
 use crate::flow::{Endpoint, FlowKey};
 use crate::proto::Cookie;
 use crate::session::event::{
-    At, Checksum, Event, FileEnd, FileSeen, FileStatus, PhaseSeen, RendezvousSeen, RvType,
-    SessionKind, Step as Seen, TransferId, TransferLabel, TransferSummary,
+    At, Checksum, Event, FileEnd, FileSeen, FileStatus, LegCounts, PhaseSeen, RendezvousSeen,
+    RvType, SessionKind, Step as Seen, TransferId, TransferLabel, TransferSummary,
 };
 use crate::session::phase::{Arrow, Phase, Role};
 use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
@@ -203,6 +203,11 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             sha256: None,
             missing: Vec::new(),
             bytes_after_reset: 0,
+            legs: LegCounts {
+                sent: Some(10),
+                delivered: Some(10),
+                acked: Some(10),
+            },
         },
         path: None,
         carve_error: None,
@@ -237,17 +242,34 @@ fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
     );
     assert!(files(&out).is_empty(), "waits for the receiver's leg");
     c.handle(phase(leg(2, r), Phase::ProxyInitRecv), &mut out);
-    let f = files(&out);
-    assert_eq!(f.len(), 1);
-    assert_eq!((f[0].sender, f[0].receiver), (Some(ep(s)), Some(ep(r))));
+    assert!(
+        files(&out).is_empty(),
+        "waits for the receiver's leg's file"
+    );
+    let mut theirs = file("198.18.0.9:5190", r);
+    theirs.end.bytes = 7;
+    theirs.end.legs = LegCounts {
+        sent: Some(7),
+        delivered: Some(7),
+        acked: Some(5),
+    };
     c.handle(
         Report::File {
             conn: leg(2, r),
-            file: file("198.18.0.9:5190", r),
+            file: theirs,
             primary: false,
         },
         &mut out,
     );
+    let f = files(&out);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].sender, f[0].receiver), (Some(ep(s)), Some(ep(r))));
+    let want = LegCounts {
+        sent: Some(10),
+        delivered: Some(7),
+        acked: Some(5),
+    };
+    assert_eq!((f[0].end.bytes, f[0].end.legs), (10, want));
     c.finish(&mut out);
     assert_eq!(
         files(&out).len(),
@@ -255,6 +277,7 @@ fn a_proxied_file_names_the_far_client_once_the_other_leg_is_reported() {
         "the receiver's leg repeats the same file"
     );
     assert_eq!(transfer(&out).files, 1);
+    assert_eq!(transfer(&out).legs_carried, want);
 }
 
 #[test]
@@ -274,6 +297,12 @@ fn a_proxied_file_without_its_other_leg_still_ends_with_the_transfer() {
     let f = files(&out);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].receiver, Some(ep("198.18.0.9:5190")));
+    // The proxy's ACKs are not the receiver's: only what was sent is known.
+    let sent_only = LegCounts {
+        sent: Some(10),
+        ..LegCounts::default()
+    };
+    assert_eq!(f[0].end.legs, sent_only);
     assert_eq!(transfer(&out).files, 1);
 }
 

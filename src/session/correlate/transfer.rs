@@ -6,7 +6,7 @@ use crate::capture::Timestamp;
 use crate::flow::Endpoint;
 use crate::proto::Cookie;
 use crate::session::event::{
-    ConnEnds, Event, FileSeen, LadderLine, RendezvousSeen, SessionKind, TransferId,
+    ConnEnds, Event, FileSeen, LadderLine, LegCounts, RendezvousSeen, SessionKind, TransferId,
 };
 use crate::session::phase::Role;
 use crate::session::report::{ConnId, ConnRef};
@@ -65,14 +65,41 @@ pub struct Parties {
 pub struct Files {
     pub count: u64,
     pub bytes: u64,
+    /// Sums of the files' sent / delivered / acknowledged bytes.
+    pub legs: LegCounts,
     pub keys: Vec<(String, u64)>,
-    /// Files of a proxied receiver's leg, used only for files its sender's leg missed.
+    /// Files of a proxied receiver's leg: what was delivered and acknowledged of the
+    /// sender's leg's files, and the only report of files its sender's leg missed.
     pub secondary: Vec<(ConnRef, Box<FileSeen>)>,
     /// Files of a proxied sender's leg waiting for the other leg to name the receiver
     /// (its worker may report later): on one leg the peer is the proxy, not the client.
     pub unpaired: Vec<(ConnRef, Box<FileSeen>)>,
     /// From the start of the first data phase to the last file byte, over all files.
     pub data_span: Option<(Timestamp, Timestamp)>,
+}
+
+impl Files {
+    fn secondary_of(&self, file: &FileSeen) -> Option<usize> {
+        let key = (&file.end.name, file.end.offset);
+        self.secondary
+            .iter()
+            .position(|(_, s)| (&s.end.name, s.end.offset) == key)
+    }
+
+    /// The receiver's leg has reported this file of the sender's leg.
+    pub fn has_secondary(&self, file: &FileSeen) -> bool {
+        self.secondary_of(file).is_some()
+    }
+
+    /// A proxied sender's leg's file: what the receiver's leg carried of it (its report
+    /// taken out of `secondary`) is what was delivered and acknowledged; neither is
+    /// known when that leg did not report it.
+    pub fn join_legs(&mut self, file: &mut FileSeen) {
+        let other = self.secondary_of(file).map(|i| self.secondary.remove(i).1);
+        let legs = &mut file.end.legs;
+        legs.delivered = other.as_ref().and_then(|o| o.end.legs.delivered);
+        legs.acked = other.and_then(|o| o.end.legs.acked);
+    }
 }
 
 /// `--explain` material: data frames with their connection, and FLAP messages.
@@ -122,7 +149,8 @@ impl Transfer {
         self.files.keys.push(key);
         self.files.count += 1;
         self.files.bytes += file.end.bytes;
-        if let (Some(a), Some(b)) = (file.end.data_start(), file.end.last_data) {
+        self.files.legs.add(&file.end.legs);
+        if let (Some(a), Some(b)) = (file.end.data_start(), file.end.delivery_end()) {
             let (lo, hi) = self.files.data_span.unwrap_or((a, b));
             self.files.data_span = Some((lo.min(a), hi.max(b)));
         }
@@ -210,6 +238,7 @@ impl Transfer {
         let (f, h) = (&mut k.files, g.files);
         f.count += h.count;
         f.bytes += h.bytes;
+        f.legs.add(&h.legs);
         f.keys.extend(h.keys);
         f.secondary.extend(h.secondary);
         f.unpaired.extend(h.unpaired);

@@ -187,9 +187,25 @@ impl SessionHandler {
         st.class = Class::Data(Box::new(DataConn::new(machine)));
     }
 
+    /// Feeds `bytes` of `dir`, which end at stream offset `end`.
     fn feed(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, bytes: &[u8], at: At) {
+        let end = st.stream[dir.index()];
+        self.feed_to(st, conn, dir, bytes, at, end);
+    }
+
+    fn feed_to(
+        &mut self,
+        st: &mut FlowState,
+        conn: &ConnMeta,
+        dir: Direction,
+        bytes: &[u8],
+        at: At,
+        end: u64,
+    ) {
         match &mut st.class {
             Class::Data(d) => {
+                d.at_stream(dir, end.saturating_sub(bytes.len() as u64));
+                d.machine.acked_to = st.acked;
                 if st.carve.file.is_none() {
                     st.carve.primary = !(d.machine.proxy.is_some()
                         && d.machine.sender.is_some_and(|s| s != conn.client_dir));
@@ -289,6 +305,31 @@ impl SessionHandler {
     }
 }
 
+/// Sequence numbers to stream offsets: where each direction's stream starts (after its
+/// SYN, or at its first payload when picked up midstream) and how far the peer's
+/// cumulative ACK reaches into it.
+fn track_acks(st: &mut FlowState, seg: &SegmentMeta) {
+    let d = seg.dir.index();
+    if seg.flags.syn() {
+        st.seq0[d] = Some(seg.seq.wrapping_add(1));
+    } else if st.seq0[d].is_none() && seg.payload_len > 0 {
+        st.seq0[d] = Some(seg.seq);
+    }
+    let r = seg.dir.reverse().index();
+    if let (true, Some(s0)) = (seg.flags.ack(), st.seq0[r]) {
+        // Relative to the last ACK, so streams past 4 GiB wrap correctly.
+        let off = seg.ack.wrapping_sub(s0);
+        st.acked[r] = match st.acked[r] {
+            None if off < 1 << 31 => Some(off as u64),
+            None => None,
+            Some(a) => Some(a + (off.wrapping_sub(a as u32) as i32).max(0) as u64),
+        };
+    }
+    if let Class::Data(dc) = &mut st.class {
+        dc.machine.acked_to = st.acked;
+    }
+}
+
 impl StreamHandler for SessionHandler {
     type State = FlowState;
 
@@ -334,6 +375,7 @@ impl StreamHandler for SessionHandler {
                 d.machine.reset = true;
             }
         }
+        track_acks(st, seg);
         let from_client = seg.dir == conn.client_dir;
         if seg.flags.syn() && seg.flags.ack() && !from_client {
             st.syn_ack = Some(at);
@@ -357,6 +399,7 @@ impl StreamHandler for SessionHandler {
         frame: FrameNo,
     ) {
         self.clock_at(ts);
+        st.stream[dir.index()] += bytes.len() as u64;
         let at = At { ts, frame };
         if let Class::Unknown(c) = &mut st.class {
             let from_client = dir == conn.client_dir;
@@ -370,7 +413,8 @@ impl StreamHandler for SessionHandler {
                 Verdict::Found(found) => self.start(st, conn, found, from_client),
             }
             if !prior.is_empty() {
-                self.feed(st, conn, dir, &prior, at);
+                let end = st.stream[dir.index()].saturating_sub(bytes.len() as u64);
+                self.feed_to(st, conn, dir, &prior, at, end);
             }
         }
         self.feed(st, conn, dir, bytes, at);
@@ -385,6 +429,7 @@ impl StreamHandler for SessionHandler {
         ts: Timestamp,
     ) {
         self.clock_at(ts);
+        st.stream[dir.index()] += len;
         match &mut st.class {
             Class::Data(d) => d.gap(dir, len),
             Class::Flap(f) => f.gap(dir),

@@ -85,6 +85,11 @@ pub struct FlowState {
     pub closer: Option<Direction>,
     /// The first RST: where a reset connection closed, whatever was still in flight.
     pub reset: Option<At>,
+    /// Per direction: stream bytes so far (gaps included), the sequence number of its
+    /// stream offset 0, and the stream offset the peer has acknowledged.
+    pub stream: [u64; 2],
+    pub seq0: [Option<u32>; 2],
+    pub acked: [Option<u64>; 2],
 }
 
 impl Default for FlowState {
@@ -104,6 +109,9 @@ impl Default for FlowState {
             last: At::default(),
             closer: None,
             reset: None,
+            stream: [0; 2],
+            seq0: [None; 2],
+            acked: [None; 2],
         }
     }
 }

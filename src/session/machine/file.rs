@@ -3,9 +3,10 @@
 
 use super::{DataMachine, MachineSink};
 use crate::capture::Timestamp;
+use crate::flow::Direction;
 use crate::proto::checksum::{checksums_match, OftChecksum};
 use crate::proto::OftHeader;
-use crate::session::event::{Checksum, FileEnd, FileStatus, Sha256Digest};
+use crate::session::event::{Checksum, FileEnd, FileStatus, LegCounts, Sha256Digest};
 use sha2::{Digest, Sha256};
 
 /// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
@@ -37,6 +38,8 @@ pub(super) struct FileProgress {
     pub(super) progress_bytes: u64,
     /// File bytes that crossed the wire after the connection was reset (in flight).
     pub(super) after_reset: u64,
+    /// The first data byte: its direction, its stream offset and its file offset.
+    pub(super) data_pos: Option<(Direction, u64, u64)>,
 }
 
 impl DataMachine {
@@ -76,6 +79,7 @@ impl DataMachine {
         if f.offset > 0 {
             missing.insert(0, [0, f.offset]);
         }
+        let acked = self.acked_of(&f, size);
         let end = FileEnd {
             name: f.name.clone(),
             components: f.prompt.name.components(),
@@ -98,9 +102,30 @@ impl DataMachine {
             },
             missing,
             bytes_after_reset: f.after_reset,
+            // One connection: what it carried was sent and delivered; the correlator
+            // puts the receiver's leg's counts in for a proxied transfer.
+            legs: LegCounts {
+                sent: Some(f.bytes),
+                delivered: Some(f.bytes),
+                acked,
+            },
         };
         sink.file_end(end);
         self.files_done += 1;
+    }
+}
+
+impl DataMachine {
+    /// The receiver's cumulative ACK past the file's first data byte, capped at the
+    /// file bytes that could follow it; None when the data's start or no ACK was seen
+    /// (0 when no byte crossed the wire).
+    fn acked_of(&self, f: &FileProgress, size: u64) -> Option<u64> {
+        let Some((dir, pos, at)) = f.data_pos else {
+            // No data was due (a skipped file): none to acknowledge.
+            return (f.bytes == 0 && !f.unknown_start).then_some(0);
+        };
+        let acked = self.acked_to[dir.index()]?;
+        Some(acked.saturating_sub(pos).min(size.saturating_sub(at)))
     }
 }
 
@@ -126,6 +151,7 @@ impl FileProgress {
             last_progress: ts,
             progress_bytes: 0,
             after_reset: 0,
+            data_pos: None,
         }
     }
 
