@@ -67,9 +67,7 @@ pub fn event_loop(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         out.flush_pcap();
-        if let Some(s) = &mut out.status {
-            s.fill_parties(|t| correlator.parties(t));
-        }
+        out.name_parties(&correlator);
         if let Some(e) = out.error.take() {
             return Err(e);
         }
@@ -281,6 +279,13 @@ impl Outputs {
         }
         self.write_stats(&s);
         self.flush_sink();
+    }
+
+    /// The status area's bars: the parties the correlator knows by now.
+    fn name_parties(&mut self, correlator: &Correlator) {
+        if let Some(s) = &mut self.status {
+            s.fill_parties(|t| correlator.parties(t));
+        }
     }
 
     fn flush_sink(&mut self) {
