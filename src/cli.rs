@@ -259,6 +259,11 @@ pub struct Args {
     #[arg(help_heading = "Output", short = 'q', long)]
     pub quiet: bool,
 
+    /// No live status area (a progress bar per transfer, a footer with the counters)
+    /// under the log when stdout is a terminal.
+    #[arg(help_heading = "Output", long)]
+    pub no_status: bool,
+
     /// Limit: concurrent flows per worker; the longest-idle one is evicted past it.
     #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_flows)]
     pub max_flows: usize,
@@ -326,6 +331,7 @@ impl Args {
             outputs: Outputs {
                 human: !self.quiet,
                 verbose: self.verbose,
+                status: !self.no_status,
                 rotate_mb: self.rotate_mb,
                 rotate_files: self.rotate_files,
                 with_rendezvous: self.with_rendezvous,

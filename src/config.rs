@@ -92,6 +92,9 @@ pub struct Outputs {
     pub human: bool,
     /// `-v`: also a log line per TCP connection.
     pub verbose: bool,
+    /// The live status area under the log when stdout is a terminal (off with
+    /// `--no-status`).
+    pub status: bool,
     /// `-w FILE`: every frame of every recognized transfer.
     pub write: Option<PathBuf>,
     /// `-C MB`: rotate `-w` past this many millions of bytes.

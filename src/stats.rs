@@ -206,7 +206,14 @@ pub struct RunTotals {
 /// (`--stats-interval`, `SIGUSR1`). Every thread still counts into its own copy; it
 /// copies it here now and then (a lock per publication, never per frame).
 #[derive(Clone, Default)]
-pub struct Board(Arc<Mutex<Vec<Counters>>>);
+pub struct Board(Arc<Mutex<Vec<Published>>>);
+
+/// What one thread published: its counters, and the flows it follows now (a worker).
+#[derive(Clone, Copy, Default)]
+struct Published {
+    counters: Counters,
+    active_flows: u64,
+}
 
 /// How often a busy thread publishes at most.
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
@@ -215,7 +222,7 @@ impl Board {
     /// A slot for one more thread.
     pub fn slot(&self) -> Slot {
         let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        v.push(Counters::default());
+        v.push(Published::default());
         Slot {
             board: self.0.clone(),
             index: v.len() - 1,
@@ -225,17 +232,24 @@ impl Board {
 
     /// The sum of what every thread published.
     pub fn sum(&self) -> Counters {
+        self.sum_with_active().0
+    }
+
+    /// The sum of what every thread published, and the flows followed now.
+    pub fn sum_with_active(&self) -> (Counters, u64) {
         let mut all = Counters::default();
-        for c in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            all.add(c);
+        let mut active = 0;
+        for p in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            all.add(&p.counters);
+            active += p.active_flows;
         }
-        all
+        (all, active)
     }
 }
 
 /// One thread's place on the [`Board`].
 pub struct Slot {
-    board: Arc<Mutex<Vec<Counters>>>,
+    board: Arc<Mutex<Vec<Published>>>,
     index: usize,
     last: Option<Instant>,
 }
@@ -248,6 +262,11 @@ impl Slot {
     }
 
     pub fn publish(&mut self, c: Counters) {
+        self.publish_with_active(c, 0);
+    }
+
+    /// Publishes with the number of flows the thread follows now.
+    pub fn publish_with_active(&mut self, counters: Counters, active_flows: u64) {
         self.last = Some(Instant::now());
         if let Some(s) = self
             .board
@@ -255,7 +274,10 @@ impl Slot {
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(self.index)
         {
-            *s = c;
+            *s = Published {
+                counters,
+                active_flows,
+            };
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod report;
 pub mod rotate;
 pub mod schema;
 pub mod sink;
+pub mod status;
 pub mod timestamp;
 pub mod transfer_files;
 

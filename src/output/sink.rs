@@ -54,6 +54,19 @@ impl EventSink {
         })
     }
 
+    /// The readable log goes to `w` instead of stdout (the status area's log), when
+    /// there is one.
+    pub fn route_human(&mut self, w: Box<dyn Write + Send>) {
+        if self.human.is_some() {
+            self.human = Some(w);
+        }
+    }
+
+    /// Whether the readable log is written (to stdout).
+    pub fn has_human(&self) -> bool {
+        self.human.is_some()
+    }
+
     pub fn write(&mut self, ev: &Event) -> io::Result<()> {
         if let Some(j) = self.json.as_mut() {
             self.line.clear();

@@ -23,7 +23,7 @@ pub fn event_loop(
     rx: Receiver<ReportBatch>,
     sink: EventSink,
     pcap: Option<PcapSender>,
-    opts: EventOptions,
+    mut opts: EventOptions,
 ) -> std::io::Result<EventsDone> {
     let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers);
     let mut out = Outputs {
@@ -36,6 +36,7 @@ pub fn event_loop(
         stop: opts.stop.clone(),
         transfers: 0,
         files: 0,
+        status: opts.status.take(),
     };
     let mut merge = ReportMerge::new(opts.workers, opts.max_held_reports);
     let mut last_report = Instant::now();
@@ -66,6 +67,7 @@ pub fn event_loop(
             Err(RecvTimeoutError::Disconnected) => break,
         }
         out.flush_pcap();
+        out.name_parties(&correlator);
         if let Some(e) = out.error.take() {
             return Err(e);
         }
@@ -80,6 +82,9 @@ pub fn event_loop(
     correlator.finish(&mut out);
     out.flush_pcap();
     out.flush_sink();
+    if let Some(mut s) = out.status.take() {
+        s.finish();
+    }
     if let Some(e) = out.error.take() {
         return Err(e);
     }
@@ -186,6 +191,8 @@ pub struct EventOptions {
     pub stats_interval: Option<Duration>,
     /// Where the other threads publish their counters while running.
     pub board: crate::stats::Board,
+    /// The live status area under the log (stdout a terminal).
+    pub status: Option<crate::output::status::Status>,
     pub explain: bool,
     /// Keep transfers, files and ladders for the views drawn after the run
     /// (`--report`, `--compare`).
@@ -212,6 +219,7 @@ struct Outputs {
     /// `transfer` and `file` events reported, for the counters at exit.
     transfers: u64,
     files: u64,
+    status: Option<crate::output::status::Status>,
 }
 
 impl Outputs {
@@ -220,6 +228,9 @@ impl Outputs {
             Event::Transfer(_) => self.transfers += 1,
             Event::File { .. } => self.files += 1,
             _ => {}
+        }
+        if let Some(s) = &mut self.status {
+            s.event(ev);
         }
         if self.reader_gone {
             return;
@@ -247,7 +258,7 @@ impl Outputs {
             pcap: None,
             interim: true,
         };
-        {
+        let print = || {
             use std::io::Write;
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "oftsniff: counters so far:");
@@ -261,9 +272,20 @@ impl Outputs {
                     );
                 }
             }
+        };
+        match &self.status {
+            Some(st) => st.suspend(print),
+            None => print(),
         }
         self.write_stats(&s);
         self.flush_sink();
+    }
+
+    /// The status area's bars: the parties the correlator knows by now.
+    fn name_parties(&mut self, correlator: &Correlator) {
+        if let Some(s) = &mut self.status {
+            s.fill_parties(|t| correlator.parties(t));
+        }
     }
 
     fn flush_sink(&mut self) {

@@ -24,6 +24,7 @@ use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStat
 use crate::output::report::{self, ReportInput};
 use crate::output::schema::StatsRecord;
 use crate::output::sink::EventSink;
+use crate::output::status::Status;
 use crate::passthrough::PassThrough;
 use crate::session::handler::{SessionHandler, SessionOptions};
 use crate::session::record::RunRecord;
@@ -149,7 +150,19 @@ fn event_options(
         max_transfers: cfg.limits.max_transfers,
         workers: cfg.workers,
         max_held_reports: cfg.limits.max_held_reports,
+        status: None,
     }
+}
+
+/// The live status area, when the readable log goes to a terminal and `--no-status`
+/// was not given: the log then goes through it.
+fn status_area(cfg: &Config, sink: &mut EventSink, board: &Board) -> Option<Status> {
+    if !cfg.outputs.status || !sink.has_human() {
+        return None;
+    }
+    let status = Status::on_terminal(board.clone())?;
+    sink.route_human(Box::new(status.log()));
+    Some(status)
 }
 
 /// `--report`: the page, written at exit.
@@ -179,9 +192,10 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let live = sources[0].is_live_like();
     let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);
-    let event_opts = event_options(cfg, &signals, &board, live);
+    let mut event_opts = event_options(cfg, &signals, &board, live);
     let pcap_sender = outputs.pcap.as_ref().map(PcapOutHandle::sender);
-    let sink = outputs.sink;
+    let mut sink = outputs.sink;
+    event_opts.status = status_area(cfg, &mut sink, &board);
     let event_thread = spawn("events".into(), "event", move || {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;

@@ -51,7 +51,7 @@ pub fn run<H: StreamHandler>(
             if let Some(h) = handler.counters() {
                 snap.add(h);
             }
-            slot.publish(snap);
+            slot.publish_with_active(snap, table.len() as u64);
         }
     }
     table.finish(&mut handler, &mut counters);

@@ -138,6 +138,9 @@ pub struct Prompt {
     pub cookie: Option<Cookie>,
     /// The client's identification string (`OFT_Windows ICBMFT V1.1 32`).
     pub client_id: String,
+    /// The TCP ends it came from and went to, as the session handler knew them (the
+    /// status area names them); not part of the event's output.
+    pub ends: Option<(Endpoint, Endpoint)>,
 }
 
 impl Step {

@@ -506,6 +506,7 @@ fn prompt_of(h: &OftHeader) -> Prompt {
         files_left: h.files_left,
         cookie: (!h.cookie.is_zero()).then_some(h.cookie),
         client_id: h.id_str(),
+        ends: None,
     }
 }
 

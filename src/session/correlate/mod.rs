@@ -79,6 +79,17 @@ impl Correlator {
     /// Handles a report made when its worker's packet clock stood at `clock`: the
     /// transfers' clock moves on with every report, so a transfer ends (after its
     /// linger) at the point in packet time where it would with one worker.
+    /// Who sends and who receives in transfer `t`, as far as known (the status area).
+    pub fn parties(&self, t: TransferId) -> Option<crate::output::status::Parties> {
+        let p = &self.transfers.get(&t)?.parties;
+        Some(crate::output::status::Parties {
+            sender: p.sender,
+            receiver: p.receiver,
+            sender_name: p.sender_name.clone(),
+            receiver_name: p.receiver_name.clone(),
+        })
+    }
+
     pub fn handle_at(&mut self, clock: Timestamp, r: Report, out: &mut dyn CorrelatorOutput) {
         self.tick(clock, out);
         self.handle(r, out);

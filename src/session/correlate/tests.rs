@@ -87,6 +87,7 @@ pub(super) fn step_of(phase: Phase) -> Seen {
             files_left: 1,
             cookie: None,
             client_id: String::new(),
+            ends: None,
         })),
         other => panic!("no test step for {other}"),
     }

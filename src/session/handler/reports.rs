@@ -117,6 +117,9 @@ impl SessionHandler {
                         };
                     }
                 }
+                if let (Step::Prompt(p), Class::Data(d)) = (&mut phase.step, &st.class) {
+                    p.ends = d.machine.sender.map(|s| (conn.key.src(s), conn.key.dst(s)));
+                }
                 st.ladder.notes.push(phase.step.phase());
                 self.send(Report::Phase { conn: cref, phase });
             }
