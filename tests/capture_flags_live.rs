@@ -8,13 +8,13 @@
 
 mod common;
 
+use common::netns::VethPair;
 use common::*;
 use oftsniff::proto::{Cookie, FileName};
 use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 const SENDER: Ipv4Addr = Ipv4Addr::new(198, 18, 9, 1);
@@ -80,60 +80,6 @@ impl Drop for Reap {
     }
 }
 
-/// Namespaces `a` (SENDER on `veth_a`) and `b` (RECEIVER), joined by a veth pair.
-struct Pair {
-    a: String,
-    b: String,
-    veth_a: String,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id();
-        let p = Pair {
-            a: format!("oftsnap-{pid}-{n}a"),
-            b: format!("oftsnap-{pid}-{n}b"),
-            veth_a: format!("osn{pid}x{n}a"),
-        };
-        let veth_b = format!("osn{pid}x{n}b");
-        sh(&["ip", "netns", "add", &p.a]);
-        sh(&["ip", "netns", "add", &p.b]);
-        sh(&[
-            "ip", "-n", &p.a, "link", "add", &p.veth_a, "type", "veth", "peer", "name", &veth_b,
-            "netns", &p.b,
-        ]);
-        for (ns, dev, ip) in [(&p.a, &p.veth_a, SENDER), (&p.b, &veth_b, RECEIVER)] {
-            let _ = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-qw"])
-                .arg("net.ipv6.conf.all.disable_ipv6=1")
-                .output();
-            sh(&[
-                "ip",
-                "-n",
-                ns,
-                "addr",
-                "add",
-                &format!("{ip}/24"),
-                "dev",
-                dev,
-            ]);
-            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
-            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        p
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
 fn skip() -> bool {
     let python = Command::new("python3")
         .arg("-V")
@@ -181,7 +127,7 @@ struct Run {
 
 /// oftsniff with `args` in namespace `a` while one transfer of FILE_BYTES crosses the
 /// veth; stopped by SIGINT once the receiver has everything.
-fn capture_transfer(pair: &Pair, d: &TempDir, tag: &str, args: &[&str]) -> Run {
+fn capture_transfer(pair: &VethPair, d: &TempDir, tag: &str, args: &[&str]) -> Run {
     let pcap = d.join(&format!("{tag}.pcap"));
     let json = d.join(&format!("{tag}.json"));
     let mut sniff = Command::new("ip")
@@ -257,7 +203,7 @@ fn live_snaplen_cuts_frames_with_both_backends() {
     if skip() {
         return;
     }
-    let pair = Pair::new();
+    let pair = VethPair::new("oftsnap", SENDER, RECEIVER);
     let d = TempDir::new("snap-live");
     const SNAP: usize = 14 + 20 + 32 + 400;
     // With a capture filter too: the kernel cuts frames to what it returns.
@@ -308,7 +254,7 @@ fn live_any_captures_cooked_frames_of_every_interface() {
     if skip() {
         return;
     }
-    let pair = Pair::new();
+    let pair = VethPair::new("oftsnap", SENDER, RECEIVER);
     // A second interface in the capturing namespace, idle.
     let pid = std::process::id();
     let (x, y) = (format!("osx{pid}a"), format!("osx{pid}b"));

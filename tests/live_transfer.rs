@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::netns::VethPair;
 use common::*;
 use oftsniff::proto::{Cookie, FileName};
 use std::io::Read;
@@ -108,71 +109,6 @@ fn wait_for(what: &str, limit: Duration, done: impl Fn() -> bool) {
     }
 }
 
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("spawn");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Two namespaces, `a` (the sender, SENDER/24 on `veth_a`) and `b` (the receiver,
-/// RECEIVER/24), joined by a veth pair. Dropping it deletes both namespaces and the pair.
-struct Pair {
-    a: String,
-    b: String,
-    veth_a: String,
-}
-
-impl Pair {
-    fn new() -> Pair {
-        let pid = std::process::id();
-        let p = Pair {
-            a: format!("oftlive-{pid}-a"),
-            b: format!("oftlive-{pid}-b"),
-            veth_a: format!("olv{pid}a"),
-        };
-        let veth_b = format!("olv{pid}b");
-        sh(&["ip", "netns", "add", &p.a]);
-        sh(&["ip", "netns", "add", &p.b]);
-        sh(&[
-            "ip", "-n", &p.a, "link", "add", &p.veth_a, "type", "veth", "peer", "name", &veth_b,
-            "netns", &p.b,
-        ]);
-        for (ns, dev, ip) in [(&p.a, &p.veth_a, SENDER), (&p.b, &veth_b, RECEIVER)] {
-            let _ = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-qw"])
-                .arg("net.ipv6.conf.all.disable_ipv6=1")
-                .output();
-            sh(&[
-                "ip",
-                "-n",
-                ns,
-                "addr",
-                "add",
-                &format!("{ip}/24"),
-                "dev",
-                dev,
-            ]);
-            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
-            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        p
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
 #[test]
 fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
     if !common::netns::is_root() || !have("python3") {
@@ -183,7 +119,7 @@ fn sigint_mid_transfer_leaves_a_clean_pcap_and_a_partial_file() {
         ));
         return;
     }
-    let pair = Pair::new();
+    let pair = VethPair::new("oftlive", SENDER, RECEIVER);
     let d = TempDir::new("live");
     let out = d.join("live.pcap");
     let x = d.join("files");

@@ -560,3 +560,61 @@ impl Drop for OneNs {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
+
+/// Two namespaces, `a` (`sender`/24 on `veth_a`) and `b` (`receiver`/24), joined by a veth
+/// pair, IPv6 off. Dropping it deletes both namespaces, and with them the pair.
+pub struct VethPair {
+    pub a: String,
+    pub b: String,
+    pub veth_a: String,
+}
+
+impl VethPair {
+    /// `tag` names the namespaces (`TAG-PID-Na`, `TAG-PID-Nb`); the process id and a
+    /// counter keep pairs of concurrent tests apart.
+    pub fn new(tag: &str, sender: Ipv4Addr, receiver: Ipv4Addr) -> VethPair {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let p = VethPair {
+            a: format!("{tag}-{pid}-{n}a"),
+            b: format!("{tag}-{pid}-{n}b"),
+            veth_a: format!("vp{pid}x{n}a"),
+        };
+        let veth_b = format!("vp{pid}x{n}b");
+        ip_ok(&["netns", "add", &p.a]);
+        ip_ok(&["netns", "add", &p.b]);
+        ip_ok(&[
+            "-n", &p.a, "link", "add", &p.veth_a, "type", "veth", "peer", "name", &veth_b, "netns",
+            &p.b,
+        ]);
+        for (ns, dev, ip) in [(&p.a, &p.veth_a, sender), (&p.b, &veth_b, receiver)] {
+            let _ = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-qw"])
+                .arg("net.ipv6.conf.all.disable_ipv6=1")
+                .output();
+            ip_ok(&["-n", ns, "addr", "add", &format!("{ip}/24"), "dev", dev]);
+            ip_ok(&["-n", ns, "link", "set", dev, "up"]);
+            ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        p
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// `ip ARGS`, which must succeed.
+fn ip_ok(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("spawn ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
