@@ -20,7 +20,7 @@ mod bins;
 mod netns;
 
 use bins::oftpeer;
-use netns::{skip_unless_root, Lan, NsChild, NsOutput, OSCAR_PORT};
+use netns::{skip_unless_root, stop, wait_for_capturers, Lan, NsChild};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,9 +32,6 @@ use std::time::{Duration, Instant};
 use oftsniff::capture::{Batch, OfflineSource};
 
 const OFTSNIFF: &str = env!("CARGO_BIN_EXE_oftsniff");
-/// What each peer gets for its own waits; the harness kills it a little after.
-const PEER_TIMEOUT: &str = "20";
-const WAIT: Duration = Duration::from_secs(40);
 /// Time for the last frames of a run to reach both capturers before they are stopped: the
 /// capture loops stop on SIGINT without draining what the kernel still holds, and tcpdump
 /// (libpcap's TPACKET_V3 ring) sees a partly filled block only after its 1 s timeout.
@@ -62,144 +59,6 @@ fn skip(test: &str, tools: &[&str]) -> bool {
         }
     }
     false
-}
-
-impl Lan {
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.join(rel)
-    }
-
-    /// Writes `len` pseudo-random bytes (seeded by the name) to `src/rel`; returns path and bytes.
-    fn file(&self, rel: &str, len: usize) -> (PathBuf, Vec<u8>) {
-        let p = self.dir.join("src").join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15
-            ^ rel
-                .bytes()
-                .fold(len as u64, |h, b| h.rotate_left(5) ^ b as u64);
-        let data: Vec<u8> = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect();
-        std::fs::write(&p, &data).unwrap();
-        (p, data)
-    }
-
-    /// Runs `oftpeer recv` and `oftpeer send` for transfer number `n` (screen names `alice<n>`
-    /// and `bob<n>`, cookie `cookie`), with extra arguments; returns both outputs.
-    fn transfer(
-        &self,
-        n: usize,
-        cookie: &str,
-        send_extra: &[String],
-        recv_extra: &[String],
-    ) -> (NsOutput, NsOutput) {
-        let bos = format!("{}:{OSCAR_PORT}", self.bed.bos.ip);
-        let out = self.dir.join(format!("recv{n}"));
-        std::fs::create_dir_all(&out).unwrap();
-        let mut recv_args: Vec<String> = [
-            "--timeout",
-            PEER_TIMEOUT,
-            "recv",
-            "--bos",
-            &bos,
-            "--sn",
-            &format!("bob{n}"),
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        recv_args.extend(recv_extra.iter().cloned());
-        let recv = self
-            .bed
-            .spawn(&self.bed.receiver.ns, oftpeer(), &recv_args)
-            .expect("start recv");
-        let mut send_args: Vec<String> = [
-            "--timeout",
-            PEER_TIMEOUT,
-            "send",
-            "--bos",
-            &bos,
-            "--sn",
-            &format!("alice{n}"),
-            "--to",
-            &format!("bob{n}"),
-            "--cookie",
-            cookie,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        send_args.extend(send_extra.iter().cloned());
-        let send = self
-            .bed
-            .run(&self.bed.sender.ns, oftpeer(), &send_args, WAIT)
-            .expect("run send");
-        let recv = recv.wait_timeout(WAIT).expect("wait recv");
-        eprintln!(
-            "---- transfer {n}: send ----\n{}---- recv ----\n{}",
-            send.stderr, recv.stderr
-        );
-        (send, recv)
-    }
-}
-
-/// Waits until `n` packet sockets are bound to `iface` in namespace `ns` (read from
-/// /proc/net/packet there), so capture is known to be running before traffic starts.
-fn wait_for_capturers(ns: &str, iface: &str, n: usize, procs: &mut [&mut NsChild]) {
-    let read = |args: &[&str]| -> String {
-        let o = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .output()
-            .expect("ip netns exec");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    let ifindex = read(&["cat", &format!("/sys/class/net/{iface}/ifindex")])
-        .trim()
-        .to_string();
-    assert!(!ifindex.is_empty(), "no ifindex for {iface} in {ns}");
-    let start = Instant::now();
-    loop {
-        // Columns: sk RefCnt Type Proto Iface R Rmem User Inode
-        let bound = read(&["cat", "/proc/net/packet"])
-            .lines()
-            .skip(1)
-            .filter(|l| {
-                let c: Vec<&str> = l.split_whitespace().collect();
-                c.len() > 5 && c[4] == ifindex && c[5] == "1"
-            })
-            .count();
-        if bound >= n {
-            return;
-        }
-        for p in procs.iter_mut() {
-            assert!(p.is_running(), "{} exited before capturing", p.label());
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "capture never started on {iface} ({bound} of {n} sockets bound)"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn stop(child: NsChild, what: &str) -> NsOutput {
-    child.interrupt().expect("SIGINT");
-    let out = child.wait_timeout(Duration::from_secs(60)).expect("wait");
-    assert!(
-        out.success(),
-        "{what} did not end cleanly on SIGINT ({:?}): {}",
-        out.status,
-        out.stderr
-    );
-    out
 }
 
 fn read_events(path: &Path) -> Vec<Value> {

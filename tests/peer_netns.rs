@@ -16,77 +16,11 @@ use netns::{skip_unless_root, Lan, NsOutput, Testbed};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What each peer gets for its own waits; the harness kills it a little after.
-const PEER_TIMEOUT: &str = "15";
-const WAIT: Duration = Duration::from_secs(30);
+/// Every transfer here is number 0 of its bed: `alice0` sends to `bob0`, who writes to `recv0/`.
+const COOKIE: &str = "5045455254455354";
 
-impl Lan {
-    fn out(&self) -> PathBuf {
-        let out = self.dir.join("out");
-        std::fs::create_dir_all(&out).unwrap();
-        out
-    }
-
-    /// A file of `len` pseudo-random bytes (fixed seed per name) in the scratch directory.
-    fn file(&self, rel: &str, len: usize) -> PathBuf {
-        let p = self.dir.join("src").join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ rel.len() as u64 ^ len as u64;
-        let data: Vec<u8> = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect();
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-
-    /// Runs `recv` (extra args) and `send` (extra args) at the same time; returns both outputs.
-    fn transfer(&self, send_extra: &[&str], recv_extra: &[&str]) -> (NsOutput, NsOutput) {
-        let bos = self.bos();
-        let out = self.out();
-        let mut recv_args: Vec<String> = vec![
-            "--timeout".into(),
-            PEER_TIMEOUT.into(),
-            "recv".into(),
-            "--bos".into(),
-            bos.clone(),
-            "--sn".into(),
-            "bob".into(),
-            "--out".into(),
-            out.display().to_string(),
-        ];
-        recv_args.extend(recv_extra.iter().map(|s| s.to_string()));
-        let recv = self
-            .bed
-            .spawn(&self.bed.receiver.ns, oftpeer(), &recv_args)
-            .expect("start recv");
-        let mut send_args: Vec<String> = vec![
-            "--timeout".into(),
-            PEER_TIMEOUT.into(),
-            "send".into(),
-            "--bos".into(),
-            bos,
-            "--sn".into(),
-            "alice".into(),
-            "--to".into(),
-            "bob".into(),
-        ];
-        send_args.extend(send_extra.iter().map(|s| s.to_string()));
-        let send = self
-            .bed
-            .run(&self.bed.sender.ns, oftpeer(), &send_args, WAIT)
-            .expect("run send");
-        let recv = recv.wait_timeout(WAIT).expect("wait recv");
-        eprintln!(
-            "---- send ----\n{}---- recv ----\n{}",
-            send.stderr, recv.stderr
-        );
-        (send, recv)
-    }
+fn out(lan: &Lan) -> PathBuf {
+    lan.dir.join("recv0")
 }
 
 fn assert_same(sent: &Path, received: &Path) {
@@ -141,10 +75,10 @@ fn testbed_comes_up_and_goes_away() {
 fn direct_transfer_arrives_byte_identical() {
     root_only!("direct_transfer_arrives_byte_identical");
     let lan = Lan::up("direct", oftpeer());
-    let f = lan.file("random.bin", 2_000_003);
-    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &[]);
+    let f = lan.file("random.bin", 2_000_003).0;
+    let (send, recv) = lan.transfer(0, COOKIE, &[f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("random.bin"));
+    assert_same(&f, &out(&lan).join("random.bin"));
     assert!(send.stderr.contains("receiver connected from"));
 }
 
@@ -152,10 +86,10 @@ fn direct_transfer_arrives_byte_identical() {
 fn direct_transfer_on_port_443() {
     root_only!("direct_transfer_on_port_443");
     let lan = Lan::up("p443", oftpeer());
-    let f = lan.file("on443.bin", 100_000);
-    let (send, recv) = lan.transfer(&["--data-port", "443", f.to_str().unwrap()], &[]);
+    let f = lan.file("on443.bin", 100_000).0;
+    let (send, recv) = lan.transfer(0, COOKIE, &["--data-port", "443", f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("on443.bin"));
+    assert_same(&f, &out(&lan).join("on443.bin"));
     assert!(
         recv.stderr.contains(":443"),
         "receiver did not use port 443"
@@ -166,11 +100,11 @@ fn direct_transfer_on_port_443() {
 fn stage1_proxy_created_by_sender_relays_the_file() {
     root_only!("stage1_proxy_created_by_sender_relays_the_file");
     let lan = Lan::up("stage1", oftpeer());
-    let f = lan.file("via-proxy.bin", 1_000_001);
+    let f = lan.file("via-proxy.bin", 1_000_001).0;
     let proxy = lan.proxy();
-    let (send, recv) = lan.transfer(&["--proxy", &proxy, f.to_str().unwrap()], &[]);
+    let (send, recv) = lan.transfer(0, COOKIE, &["--proxy", &proxy, f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("via-proxy.bin"));
+    assert_same(&f, &out(&lan).join("via-proxy.bin"));
     assert!(
         send.stderr.contains("INIT_SEND"),
         "sender did not create the session"
@@ -182,11 +116,11 @@ fn stage1_proxy_created_by_sender_relays_the_file() {
 fn stage2_proxy_created_by_receiver_relays_the_file() {
     root_only!("stage2_proxy_created_by_receiver_relays_the_file");
     let lan = Lan::up("stage2", oftpeer());
-    let f = lan.file("stage2.bin", 654_321);
+    let f = lan.file("stage2.bin", 654_321).0;
     let proxy = lan.proxy();
-    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--proxy", &proxy]);
+    let (send, recv) = lan.transfer(0, COOKIE, &[f.to_str().unwrap()], &["--proxy", &proxy]);
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("stage2.bin"));
+    assert_same(&f, &out(&lan).join("stage2.bin"));
     assert!(
         recv.stderr.contains("INIT_SEND"),
         "receiver did not create the session"
@@ -202,31 +136,33 @@ fn stage2_proxy_created_by_receiver_relays_the_file() {
 fn proxied_skip_answers_prompt_with_done_and_moves_no_data() {
     root_only!("proxied_skip_answers_prompt_with_done_and_moves_no_data");
     let lan = Lan::up("skip", oftpeer());
-    let f = lan.file("already-here.bin", 300_000);
+    let f = lan.file("already-here.bin", 300_000).0;
     let proxy = lan.proxy();
     let have = f.to_str().unwrap();
-    let (send, recv) = lan.transfer(&["--proxy", &proxy, have], &["--have", have]);
+    let (send, recv) = lan.transfer(0, COOKIE, &["--proxy", &proxy, have], &["--have", have]);
     assert_ok(&send, &recv);
     assert!(recv.stderr.contains("DONE (skip)"));
     assert!(send.stderr.contains("skipping"));
     assert!(send.stderr.contains("0 data bytes sent"));
-    assert!(!lan.out().join("already-here.bin").exists());
+    assert!(!out(&lan).join("already-here.bin").exists());
 }
 
 #[test]
 fn resume_from_a_partial_file_sends_only_the_rest() {
     root_only!("resume_from_a_partial_file_sends_only_the_rest");
     let lan = Lan::up("resume", oftpeer());
-    let f = lan.file("resumed.bin", 1_500_000);
+    let f = lan.file("resumed.bin", 1_500_000).0;
     // An odd offset: the checksum must continue with the right byte parity.
     let partial = lan.dir.join("partial.bin");
     std::fs::write(&partial, &std::fs::read(&f).unwrap()[..700_001]).unwrap();
     let (send, recv) = lan.transfer(
+        0,
+        COOKIE,
         &[f.to_str().unwrap()],
         &["--resume-from", partial.to_str().unwrap()],
     );
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("resumed.bin"));
+    assert_same(&f, &out(&lan).join("resumed.bin"));
     assert!(send
         .stderr
         .contains("sending 799999 data bytes from offset 700001"));
@@ -238,16 +174,16 @@ fn folder_of_three_files_goes_over_one_connection() {
     root_only!("folder_of_three_files_goes_over_one_connection");
     let lan = Lan::up("folder", oftpeer());
     let files = [
-        lan.file("a.txt", 1_000),
-        lan.file("b.dat", 77_777),
-        lan.file("c.bin", 300_001),
+        lan.file("a.txt", 1_000).0,
+        lan.file("b.dat", 77_777).0,
+        lan.file("c.bin", 300_001).0,
     ];
     let mut args = vec!["--folder", "trip"];
     args.extend(files.iter().map(|p| p.to_str().unwrap()));
-    let (send, recv) = lan.transfer(&args, &[]);
+    let (send, recv) = lan.transfer(0, COOKIE, &args, &[]);
     assert_ok(&send, &recv);
     for f in &files {
-        assert_same(f, &lan.out().join("trip").join(f.file_name().unwrap()));
+        assert_same(f, &out(&lan).join("trip").join(f.file_name().unwrap()));
     }
     for left in ["files_left 3/3", "files_left 2/3", "files_left 1/3"] {
         assert!(recv.stderr.contains(left), "no PROMPT with {left}");
@@ -260,18 +196,23 @@ fn utf16_long_name_survives_the_trip() {
     root_only!("utf16_long_name_survives_the_trip");
     let lan = Lan::up("utf16", oftpeer());
     let name = format!("{}-Übergrößenträger-名前.txt", "long".repeat(20));
-    let f = lan.file(&name, 4_321);
-    let (send, recv) = lan.transfer(&["--utf16-names", f.to_str().unwrap()], &[]);
+    let f = lan.file(&name, 4_321).0;
+    let (send, recv) = lan.transfer(0, COOKIE, &["--utf16-names", f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join(&name));
+    assert_same(&f, &out(&lan).join(&name));
 }
 
 #[test]
 fn abort_after_resets_the_connection_and_truncates_the_file() {
     root_only!("abort_after_resets_the_connection_and_truncates_the_file");
     let lan = Lan::up("abort", oftpeer());
-    let f = lan.file("cut.bin", 2_000_000);
-    let (send, recv) = lan.transfer(&["--abort-after", "600000", f.to_str().unwrap()], &[]);
+    let f = lan.file("cut.bin", 2_000_000).0;
+    let (send, recv) = lan.transfer(
+        0,
+        COOKIE,
+        &["--abort-after", "600000", f.to_str().unwrap()],
+        &[],
+    );
     assert!(send.success(), "sender should succeed at aborting");
     assert!(send
         .stderr
@@ -281,7 +222,7 @@ fn abort_after_resets_the_connection_and_truncates_the_file() {
         recv.stderr.contains("truncated: connection reset"),
         "receiver did not see a reset"
     );
-    let got = std::fs::metadata(lan.out().join("cut.bin")).unwrap().len();
+    let got = std::fs::metadata(out(&lan).join("cut.bin")).unwrap().len();
     assert_eq!(got, 600_000, "receiver kept what arrived before the reset");
 }
 
@@ -289,9 +230,11 @@ fn abort_after_resets_the_connection_and_truncates_the_file() {
 fn abort_through_the_proxy_is_passed_on_as_a_reset() {
     root_only!("abort_through_the_proxy_is_passed_on_as_a_reset");
     let lan = Lan::up("pabort", oftpeer());
-    let f = lan.file("cut.bin", 1_000_000);
+    let f = lan.file("cut.bin", 1_000_000).0;
     let proxy = lan.proxy();
     let (send, recv) = lan.transfer(
+        0,
+        COOKIE,
         &[
             "--proxy",
             &proxy,
@@ -313,10 +256,15 @@ fn abort_through_the_proxy_is_passed_on_as_a_reset() {
 fn redirect_makes_the_sender_connect_to_the_receiver() {
     root_only!("redirect_makes_the_sender_connect_to_the_receiver");
     let lan = Lan::up("redirect", oftpeer());
-    let f = lan.file("reversed.bin", 400_000);
-    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--redirect", "0.0.0.0:5190"]);
+    let f = lan.file("reversed.bin", 400_000).0;
+    let (send, recv) = lan.transfer(
+        0,
+        COOKIE,
+        &[f.to_str().unwrap()],
+        &["--redirect", "0.0.0.0:5190"],
+    );
     assert_ok(&send, &recv);
-    assert_same(&f, &lan.out().join("reversed.bin"));
+    assert_same(&f, &out(&lan).join("reversed.bin"));
     assert!(send.stderr.contains("receiver redirects"));
     assert!(recv.stderr.contains("sender connected from"));
     assert!(recv.stderr.contains("req 2"), "redirect is not request 2");
@@ -326,8 +274,8 @@ fn redirect_makes_the_sender_connect_to_the_receiver() {
 fn decline_cancels_the_offer_and_the_sender_gives_up() {
     root_only!("decline_cancels_the_offer_and_the_sender_gives_up");
     let lan = Lan::up("decline", oftpeer());
-    let f = lan.file("unwanted.bin", 1_000);
-    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &["--decline"]);
+    let f = lan.file("unwanted.bin", 1_000).0;
+    let (send, recv) = lan.transfer(0, COOKIE, &[f.to_str().unwrap()], &["--decline"]);
     assert!(recv.success(), "declining is a success for the receiver");
     assert!(!send.success(), "the sender must fail on a CANCEL");
     assert!(send.stderr.contains("receiver cancelled"));
@@ -372,8 +320,8 @@ fn monitor_sees_every_frame_between_other_hosts() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let f = lan.file("watched.bin", 500_000);
-    let (send, recv) = lan.transfer(&[f.to_str().unwrap()], &[]);
+    let f = lan.file("watched.bin", 500_000).0;
+    let (send, recv) = lan.transfer(0, COOKIE, &[f.to_str().unwrap()], &[]);
     assert_ok(&send, &recv);
     std::thread::sleep(Duration::from_millis(300));
     dump.interrupt().unwrap();

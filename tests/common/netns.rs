@@ -481,6 +481,8 @@ pub struct Lan {
     // Field order is drop order: the servers die before the bed is torn down.
     _bos: NsChild,
     _proxy: NsChild,
+    /// The `oftpeer` binary the bed's peers run.
+    pub oftpeer: String,
     pub bed: Testbed,
 }
 
@@ -506,6 +508,7 @@ impl Lan {
             dir,
             _bos: bos,
             _proxy: proxy,
+            oftpeer: oftpeer.to_string(),
             bed,
         }
     }
@@ -617,4 +620,147 @@ fn ip_ok(args: &[&str]) {
         "ip {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// What each peer gets for its own waits; the harness kills it a little after.
+pub const PEER_TIMEOUT: &str = "20";
+/// How long a harness waits for a peer.
+pub const WAIT: Duration = Duration::from_secs(40);
+
+impl Lan {
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Writes `len` pseudo-random bytes (seeded by the name) to `src/rel`; returns path and bytes.
+    pub fn file(&self, rel: &str, len: usize) -> (PathBuf, Vec<u8>) {
+        let p = self.dir.join("src").join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15
+            ^ rel
+                .bytes()
+                .fold(len as u64, |h, b| h.rotate_left(5) ^ b as u64);
+        let data: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        std::fs::write(&p, &data).unwrap();
+        (p, data)
+    }
+
+    /// Runs `oftpeer recv` and `oftpeer send` for transfer number `n` (screen names `alice<n>`
+    /// and `bob<n>`, cookie `cookie`), with extra arguments; returns both outputs.
+    pub fn transfer<S: AsRef<str>>(
+        &self,
+        n: usize,
+        cookie: &str,
+        send_extra: &[S],
+        recv_extra: &[S],
+    ) -> (NsOutput, NsOutput) {
+        let bos = format!("{}:{OSCAR_PORT}", self.bed.bos.ip);
+        let out = self.dir.join(format!("recv{n}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let mut recv_args: Vec<String> = [
+            "--timeout",
+            PEER_TIMEOUT,
+            "recv",
+            "--bos",
+            &bos,
+            "--sn",
+            &format!("bob{n}"),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        recv_args.extend(recv_extra.iter().map(|s| s.as_ref().to_string()));
+        let recv = self
+            .bed
+            .spawn(&self.bed.receiver.ns, &self.oftpeer, &recv_args)
+            .expect("start recv");
+        let mut send_args: Vec<String> = [
+            "--timeout",
+            PEER_TIMEOUT,
+            "send",
+            "--bos",
+            &bos,
+            "--sn",
+            &format!("alice{n}"),
+            "--to",
+            &format!("bob{n}"),
+            "--cookie",
+            cookie,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        send_args.extend(send_extra.iter().map(|s| s.as_ref().to_string()));
+        let send = self
+            .bed
+            .run(&self.bed.sender.ns, &self.oftpeer, &send_args, WAIT)
+            .expect("run send");
+        let recv = recv.wait_timeout(WAIT).expect("wait recv");
+        eprintln!(
+            "---- transfer {n}: send ----\n{}---- recv ----\n{}",
+            send.stderr, recv.stderr
+        );
+        (send, recv)
+    }
+}
+
+/// Waits until `n` packet sockets are bound to `iface` in namespace `ns` (read from
+/// /proc/net/packet there), so capture is known to be running before traffic starts.
+pub fn wait_for_capturers(ns: &str, iface: &str, n: usize, procs: &mut [&mut NsChild]) {
+    let read = |args: &[&str]| -> String {
+        let o = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let ifindex = read(&["cat", &format!("/sys/class/net/{iface}/ifindex")])
+        .trim()
+        .to_string();
+    assert!(!ifindex.is_empty(), "no ifindex for {iface} in {ns}");
+    let start = Instant::now();
+    loop {
+        // Columns: sk RefCnt Type Proto Iface R Rmem User Inode
+        let bound = read(&["cat", "/proc/net/packet"])
+            .lines()
+            .skip(1)
+            .filter(|l| {
+                let c: Vec<&str> = l.split_whitespace().collect();
+                c.len() > 5 && c[4] == ifindex && c[5] == "1"
+            })
+            .count();
+        if bound >= n {
+            return;
+        }
+        for p in procs.iter_mut() {
+            assert!(p.is_running(), "{} exited before capturing", p.label());
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "capture never started on {iface} ({bound} of {n} sockets bound)"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+pub fn stop(child: NsChild, what: &str) -> NsOutput {
+    child.interrupt().expect("SIGINT");
+    let out = child.wait_timeout(Duration::from_secs(60)).expect("wait");
+    assert!(
+        out.success(),
+        "{what} did not end cleanly on SIGINT ({:?}): {}",
+        out.status,
+        out.stderr
+    );
+    out
 }

@@ -88,6 +88,9 @@ pub enum Role {
         /// Reset the data connection (RST) after sending this many file bytes.
         #[arg(long, value_name = "BYTES")]
         abort_after: Option<u64>,
+        /// Send file data at no more than this many bytes per second.
+        #[arg(long, value_name = "BYTES_PER_SEC")]
+        rate: Option<u64>,
     },
     /// Wait for a PROPOSE over FLAP and receive the files.
     Recv {
@@ -120,6 +123,10 @@ pub enum Role {
         /// Decline the offer with a CANCEL (reason 1) and exit.
         #[arg(long, conflicts_with = "proxy")]
         decline: bool,
+        /// Cancel mid-file as libpurple does: close the data connection after this many
+        /// data bytes, without a DONE.
+        #[arg(long, value_name = "BYTES")]
+        cancel_after: Option<u64>,
     },
 }
 
@@ -155,6 +162,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ars_port,
             cookie,
             abort_after,
+            rate,
         } => {
             let log = Log::new(format!("send {sn}"));
             let args = SendArgs {
@@ -170,6 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 ars_port,
                 cookie,
                 abort_after,
+                rate,
                 timeout,
             };
             match send::run(&args, &log)? {
@@ -179,6 +188,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 SendOutcome::Aborted { sent } => {
                     log.step(format_args!("aborted on purpose after {sent} data bytes"))
                 }
+                SendOutcome::ReceiverGone { sent } => log.step(format_args!(
+                    "the receiver cancelled: {sent} data bytes sent"
+                )),
             }
             Ok(())
         }
@@ -193,6 +205,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ars_port,
             redirect,
             decline,
+            cancel_after,
         } => {
             let log = Log::new(format!("recv {sn}"));
             let args = RecvArgs {
@@ -203,6 +216,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     out,
                     have,
                     resume_from,
+                    cancel_after,
                 },
                 proxy,
                 ars_port,
@@ -213,10 +227,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let done = recv::run(&args, &log)?;
             let count = |f: fn(&FileStatus) -> bool| done.iter().filter(|s| f(s)).count();
             log.step(format_args!(
-                "success: {} complete, {} resumed, {} skipped",
+                "success: {} complete, {} resumed, {} skipped, {} cancelled",
                 count(|s| matches!(s, FileStatus::Complete { .. })),
                 count(|s| matches!(s, FileStatus::Resumed { .. })),
                 count(|s| matches!(s, FileStatus::Skipped)),
+                count(|s| matches!(s, FileStatus::Cancelled { .. })),
             ));
             Ok(())
         }

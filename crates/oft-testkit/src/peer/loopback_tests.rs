@@ -175,6 +175,7 @@ fn transfer(tag: &str, proxy: Option<SocketAddr>, recv_proxy: bool) {
             out: dir.join("out"),
             have: None,
             resume_from: None,
+            cancel_after: None,
         },
         proxy: if recv_proxy { proxy } else { None },
         ars_port,
@@ -196,6 +197,7 @@ fn transfer(tag: &str, proxy: Option<SocketAddr>, recv_proxy: bool) {
         ars_port,
         cookie: Some(COOKIE),
         abort_after: None,
+        rate: None,
         timeout: T,
     };
     let sent = send::run(&sargs, &Log::new("test send")).unwrap();

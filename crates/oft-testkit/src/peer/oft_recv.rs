@@ -20,14 +20,28 @@ pub struct RecvOptions {
     pub have: Option<PathBuf>,
     /// A partial copy: a PROMPT for a larger file is answered with RESUME from its length.
     pub resume_from: Option<PathBuf>,
+    /// Cancel as libpurple does: close the socket once this many data bytes of the first
+    /// file have arrived, without a DONE (the sender's bytes still in flight meet RSTs).
+    pub cancel_after: Option<u64>,
 }
 
 /// What happened to one offered file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileStatus {
-    Complete { path: PathBuf, bytes: u32 },
+    Complete {
+        path: PathBuf,
+        bytes: u32,
+    },
     Skipped,
-    Resumed { path: PathBuf, offset: u32 },
+    Resumed {
+        path: PathBuf,
+        offset: u32,
+    },
+    /// `--cancel-after`: the connection was closed after `bytes` data bytes.
+    Cancelled {
+        path: PathBuf,
+        bytes: u64,
+    },
 }
 
 /// Runs the receiver's side until the last file's DONE, then closes.
@@ -97,7 +111,17 @@ pub fn receive_files(
                     (0, OftChecksum::new())
                 }
             };
-            let sum = receive_data(&mut conn, &prompt, offset, sum, &dest, log)?;
+            let sum = match receive_data(&mut conn, &prompt, offset, sum, &dest, opts, log)? {
+                Received::All(sum) => sum,
+                Received::Cancelled(bytes) => {
+                    drop(conn);
+                    log.step(format_args!(
+                        "--cancel-after: closed the connection after {bytes} data bytes"
+                    ));
+                    done.push(FileStatus::Cancelled { path: dest, bytes });
+                    return Ok(done);
+                }
+            };
             let value = sum.value();
             conn.write_all(&prompt.done(cookie, prompt.size, value, last).emit())?;
             let ok = checksums_match(value, prompt.checksum);
@@ -204,15 +228,23 @@ fn resume(
     Ok((offset, sum))
 }
 
-/// Appends `size − offset` raw bytes to `dest`, checksumming them.
+enum Received {
+    All(OftChecksum),
+    /// `--cancel-after` struck after this many bytes.
+    Cancelled(u64),
+}
+
+/// Appends `size − offset` raw bytes to `dest`, checksumming them; stops early when
+/// `--cancel-after` is reached.
 fn receive_data(
     conn: &mut FrameReader,
     prompt: &OftHeader,
     offset: u32,
     mut sum: OftChecksum,
     dest: &Path,
+    opts: &RecvOptions,
     log: &Log,
-) -> Result<OftChecksum> {
+) -> Result<Received> {
     let mut out = fs::OpenOptions::new()
         .append(true)
         .open(dest)
@@ -221,7 +253,13 @@ fn receive_data(
     let mut got: u32 = 0;
     let mut buf = vec![0u8; 64 * 1024];
     while got < want {
-        let room = buf.len().min((want - got) as usize);
+        if let Some(limit) = opts.cancel_after.filter(|&l| u64::from(got) >= l) {
+            return Ok(Received::Cancelled(u64::from(got).max(limit)));
+        }
+        let mut room = buf.len().min((want - got) as usize);
+        if let Some(limit) = opts.cancel_after {
+            room = room.min((limit - u64::from(got)) as usize);
+        }
         let n = match conn.read_raw(&mut buf[..room]) {
             Ok(0) => return Err(truncated(got, want, "the sender closed")),
             Ok(n) => n,
@@ -235,7 +273,7 @@ fn receive_data(
         got += n as u32;
     }
     log.step(format_args!("received {got} data bytes"));
-    Ok(sum)
+    Ok(Received::All(sum))
 }
 
 fn truncated(got: u32, want: u32, why: &str) -> PeerError {

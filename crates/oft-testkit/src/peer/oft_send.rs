@@ -8,13 +8,16 @@ use super::{PeerError, Result};
 use oftsniff::proto::{checksums_match, parse_oft_header, Cookie, OftHeader, OftType};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Ways to misbehave on purpose, for tests of the sniffer.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SendOptions {
     /// Reset the connection (RST) once this many file bytes have been sent, over all files.
     pub abort_after: Option<u64>,
+    /// Pace the file data to at most this many bytes per second, so a receiver's cancel
+    /// lands while the transfer is still running (as on a slow link).
+    pub rate: Option<u64>,
 }
 
 /// How the exchange ended.
@@ -24,6 +27,9 @@ pub enum SendOutcome {
     Completed { sent: u64, skipped: usize },
     /// `--abort-after` struck: the connection was reset after `sent` data bytes.
     Aborted { sent: u64 },
+    /// The receiver closed or reset the connection in the middle of the data (its cancel):
+    /// `sent` data bytes were handed to the kernel before a write failed.
+    ReceiverGone { sent: u64 },
 }
 
 /// Runs the sender's side for every file of `offer` and closes the connection.
@@ -72,8 +78,9 @@ pub fn send_files(
                 )))
             }
         };
-        match send_data(&mut conn, f, offset, &mut sent, opts.abort_after, log)? {
+        match send_data(&mut conn, f, offset, &mut sent, opts, log)? {
             DataEnd::Sent => {}
+            DataEnd::ReceiverGone => return Ok(SendOutcome::ReceiverGone { sent }),
             DataEnd::Abort => {
                 // Give the kernel a moment to put the bytes on the wire: an RST discards
                 // whatever is still queued, and the point is a reset *after* N bytes.
@@ -204,6 +211,18 @@ fn negotiate_resume(
 enum DataEnd {
     Sent,
     Abort,
+    ReceiverGone,
+}
+
+/// How long to wait so that `sent` bytes since `start` stay within `rate` bytes per second.
+fn pace(start: Instant, sent: u64, rate: Option<u64>) {
+    let Some(rate) = rate.filter(|&r| r > 0) else {
+        return;
+    };
+    let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+    if let Some(wait) = due.checked_sub(start.elapsed()) {
+        std::thread::sleep(wait);
+    }
 }
 
 /// Writes the file from `offset` on; stops early (for an abort) when `abort_after` is reached.
@@ -212,9 +231,10 @@ fn send_data(
     f: &OutFile,
     offset: u32,
     sent: &mut u64,
-    abort_after: Option<u64>,
+    opts: SendOptions,
     log: &Log,
 ) -> Result<DataEnd> {
+    let abort_after = opts.abort_after;
     let mut file =
         File::open(&f.path).map_err(|e| PeerError(format!("{}: {e}", f.path.display())))?;
     file.seek(SeekFrom::Start(u64::from(offset)))?;
@@ -222,7 +242,13 @@ fn send_data(
     log.step(format_args!(
         "sending {left} data bytes from offset {offset}"
     ));
-    let mut buf = vec![0u8; 64 * 1024];
+    // Paced writes are small so the pacing is smooth at low rates.
+    let chunk = opts
+        .rate
+        .map_or(64 * 1024, |r| (r / 50).clamp(1, 64 * 1024));
+    let mut buf = vec![0u8; chunk as usize];
+    let start = Instant::now();
+    let mut this_file: u64 = 0;
     while left > 0 {
         let mut want = left.min(buf.len() as u64) as usize;
         if let Some(limit) = abort_after {
@@ -238,13 +264,29 @@ fn send_data(
                 f.path.display()
             )));
         }
-        conn.write_all(&buf[..n])?;
+        if let Err(e) = conn.write_all(&buf[..n]) {
+            if receiver_gone(&e) {
+                log.step(format_args!(
+                    "receiver closed the connection after {sent} data bytes sent ({e})"
+                ));
+                return Ok(DataEnd::ReceiverGone);
+            }
+            return Err(e.into());
+        }
         *sent += n as u64;
+        this_file += n as u64;
         left -= n as u64;
+        pace(start, this_file, opts.rate);
     }
     if abort_after.is_some_and(|limit| *sent >= limit) {
         return Ok(DataEnd::Abort);
     }
     log.step("data sent");
     Ok(DataEnd::Sent)
+}
+
+/// A write error that means the receiver went away (its socket closed or reset).
+fn receiver_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | BrokenPipe | ConnectionAborted)
 }

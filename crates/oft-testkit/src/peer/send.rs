@@ -32,6 +32,7 @@ pub struct SendArgs {
     pub ars_port: u16,
     pub cookie: Option<Cookie>,
     pub abort_after: Option<u64>,
+    pub rate: Option<u64>,
     pub timeout: Duration,
 }
 
@@ -48,6 +49,7 @@ pub fn run(args: &SendArgs, log: &Log) -> Result<SendOutcome> {
     let base = proposal(&offer, cookie, &args.to, args.utf16_names);
     let opts = SendOptions {
         abort_after: args.abort_after,
+        rate: args.rate,
     };
     let conn = match args.proxy {
         Some(proxy) => stage1(args, &flap, proxy, base, cookie, log)?,
