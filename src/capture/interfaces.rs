@@ -40,6 +40,15 @@ pub fn list_interfaces() -> Vec<InterfaceInfo> {
     list
 }
 
+/// The index of the loopback interface a capture on `iface` sees (`None`: every
+/// interface, `-i any`), if it sees one.
+pub(super) fn loopback_index(iface: Option<&str>) -> Option<i32> {
+    datalink::interfaces()
+        .into_iter()
+        .find(|ni| ni.is_loopback() && iface.is_none_or(|name| ni.name == name))
+        .and_then(|ni| i32::try_from(ni.index).ok())
+}
+
 impl fmt::Display for InterfaceInfo {
     /// `eth0 [Up, Running] 52:54:00:12:34:56 198.18.0.1/24 fe80::1/64`: no number, since
     /// the list (`-D`) numbers its lines as `tcpdump -D` does.

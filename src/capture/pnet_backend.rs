@@ -88,6 +88,12 @@ impl PnetSource {
             // pnet binds the socket; until the real filter is attached below, nothing in.
             ring::block_all(sock.as_raw_fd(), iface)?;
         }
+        if ni.is_loopback() {
+            // A plain read does not say which way a frame went, so the kernel must leave
+            // out loopback's outgoing copies (the ring backend skips them itself).
+            ring::ignore_outgoing(sock.as_raw_fd())
+                .map_err(|e| CaptureError::from_os(iface, "skip loopback's outgoing copies", e))?;
+        }
         let fd = sock.into_raw_fd();
         // A small receive buffer is where pnet's silent losses come from; a failure here
         // only means the default size stays, so capture goes on.

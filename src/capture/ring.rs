@@ -24,8 +24,8 @@ mod socket;
 use block::{BlockCursor, TP_STATUS_USER};
 pub(super) use bpf::{attach_filter, block_all};
 pub(super) use socket::{
-    bound_link_type, open_cooked_socket, open_packet_socket, read_packet_stats, set_receive_buffer,
-    take_socket_error,
+    bound_link_type, ignore_outgoing, open_cooked_socket, open_packet_socket, read_packet_stats,
+    set_receive_buffer, take_socket_error,
 };
 use socket::{interface_index, poll_readable};
 
@@ -93,6 +93,9 @@ pub struct RingSource {
     /// `-i any`: a SOCK_DGRAM socket on every interface; frames get a synthesized
     /// Linux cooked (SLL) header.
     cooked: bool,
+    /// The loopback interface's index when it is captured (`-i lo`, `-i any`): its
+    /// outgoing copy of each frame is skipped.
+    loopback: Option<i32>,
 }
 
 // SAFETY: the ring mapping belongs to this value alone (nothing else holds the pointer),
@@ -128,6 +131,7 @@ impl RingSource {
             frames: 0,
             snaplen: (opts.snaplen as usize).max(1),
             cooked,
+            loopback: super::interfaces::loopback_index(if cooked { None } else { Some(iface) }),
         };
         src.attach(iface, ifindex, opts)?;
         Ok(src)

@@ -120,8 +120,7 @@ impl RingSource {
             // SAFETY: [start, start + len) lies inside this block (checked just above),
             // which user space owns until it is released; the slice is dropped before that.
             let bytes = unsafe { std::slice::from_raw_parts(base.add(start), len) };
-            self.frames += 1;
-            let frame = if self.cooked {
+            let sll = if self.cooked || self.loopback.is_some() {
                 let at = cur.offset + SOCKADDR_OFF;
                 if at + mem::size_of::<libc::sockaddr_ll>() > self.block_size {
                     cur.pkts_left = 0;
@@ -129,14 +128,24 @@ impl RingSource {
                 }
                 // SAFETY: [at, at + sizeof sockaddr_ll) lies inside this user-owned block
                 // (checked just above); read_unaligned needs no alignment.
-                let sll: libc::sockaddr_ll =
-                    unsafe { ptr::read_unaligned(base.add(at) as *const libc::sockaddr_ll) };
-                self.cooked_frame(&h, &sll, bytes)
+                Some(unsafe { ptr::read_unaligned(base.add(at) as *const libc::sockaddr_ll) })
             } else {
-                self.frame_from(&h, bytes)
+                None
             };
-            batch.push(frame);
-            taken += 1;
+            // Loopback hands every frame to packet sockets twice, as it leaves and as it
+            // arrives; like libpcap, keep only the arriving copy.
+            let outgoing_copy = sll.as_ref().is_some_and(|sll| {
+                Some(sll.sll_ifindex) == self.loopback && sll.sll_pkttype == libc::PACKET_OUTGOING
+            });
+            if !outgoing_copy {
+                self.frames += 1;
+                let frame = match (&sll, self.cooked) {
+                    (Some(sll), true) => self.cooked_frame(&h, sll, bytes),
+                    _ => self.frame_from(&h, bytes),
+                };
+                batch.push(frame);
+                taken += 1;
+            }
             cur.pkts_left -= 1;
             if h.next_offset == 0 {
                 cur.pkts_left = 0;

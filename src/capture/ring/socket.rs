@@ -246,6 +246,27 @@ pub(in crate::capture) fn read_packet_stats(fd: &impl AsRawFd) -> io::Result<Ker
 
 /// Asks for a receive buffer of `bytes`: beyond the rmem_max sysctl when the process may
 /// (SO_RCVBUFFORCE), otherwise as much as the sysctl allows.
+/// Asks the kernel not to hand this socket the frames the host sends. On loopback every
+/// frame is sent and received, so this leaves one copy of each (kernel 4.20 and later).
+pub(in crate::capture) fn ignore_outgoing(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a live c_int of the size passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_IGNORE_OUTGOING,
+            &on as *const libc::c_int as *const libc::c_void,
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 pub(in crate::capture) fn set_receive_buffer(fd: RawFd, bytes: usize) -> io::Result<()> {
     let val = bytes.min(i32::MAX as usize) as libc::c_int;
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
