@@ -442,7 +442,7 @@ pub mod generate;
 #[cfg(test)]
 mod tests;
 
-/// `-i any` takes the ring backend and no capture filter (yet).
+/// `-i any` takes the ring backend.
 fn check_any(args: &Args) -> Result<(), String> {
     if args.backend == BackendArg::Pnet {
         return Err(
@@ -450,9 +450,6 @@ fn check_any(args: &Args) -> Result<(), String> {
              mode for all interfaces); use --backend ring"
                 .into(),
         );
-    }
-    if args.filter.is_some() || !args.expression.is_empty() {
-        return Err("oftsniff: a capture filter with -i any is not supported yet".into());
     }
     Ok(())
 }
@@ -466,13 +463,16 @@ fn interface_by_number(iface: &str) -> Result<String, String> {
     if list.iter().any(|i| i.name == iface) {
         return Ok(iface.to_string());
     }
+    if n == list.len() + 1 {
+        return Ok(crate::capture::ANY_INTERFACE.to_string());
+    }
     n.checked_sub(1)
         .and_then(|i| list.get(i))
         .map(|i| i.name.clone())
         .ok_or_else(|| {
             format!(
                 "oftsniff: no interface number {n}: there are {} (oftsniff -D lists them)",
-                list.len()
+                list.len() + 1
             )
         })
 }

@@ -45,13 +45,16 @@ fn main() -> ExitCode {
         };
     }
     if args.list_interfaces {
-        // Numbered like `tcpdump -D`.
-        for (i, iface) in oftsniff::capture::interfaces::list_interfaces()
-            .iter()
-            .enumerate()
-        {
+        // Numbered like `tcpdump -D`, the pseudo-device last.
+        let list = oftsniff::capture::interfaces::list_interfaces();
+        for (i, iface) in list.iter().enumerate() {
             println!("{}.{iface}", i + 1);
         }
+        println!(
+            "{}.{} (Pseudo-device that captures on all interfaces) [Up, Running]",
+            list.len() + 1,
+            oftsniff::capture::ANY_INTERFACE
+        );
         return ExitCode::SUCCESS;
     }
     // From here on the program sees only the configuration, never the flags.

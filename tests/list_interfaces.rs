@@ -1,5 +1,5 @@
 //! `oftsniff -D` through the binary: one line per interface, numbered once, the way
-//! `tcpdump -D` prints them (`1.lo [Up, Running, Loopback]`).
+//! `tcpdump -D` prints them (`1.lo [Up, Running, Loopback]`), the `any` pseudo-device last.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -17,7 +17,18 @@ fn list_interfaces_reads_like_tcpdump_d() {
         .expect("/sys/class/net")
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let lines: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.pop(),
+        Some(
+            format!(
+                "{}.any (Pseudo-device that captures on all interfaces) [Up, Running]",
+                names.len() + 1
+            )
+            .as_str()
+        ),
+        "the pseudo-device last, as tcpdump -D:\n{text}"
+    );
     assert_eq!(lines.len(), names.len(), "one line per interface:\n{text}");
     let mut listed = BTreeSet::new();
     for (i, line) in lines.iter().enumerate() {

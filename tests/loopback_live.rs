@@ -2,7 +2,8 @@
 //! leaving, once arriving). tcpdump keeps one copy; so must oftsniff, with each backend and
 //! on `-i any`. A direct transfer between `oftpeer`s on one namespace's loopback (address
 //! 198.18.9.1) is captured by oftsniff and tcpdump at once: oftsniff must count exactly the
-//! frames tcpdump counts, write no frame twice, and see the file's bytes once.
+//! frames tcpdump counts, write no frame twice, and see the file's bytes once. With a capture
+//! filter on `-i any`, it must keep exactly what tcpdump's same filter keeps.
 //!
 //! Root only (skipped with a loud message otherwise); tcpdump is installed by `.ci/run`.
 
@@ -50,14 +51,15 @@ fn run_in(ns: &str, args: &[&str]) {
     );
 }
 
-fn loopback(backend: &str, iface: &str) {
+fn loopback(backend: &str, iface: &str, filter: &[&str]) {
     static SEQ: AtomicU32 = AtomicU32::new(900);
-    let ns = OneNs::new(SEQ.fetch_add(1, Ordering::Relaxed));
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    let ns = OneNs::new(seq);
     run_in(
         &ns.0,
         &["ip", "addr", "add", &format!("{ADDR}/32"), "dev", "lo"],
     );
-    let dir = std::env::temp_dir().join(format!("oftlo-{}-{backend}-{iface}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("oftlo-{}-{seq}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("out")).unwrap();
     let (ours, theirs, json) = (
@@ -79,7 +81,8 @@ fn loopback(backend: &str, iface: &str) {
         OFTSNIFF,
         ["--backend", backend, "-i", iface, "-q", "-w"]
             .into_iter()
-            .chain([ours.to_str().unwrap(), "--json", json.to_str().unwrap()]),
+            .chain([ours.to_str().unwrap(), "--json", json.to_str().unwrap()])
+            .chain(filter.iter().copied()),
     )
     .expect("start oftsniff");
     let mut dump = NsChild::spawn(
@@ -95,7 +98,9 @@ fn loopback(backend: &str, iface: &str) {
             "root",
             "-w",
             theirs.to_str().unwrap(),
-        ],
+        ]
+        .into_iter()
+        .chain(filter.iter().copied()),
     )
     .expect("start tcpdump");
     // `-i any` binds to no one interface; oftsniff's socket shows under index 0 then.
@@ -198,20 +203,29 @@ fn loopback(backend: &str, iface: &str) {
 #[test]
 fn loopback_ring_keeps_one_copy_of_each_frame() {
     if !skip_unless_root("loopback_ring_keeps_one_copy_of_each_frame") {
-        loopback("ring", "lo");
+        loopback("ring", "lo", &[]);
     }
 }
 
 #[test]
 fn loopback_pnet_keeps_one_copy_of_each_frame() {
     if !skip_unless_root("loopback_pnet_keeps_one_copy_of_each_frame") {
-        loopback("pnet", "lo");
+        loopback("pnet", "lo", &[]);
     }
 }
 
 #[test]
 fn any_interface_keeps_one_copy_of_loopback_frames() {
     if !skip_unless_root("any_interface_keeps_one_copy_of_loopback_frames") {
-        loopback("ring", "any");
+        loopback("ring", "any", &[]);
+    }
+}
+
+/// On `-i any` the filter runs in user space on each cooked frame (the kernel would run it
+/// without the cooked header): only the data connection's frames, as many as tcpdump's.
+#[test]
+fn any_interface_applies_a_capture_filter() {
+    if !skip_unless_root("any_interface_applies_a_capture_filter") {
+        loopback("ring", "any", &["tcp", "port", "5191"]);
     }
 }

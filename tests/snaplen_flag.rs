@@ -121,17 +121,3 @@ fn pnet_on_any_is_refused_in_one_line() {
         "{err}"
     );
 }
-
-#[test]
-fn a_filter_on_any_is_refused_in_one_line() {
-    let out = common::oftsniff()
-        .args(["-i", "any", "tcp"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(
-        err.trim_end(),
-        "oftsniff: a capture filter with -i any is not supported yet"
-    );
-}

@@ -96,11 +96,14 @@ pub struct RingSource {
     /// The loopback interface's index when it is captured (`-i lo`, `-i any`): its
     /// outgoing copy of each frame is skipped.
     loopback: Option<i32>,
+    /// `-i any` with a capture filter: the program, run on each cooked frame.
+    user_filter: Option<pcap::BpfProgram>,
 }
 
 // SAFETY: the ring mapping belongs to this value alone (nothing else holds the pointer),
 // and the kernel side synchronises through the block status words, not through the
-// thread that created the mapping; moving the owner to another thread is sound.
+// thread that created the mapping; moving the owner to another thread is sound. The
+// other fields (the filter program included) are Send themselves.
 unsafe impl Send for RingSource {}
 
 impl RingSource {
@@ -132,6 +135,7 @@ impl RingSource {
             snaplen: (opts.snaplen as usize).max(1),
             cooked,
             loopback: super::interfaces::loopback_index(if cooked { None } else { Some(iface) }),
+            user_filter: None,
         };
         src.attach(iface, ifindex, opts)?;
         Ok(src)

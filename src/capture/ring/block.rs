@@ -138,13 +138,21 @@ impl RingSource {
                 Some(sll.sll_ifindex) == self.loopback && sll.sll_pkttype == libc::PACKET_OUTGOING
             });
             if !outgoing_copy {
-                self.frames += 1;
-                let frame = match (&sll, self.cooked) {
+                let mut frame = match (&sll, self.cooked) {
                     (Some(sll), true) => self.cooked_frame(&h, sll, bytes),
                     _ => self.frame_from(&h, bytes),
                 };
-                batch.push(frame);
-                taken += 1;
+                if self
+                    .user_filter
+                    .as_ref()
+                    .is_none_or(|p| p.filter(&frame.data))
+                {
+                    // Numbered once kept, so numbers count what was captured, as tcpdump's.
+                    self.frames += 1;
+                    frame.no = FrameNo(self.frames);
+                    batch.push(frame);
+                    taken += 1;
+                }
             }
             cur.pkts_left -= 1;
             if h.next_offset == 0 {
@@ -166,7 +174,7 @@ impl RingSource {
 
     fn frame_from(&self, h: &Tpacket3Hdr, bytes: &[u8]) -> Frame {
         let ts = Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64);
-        let no = FrameNo(self.frames);
+        let no = FrameNo(self.frames + 1);
         // The kernel strips a VLAN tag the NIC offloaded; put it back so the frame looks
         // as it did on the wire (and as it would in a pcap written by tcpdump).
         if h.status & TP_STATUS_VLAN_VALID != 0
@@ -217,7 +225,7 @@ impl RingSource {
         data.extend_from_slice(bytes);
         data.truncate(self.snaplen);
         Frame {
-            no: FrameNo(self.frames),
+            no: FrameNo(self.frames + 1),
             ts: Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64),
             orig_len: h.len.saturating_add(SLL_HDR_LEN as u32),
             link: LinkType::LinuxSll,

@@ -124,14 +124,7 @@ impl RingSource {
         ifindex: u32,
         opts: &RingOptions,
     ) -> Result<(), CaptureError> {
-        if self.cooked && opts.filter.is_some() {
-            return Err(CaptureError::Live {
-                iface: iface.to_string(),
-                what: "attach the capture filter",
-                source: io::Error::other("a capture filter with -i any is not supported yet"),
-            });
-        }
-        if opts.filter.is_some() {
+        if opts.filter.is_some() && !self.cooked {
             block_all(self.fd.as_raw_fd(), iface)?;
         }
         bind_all_protocols(&self.fd, ifindex)
@@ -139,6 +132,11 @@ impl RingSource {
         if self.cooked {
             // As libpcap: no promiscuous mode on "any", and every frame is cooked.
             self.link = crate::capture::LinkType::LinuxSll;
+            // The kernel runs a socket filter on the frame without the cooked header the
+            // program is compiled for, so on "any" it runs here, on each cooked frame.
+            if let Some(expr) = &opts.filter {
+                self.user_filter = Some(expr.compile(self.link).map_err(CaptureError::Filter)?);
+            }
             return self.join_fanout(iface, opts);
         }
         self.link = bound_link_type(&self.fd, iface)?;
