@@ -72,7 +72,10 @@ fn report_interval_needs_report() {
 #[test]
 fn the_number_after_the_last_interface_is_any_as_in_tcpdump_d() {
     let n = crate::capture::interfaces::list_interfaces().len();
-    assert_eq!(interface_by_number(&(n + 1).to_string()).as_deref(), Ok("any"));
+    assert_eq!(
+        interface_by_number(&(n + 1).to_string()).as_deref(),
+        Ok("any")
+    );
     assert!(interface_by_number(&(n + 2).to_string()).is_err());
     assert_eq!(interface_by_number("1").as_deref().ok().is_some(), n >= 1);
 }

@@ -51,83 +51,89 @@ pub enum Role {
         accept_period: u64,
     },
     /// Propose files over FLAP and send them as the file sender.
-    Send {
-        /// The BOS relay.
-        #[arg(long, value_name = "IP:PORT")]
-        bos: SocketAddr,
-        /// Our screen name.
-        #[arg(long, value_name = "NAME")]
-        sn: String,
-        /// The receiver's screen name.
-        #[arg(long, value_name = "NAME")]
-        to: String,
-        /// Files (or directories, sent as folders) to offer.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Send as a folder of this name (names become NAME<0x01>file).
-        #[arg(long, value_name = "NAME")]
-        folder: Option<String>,
-        /// Put names in the OFT headers as UTF-16BE (encoding 2).
-        #[arg(long)]
-        utf16_names: bool,
-        /// Listen for the receiver here (default: our address on the BOS connection).
-        #[arg(long, value_name = "IP:PORT", conflicts_with = "proxy")]
-        listen: Option<SocketAddr>,
-        /// Create a session on this ARS proxy and propose it (stage 1).
-        #[arg(long, value_name = "IP:PORT")]
-        proxy: Option<SocketAddr>,
-        /// Port to listen on when --listen is not given (0: any free port).
-        #[arg(long, default_value_t = 5190, value_name = "PORT")]
-        data_port: u16,
-        /// Port of a proxy the receiver proposes (stage 2).
-        #[arg(long, default_value_t = DEFAULT_ARS_PORT, value_name = "PORT")]
-        ars_port: u16,
-        /// Rendezvous cookie as 16 hex digits (default: 7 random digits and a NUL).
-        #[arg(long, value_name = "HEX")]
-        cookie: Option<Cookie>,
-        /// Reset the data connection (RST) after sending this many file bytes.
-        #[arg(long, value_name = "BYTES")]
-        abort_after: Option<u64>,
-        /// Send file data at no more than this many bytes per second.
-        #[arg(long, value_name = "BYTES_PER_SEC")]
-        rate: Option<u64>,
-    },
+    Send(SendFlags),
     /// Wait for a PROPOSE over FLAP and receive the files.
-    Recv {
-        #[arg(long, value_name = "IP:PORT")]
-        bos: SocketAddr,
-        #[arg(long, value_name = "NAME")]
-        sn: String,
-        /// Directory for the received files.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Only take proposals from this screen name.
-        #[arg(long, value_name = "NAME")]
-        from: Option<String>,
-        /// A file we already have: a PROMPT with its size and checksum is answered with DONE.
-        #[arg(long, value_name = "FILE")]
-        have: Option<PathBuf>,
-        /// A partial copy: ask to RESUME from its length.
-        #[arg(long, value_name = "FILE")]
-        resume_from: Option<PathBuf>,
-        /// Decline the direct offer and create a session on this proxy (stage 2).
-        #[arg(long, value_name = "IP:PORT")]
-        proxy: Option<SocketAddr>,
-        /// Port of the proxy a proxied PROPOSE names (its 0x0005 is a token, not a port).
-        #[arg(long, default_value_t = DEFAULT_ARS_PORT, value_name = "PORT")]
-        ars_port: u16,
-        /// Do not connect: listen at IP:PORT (0.0.0.0 = our BOS-side address, port 0 = any)
-        /// and redirect the sender there (request 2, the "reverse" connection).
-        #[arg(long, value_name = "IP:PORT", conflicts_with_all = ["proxy", "decline"])]
-        redirect: Option<SocketAddr>,
-        /// Decline the offer with a CANCEL (reason 1) and exit.
-        #[arg(long, conflicts_with = "proxy")]
-        decline: bool,
-        /// Cancel mid-file as libpurple does: close the data connection after this many
-        /// data bytes, without a DONE.
-        #[arg(long, value_name = "BYTES")]
-        cancel_after: Option<u64>,
-    },
+    Recv(RecvFlags),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SendFlags {
+    /// The BOS relay.
+    #[arg(long, value_name = "IP:PORT")]
+    pub bos: SocketAddr,
+    /// Our screen name.
+    #[arg(long, value_name = "NAME")]
+    pub sn: String,
+    /// The receiver's screen name.
+    #[arg(long, value_name = "NAME")]
+    pub to: String,
+    /// Files (or directories, sent as folders) to offer.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Send as a folder of this name (names become NAME<0x01>file).
+    #[arg(long, value_name = "NAME")]
+    pub folder: Option<String>,
+    /// Put names in the OFT headers as UTF-16BE (encoding 2).
+    #[arg(long)]
+    pub utf16_names: bool,
+    /// Listen for the receiver here (default: our address on the BOS connection).
+    #[arg(long, value_name = "IP:PORT", conflicts_with = "proxy")]
+    pub listen: Option<SocketAddr>,
+    /// Create a session on this ARS proxy and propose it (stage 1).
+    #[arg(long, value_name = "IP:PORT")]
+    pub proxy: Option<SocketAddr>,
+    /// Port to listen on when --listen is not given (0: any free port).
+    #[arg(long, default_value_t = 5190, value_name = "PORT")]
+    pub data_port: u16,
+    /// Port of a proxy the receiver proposes (stage 2).
+    #[arg(long, default_value_t = DEFAULT_ARS_PORT, value_name = "PORT")]
+    pub ars_port: u16,
+    /// Rendezvous cookie as 16 hex digits (default: 7 random digits and a NUL).
+    #[arg(long, value_name = "HEX")]
+    pub cookie: Option<Cookie>,
+    /// Reset the data connection (RST) after sending this many file bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub abort_after: Option<u64>,
+    /// Send file data at no more than this many bytes per second.
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    pub rate: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RecvFlags {
+    #[arg(long, value_name = "IP:PORT")]
+    pub bos: SocketAddr,
+    #[arg(long, value_name = "NAME")]
+    pub sn: String,
+    /// Directory for the received files.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only take proposals from this screen name.
+    #[arg(long, value_name = "NAME")]
+    pub from: Option<String>,
+    /// A file we already have: a PROMPT with its size and checksum is answered with DONE.
+    #[arg(long, value_name = "FILE")]
+    pub have: Option<PathBuf>,
+    /// A partial copy: ask to RESUME from its length.
+    #[arg(long, value_name = "FILE")]
+    pub resume_from: Option<PathBuf>,
+    /// Decline the direct offer and create a session on this proxy (stage 2).
+    #[arg(long, value_name = "IP:PORT")]
+    pub proxy: Option<SocketAddr>,
+    /// Port of the proxy a proxied PROPOSE names (its 0x0005 is a token, not a port).
+    #[arg(long, default_value_t = DEFAULT_ARS_PORT, value_name = "PORT")]
+    pub ars_port: u16,
+    /// Do not connect: listen at IP:PORT (0.0.0.0 = our BOS-side address, port 0 = any)
+    /// and redirect the sender there (request 2, the "reverse" connection).
+    #[arg(long, value_name = "IP:PORT", conflicts_with_all = ["proxy", "decline"])]
+    pub redirect: Option<SocketAddr>,
+    /// Decline the offer with a CANCEL (reason 1) and exit.
+    #[arg(long, conflicts_with = "proxy")]
+    pub decline: bool,
+    /// Cancel mid-file as libpurple does: close the data connection after this many
+    /// data bytes, without a DONE.
+    #[arg(long, value_name = "BYTES")]
+    pub cancel_after: Option<u64>,
 }
 
 /// Runs the chosen role; the error is the one line to print before exiting 1.
@@ -149,91 +155,69 @@ pub fn run(cli: Cli) -> Result<()> {
             },
             &Log::new("proxy"),
         ),
-        Role::Send {
-            bos,
-            sn,
-            to,
-            files,
-            folder,
-            utf16_names,
-            listen,
-            proxy,
-            data_port,
-            ars_port,
-            cookie,
-            abort_after,
-            rate,
-        } => {
-            let log = Log::new(format!("send {sn}"));
-            let args = SendArgs {
-                bos,
-                screen_name: sn,
-                to,
-                files,
-                folder,
-                utf16_names,
-                listen,
-                proxy,
-                data_port,
-                ars_port,
-                cookie,
-                abort_after,
-                rate,
-                timeout,
-            };
-            match send::run(&args, &log)? {
-                SendOutcome::Completed { sent, skipped } => log.step(format_args!(
-                    "success: {sent} data bytes sent, {skipped} file(s) skipped"
-                )),
-                SendOutcome::Aborted { sent } => {
-                    log.step(format_args!("aborted on purpose after {sent} data bytes"))
-                }
-                SendOutcome::ReceiverGone { sent } => log.step(format_args!(
-                    "the receiver cancelled: {sent} data bytes sent"
-                )),
-            }
-            Ok(())
-        }
-        Role::Recv {
-            bos,
-            sn,
-            out,
-            from,
-            have,
-            resume_from,
-            proxy,
-            ars_port,
-            redirect,
-            decline,
-            cancel_after,
-        } => {
-            let log = Log::new(format!("recv {sn}"));
-            let args = RecvArgs {
-                bos,
-                screen_name: sn,
-                from,
-                opts: RecvOptions {
-                    out,
-                    have,
-                    resume_from,
-                    cancel_after,
-                },
-                proxy,
-                ars_port,
-                redirect,
-                decline,
-                timeout,
-            };
-            let done = recv::run(&args, &log)?;
-            let count = |f: fn(&FileStatus) -> bool| done.iter().filter(|s| f(s)).count();
-            log.step(format_args!(
-                "success: {} complete, {} resumed, {} skipped, {} cancelled",
-                count(|s| matches!(s, FileStatus::Complete { .. })),
-                count(|s| matches!(s, FileStatus::Resumed { .. })),
-                count(|s| matches!(s, FileStatus::Skipped)),
-                count(|s| matches!(s, FileStatus::Cancelled { .. })),
-            ));
-            Ok(())
-        }
+        Role::Send(flags) => run_send(flags, timeout),
+        Role::Recv(flags) => run_recv(flags, timeout),
     }
+}
+
+fn run_send(f: SendFlags, timeout: Duration) -> Result<()> {
+    let log = Log::new(format!("send {}", f.sn));
+    let args = SendArgs {
+        bos: f.bos,
+        screen_name: f.sn,
+        to: f.to,
+        files: f.files,
+        folder: f.folder,
+        utf16_names: f.utf16_names,
+        listen: f.listen,
+        proxy: f.proxy,
+        data_port: f.data_port,
+        ars_port: f.ars_port,
+        cookie: f.cookie,
+        abort_after: f.abort_after,
+        rate: f.rate,
+        timeout,
+    };
+    match send::run(&args, &log)? {
+        SendOutcome::Completed { sent, skipped } => log.step(format_args!(
+            "success: {sent} data bytes sent, {skipped} file(s) skipped"
+        )),
+        SendOutcome::Aborted { sent } => {
+            log.step(format_args!("aborted on purpose after {sent} data bytes"))
+        }
+        SendOutcome::ReceiverGone { sent } => log.step(format_args!(
+            "the receiver cancelled: {sent} data bytes sent"
+        )),
+    }
+    Ok(())
+}
+
+fn run_recv(f: RecvFlags, timeout: Duration) -> Result<()> {
+    let log = Log::new(format!("recv {}", f.sn));
+    let args = RecvArgs {
+        bos: f.bos,
+        screen_name: f.sn,
+        from: f.from,
+        opts: RecvOptions {
+            out: f.out,
+            have: f.have,
+            resume_from: f.resume_from,
+            cancel_after: f.cancel_after,
+        },
+        proxy: f.proxy,
+        ars_port: f.ars_port,
+        redirect: f.redirect,
+        decline: f.decline,
+        timeout,
+    };
+    let done = recv::run(&args, &log)?;
+    let count = |f: fn(&FileStatus) -> bool| done.iter().filter(|s| f(s)).count();
+    log.step(format_args!(
+        "success: {} complete, {} resumed, {} skipped, {} cancelled",
+        count(|s| matches!(s, FileStatus::Complete { .. })),
+        count(|s| matches!(s, FileStatus::Resumed { .. })),
+        count(|s| matches!(s, FileStatus::Skipped)),
+        count(|s| matches!(s, FileStatus::Cancelled { .. })),
+    ));
+    Ok(())
 }

@@ -54,40 +54,11 @@ pub fn receive_files(
     let mut done = Vec::new();
     let mut resume_used = false;
     loop {
-        let prompt = conn.read_frame(parse_oft_header)?;
-        if prompt.kind != OftType::Prompt {
-            return Err(PeerError(format!(
-                "expected PROMPT, got {}",
-                prompt.kind.name()
-            )));
-        }
-        let name = prompt.name.display();
-        log.step(format_args!(
-            "got PROMPT {name:?} size {} checksum {:#010x} files_left {}/{} cookie {}",
-            prompt.size,
-            prompt.checksum,
-            prompt.files_left,
-            prompt.total_files,
-            if prompt.cookie.is_zero() {
-                "zero".to_owned()
-            } else {
-                prompt.cookie.to_string()
-            }
-        ));
-        if !prompt.cookie.is_zero() && prompt.cookie != cookie {
-            return Err(PeerError(format!(
-                "PROMPT cookie {} is not the rendezvous cookie {cookie}",
-                prompt.cookie
-            )));
-        }
+        let prompt = read_prompt(&mut conn, cookie, log)?;
         let last = prompt.files_left <= 1;
-        let dest = local_path(&opts.out, &prompt.name)?;
         let status = if already_have(opts.have.as_deref(), &prompt)? {
-            conn.write_all(
-                &prompt
-                    .done(cookie, prompt.size, prompt.checksum, last)
-                    .emit(),
-            )?;
+            let skip = prompt.done(cookie, prompt.size, prompt.checksum, last);
+            conn.write_all(&skip.emit())?;
             log.step("already have it: DONE (skip)");
             FileStatus::Skipped
         } else {
@@ -95,56 +66,17 @@ pub fn receive_files(
                 Some(p) if !resume_used => usable_partial(p, &prompt)?,
                 _ => None,
             };
-            let (offset, sum) = match partial {
-                Some((p, len)) => {
-                    resume_used = true;
-                    resume(&mut conn, cookie, &prompt, &p, len, &dest, log)?
-                }
-                None => {
-                    conn.write_all(&prompt.ack(cookie).emit())?;
-                    log.step("ACK");
-                    if let Some(dir) = dest.parent() {
-                        fs::create_dir_all(dir)?;
-                    }
-                    File::create(&dest)
-                        .map_err(|e| PeerError(format!("{}: {e}", dest.display())))?;
-                    (0, OftChecksum::new())
-                }
-            };
-            let sum = match receive_data(&mut conn, &prompt, offset, sum, &dest, opts, log)? {
-                Received::All(sum) => sum,
-                Received::Cancelled(bytes) => {
-                    drop(conn);
-                    log.step(format_args!(
-                        "--cancel-after: closed the connection after {bytes} data bytes"
-                    ));
-                    done.push(FileStatus::Cancelled { path: dest, bytes });
-                    return Ok(done);
-                }
-            };
-            let value = sum.value();
-            conn.write_all(&prompt.done(cookie, prompt.size, value, last).emit())?;
-            let ok = checksums_match(value, prompt.checksum);
-            log.step(format_args!(
-                "DONE: {} bytes, checksum {value:#010x} ({}), written to {}",
-                prompt.size,
-                if ok { "matches PROMPT" } else { "MISMATCH" },
-                dest.display()
-            ));
-            if !ok {
-                return Err(PeerError(format!(
-                    "{name}: checksum {value:#010x} differs from the PROMPT's {:#010x}",
-                    prompt.checksum
-                )));
+            resume_used |= partial.is_some();
+            let status = receive_file(&mut conn, cookie, &prompt, partial, opts, log)?;
+            if let FileStatus::Cancelled { bytes, .. } = status {
+                drop(conn);
+                log.step(format_args!(
+                    "--cancel-after: closed the connection after {bytes} data bytes"
+                ));
+                done.push(status);
+                return Ok(done);
             }
-            if offset > 0 {
-                FileStatus::Resumed { path: dest, offset }
-            } else {
-                FileStatus::Complete {
-                    path: dest,
-                    bytes: prompt.size,
-                }
-            }
+            status
         };
         done.push(status);
         if last {
@@ -152,6 +84,90 @@ pub fn receive_files(
             return Ok(done);
         }
     }
+}
+
+/// The next PROMPT, which must carry no cookie or the rendezvous one.
+fn read_prompt(conn: &mut FrameReader, cookie: Cookie, log: &Log) -> Result<OftHeader> {
+    let prompt = conn.read_frame(parse_oft_header)?;
+    if prompt.kind != OftType::Prompt {
+        return Err(PeerError(format!(
+            "expected PROMPT, got {}",
+            prompt.kind.name()
+        )));
+    }
+    log.step(format_args!(
+        "got PROMPT {:?} size {} checksum {:#010x} files_left {}/{} cookie {}",
+        prompt.name.display(),
+        prompt.size,
+        prompt.checksum,
+        prompt.files_left,
+        prompt.total_files,
+        if prompt.cookie.is_zero() {
+            "zero".to_owned()
+        } else {
+            prompt.cookie.to_string()
+        }
+    ));
+    if !prompt.cookie.is_zero() && prompt.cookie != cookie {
+        return Err(PeerError(format!(
+            "PROMPT cookie {} is not the rendezvous cookie {cookie}",
+            prompt.cookie
+        )));
+    }
+    Ok(prompt)
+}
+
+/// ACK (or RESUME from `partial`), the data, and the DONE for one file.
+fn receive_file(
+    conn: &mut FrameReader,
+    cookie: Cookie,
+    prompt: &OftHeader,
+    partial: Option<(PathBuf, u32)>,
+    opts: &RecvOptions,
+    log: &Log,
+) -> Result<FileStatus> {
+    let dest = local_path(&opts.out, &prompt.name)?;
+    let (offset, sum) = match partial {
+        Some((p, len)) => resume(conn, cookie, prompt, &p, len, &dest, log)?,
+        None => {
+            conn.write_all(&prompt.ack(cookie).emit())?;
+            log.step("ACK");
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            File::create(&dest).map_err(|e| PeerError(format!("{}: {e}", dest.display())))?;
+            (0, OftChecksum::new())
+        }
+    };
+    let sum = match receive_data(conn, prompt, offset, sum, &dest, opts, log)? {
+        Received::All(sum) => sum,
+        Received::Cancelled(bytes) => return Ok(FileStatus::Cancelled { path: dest, bytes }),
+    };
+    let value = sum.value();
+    let last = prompt.files_left <= 1;
+    conn.write_all(&prompt.done(cookie, prompt.size, value, last).emit())?;
+    let ok = checksums_match(value, prompt.checksum);
+    log.step(format_args!(
+        "DONE: {} bytes, checksum {value:#010x} ({}), written to {}",
+        prompt.size,
+        if ok { "matches PROMPT" } else { "MISMATCH" },
+        dest.display()
+    ));
+    if !ok {
+        return Err(PeerError(format!(
+            "{}: checksum {value:#010x} differs from the PROMPT's {:#010x}",
+            prompt.name.display(),
+            prompt.checksum
+        )));
+    }
+    Ok(if offset > 0 {
+        FileStatus::Resumed { path: dest, offset }
+    } else {
+        FileStatus::Complete {
+            path: dest,
+            bytes: prompt.size,
+        }
+    })
 }
 
 /// Whether `have` is the PROMPT's file (same size and checksum), the way Kopete decides.

@@ -56,27 +56,9 @@ pub fn send_files(
             f.checksum,
             prompt_cookie
         ));
-        let reply = read_reply(&mut conn, cookie)?;
-        let offset = match reply.kind {
-            OftType::Ack => {
-                log.step("got ACK");
-                0
-            }
-            OftType::Done => {
-                log.step(format_args!(
-                    "got DONE straight after PROMPT: receiver already has {:?}, skipping",
-                    f.name.display()
-                ));
-                skipped += 1;
-                continue;
-            }
-            OftType::Resume => negotiate_resume(&mut conn, cookie, &prompt, &reply, f, log)?,
-            other => {
-                return Err(PeerError(format!(
-                    "expected ACK, RESUME or DONE, got {}",
-                    other.name()
-                )))
-            }
+        let Some(offset) = start_offset(&mut conn, cookie, &prompt, f, log)? else {
+            skipped += 1;
+            continue;
         };
         match send_data(&mut conn, f, offset, &mut sent, opts, log)? {
             DataEnd::Sent => {}
@@ -93,30 +75,66 @@ pub fn send_files(
                 return Ok(SendOutcome::Aborted { sent });
             }
         }
-        let done = read_reply(&mut conn, cookie)?;
-        if done.kind != OftType::Done {
-            return Err(PeerError(format!(
-                "expected DONE after the data, got {}",
-                done.kind.name()
-            )));
-        }
-        let ok = checksums_match(done.recv_checksum, f.checksum);
-        log.step(format_args!(
-            "got DONE: receiver has {} bytes, checksum {:#010x} ({})",
-            done.bytes_received,
-            done.recv_checksum,
-            if ok { "matches" } else { "MISMATCH" }
-        ));
-        if done.bytes_received != f.size || !ok {
-            return Err(PeerError(format!(
-                "receiver's DONE disagrees: {} bytes {:#010x}, sent {} bytes {:#010x}",
-                done.bytes_received, done.recv_checksum, f.size, f.checksum
-            )));
-        }
+        check_done(&mut conn, cookie, f, log)?;
     }
     net::finish(conn.stream());
     log.step("all files done; closing");
     Ok(SendOutcome::Completed { sent, skipped })
+}
+
+/// The receiver's answer to a PROMPT: where the data starts (ACK: 0, or the offset a RESUME
+/// agreed on), or None when it already has the file (DONE: skip).
+fn start_offset(
+    conn: &mut FrameReader,
+    cookie: Cookie,
+    prompt: &OftHeader,
+    f: &OutFile,
+    log: &Log,
+) -> Result<Option<u32>> {
+    let reply = read_reply(conn, cookie)?;
+    match reply.kind {
+        OftType::Ack => {
+            log.step("got ACK");
+            Ok(Some(0))
+        }
+        OftType::Done => {
+            log.step(format_args!(
+                "got DONE straight after PROMPT: receiver already has {:?}, skipping",
+                f.name.display()
+            ));
+            Ok(None)
+        }
+        OftType::Resume => negotiate_resume(conn, cookie, prompt, &reply, f, log).map(Some),
+        other => Err(PeerError(format!(
+            "expected ACK, RESUME or DONE, got {}",
+            other.name()
+        ))),
+    }
+}
+
+/// The receiver's DONE after the data, which must confirm the size and checksum.
+fn check_done(conn: &mut FrameReader, cookie: Cookie, f: &OutFile, log: &Log) -> Result<()> {
+    let done = read_reply(conn, cookie)?;
+    if done.kind != OftType::Done {
+        return Err(PeerError(format!(
+            "expected DONE after the data, got {}",
+            done.kind.name()
+        )));
+    }
+    let ok = checksums_match(done.recv_checksum, f.checksum);
+    log.step(format_args!(
+        "got DONE: receiver has {} bytes, checksum {:#010x} ({})",
+        done.bytes_received,
+        done.recv_checksum,
+        if ok { "matches" } else { "MISMATCH" }
+    ));
+    if done.bytes_received != f.size || !ok {
+        return Err(PeerError(format!(
+            "receiver's DONE disagrees: {} bytes {:#010x}, sent {} bytes {:#010x}",
+            done.bytes_received, done.recv_checksum, f.size, f.checksum
+        )));
+    }
+    Ok(())
 }
 
 /// The PROMPT for file `i` of `offer`. WinAIM and Pidgin leave the cookie out of the first

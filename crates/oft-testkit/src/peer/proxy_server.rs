@@ -121,46 +121,12 @@ fn serve(s: TcpStream, opts: &ProxyOptions, sessions: &Sessions, log: &Log) -> R
                 IpAddr::V4(v4) => v4,
                 IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
             });
-            let (taken_tx, taken_rx) = mpsc::channel();
-            let token = {
-                let mut map = sessions.lock().expect("session table lock");
-                if map.len() >= MAX_PENDING {
-                    drop(map);
-                    conn.write_all(&ProxyFrame::error(error_code::BAD_REQUEST).emit())?;
-                    log.step("too many pending sessions: ERROR 0x000d");
-                    return Ok(false);
-                }
-                let mut token = random_u16().max(1);
-                while map.contains_key(&(cookie, token)) {
-                    token = token.wrapping_add(1).max(1);
-                }
-                conn.write_all(&ProxyFrame::ack(token, ip).emit())?;
-                map.insert(
-                    (cookie, token),
-                    Pending {
-                        creator: conn,
-                        taken: taken_tx,
-                    },
-                );
-                token
+            let who = Creator {
+                screen_name: &screen_name,
+                cookie,
+                ip,
             };
-            log.step(format_args!(
-                "INIT_SEND from {screen_name} cookie {cookie}: ACK token {token:#06x} ip {ip}"
-            ));
-            if taken_rx.recv_timeout(opts.accept_period).is_err() {
-                let pending = sessions
-                    .lock()
-                    .expect("session table lock")
-                    .remove(&(cookie, token));
-                if let Some(mut p) = pending {
-                    let _ = p
-                        .creator
-                        .write_all(&ProxyFrame::error(error_code::ACCEPT_TIMEOUT).emit());
-                    log.step(format_args!(
-                        "nobody joined token {token:#06x}: ERROR 0x001a"
-                    ));
-                }
-            }
+            create_session(conn, who, opts.accept_period, sessions, log)?;
             Ok(false)
         }
         ProxyBody::InitRecv {
@@ -168,32 +134,7 @@ fn serve(s: TcpStream, opts: &ProxyOptions, sessions: &Sessions, log: &Log) -> R
             token,
             cookie,
             ..
-        } => {
-            let pending = sessions
-                .lock()
-                .expect("session table lock")
-                .remove(&(cookie, token));
-            let Some(pending) = pending else {
-                conn.write_all(&ProxyFrame::error(error_code::BAD_REQUEST).emit())?;
-                log.step(format_args!(
-                    "INIT_RECV from {screen_name}: no session for cookie {cookie} token {token:#06x}: ERROR 0x000d"
-                ));
-                return Ok(false);
-            };
-            let _ = pending.taken.send(());
-            let mut creator = pending.creator;
-            let ready = ProxyFrame::ready().emit();
-            creator.write_all(&ready)?;
-            conn.write_all(&ready)?;
-            log.step(format_args!(
-                "INIT_RECV from {screen_name} token {token:#06x} cookie {cookie}: READY to both, relaying"
-            ));
-            let (a, b) = relay(creator, conn)?;
-            log.step(format_args!(
-                "relay done: {a} bytes creator→joiner, {b} bytes joiner→creator"
-            ));
-            Ok(true)
-        }
+        } => join_session(conn, &screen_name, (cookie, token), sessions, log),
         other => {
             conn.write_all(&ProxyFrame::error(error_code::BAD_REQUEST).emit())?;
             log.step(format_args!(
@@ -208,6 +149,99 @@ fn serve(s: TcpStream, opts: &ProxyOptions, sessions: &Sessions, log: &Log) -> R
             Ok(false)
         }
     }
+}
+
+/// Who sent an INIT_SEND, and the address to give out in the ACK.
+struct Creator<'a> {
+    screen_name: &'a str,
+    cookie: Cookie,
+    ip: Ipv4Addr,
+}
+
+/// INIT_SEND: a new session under a fresh token, ACKed to the creator, who then waits for
+/// its joiner (ERROR 0x001A when none comes within `accept_period`).
+fn create_session(
+    mut conn: FrameReader,
+    who: Creator,
+    accept_period: Duration,
+    sessions: &Sessions,
+    log: &Log,
+) -> Result<()> {
+    let (cookie, ip) = (who.cookie, who.ip);
+    let (taken_tx, taken_rx) = mpsc::channel();
+    let token = {
+        let mut map = sessions.lock().expect("session table lock");
+        if map.len() >= MAX_PENDING {
+            drop(map);
+            conn.write_all(&ProxyFrame::error(error_code::BAD_REQUEST).emit())?;
+            log.step("too many pending sessions: ERROR 0x000d");
+            return Ok(());
+        }
+        let mut token = random_u16().max(1);
+        while map.contains_key(&(cookie, token)) {
+            token = token.wrapping_add(1).max(1);
+        }
+        conn.write_all(&ProxyFrame::ack(token, ip).emit())?;
+        let pending = Pending {
+            creator: conn,
+            taken: taken_tx,
+        };
+        map.insert((cookie, token), pending);
+        token
+    };
+    log.step(format_args!(
+        "INIT_SEND from {} cookie {cookie}: ACK token {token:#06x} ip {ip}",
+        who.screen_name
+    ));
+    if taken_rx.recv_timeout(accept_period).is_err() {
+        let pending = sessions
+            .lock()
+            .expect("session table lock")
+            .remove(&(cookie, token));
+        if let Some(mut p) = pending {
+            let _ = p
+                .creator
+                .write_all(&ProxyFrame::error(error_code::ACCEPT_TIMEOUT).emit());
+            log.step(format_args!(
+                "nobody joined token {token:#06x}: ERROR 0x001a"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// INIT_RECV: READY to both ends of the session it names, then relay until both close.
+fn join_session(
+    mut conn: FrameReader,
+    screen_name: &str,
+    (cookie, token): (Cookie, u16),
+    sessions: &Sessions,
+    log: &Log,
+) -> Result<bool> {
+    let pending = sessions
+        .lock()
+        .expect("session table lock")
+        .remove(&(cookie, token));
+    let Some(pending) = pending else {
+        conn.write_all(&ProxyFrame::error(error_code::BAD_REQUEST).emit())?;
+        log.step(format_args!(
+            "INIT_RECV from {screen_name}: no session for cookie {cookie} token {token:#06x}: ERROR 0x000d"
+        ));
+        return Ok(false);
+    };
+    let _ = pending.taken.send(());
+    let mut creator = pending.creator;
+    let ready = ProxyFrame::ready().emit();
+    creator.write_all(&ready)?;
+    conn.write_all(&ready)?;
+    log.step(format_args!(
+        "INIT_RECV from {screen_name} token {token:#06x} cookie {cookie}: READY to both, relaying"
+    ));
+    let (a, b) = relay(creator, conn)?;
+    log.step(format_args!(
+        "relay done: {a} bytes creator→joiner, {b} bytes joiner→creator"
+    ));
+    Ok(true)
 }
 
 /// Copies bytes both ways until both directions have ended; returns the byte counts.
