@@ -280,7 +280,8 @@ pub struct Args {
     #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
     pub idle_timeout: u64,
 
-    /// Limit: bytes of a connection picked up midstream searched for an OFT2 header.
+    /// Limit: bytes of each direction of a connection picked up midstream searched for an
+    /// OFT2 header (a direction past it is still counted, the other still searched).
     #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
     pub midstream_scan_bytes: usize,
 

@@ -174,8 +174,10 @@ pub struct Limits {
     /// Frames held per not-yet-recognized flow so its pcap can start at the SYN
     /// (`--max-held-frames`, default 256).
     pub max_held_frames: usize,
-    /// Bytes of a midstream direction scanned for an OFT2 header at segment starts
-    /// (`--midstream-scan-bytes`, default 256 KiB).
+    /// Bytes of each midstream direction scanned for an OFT2 header at segment starts
+    /// (`--midstream-scan-bytes`, default 256 KiB); past it a direction is counted but no
+    /// longer probed, and the connection is given up once the other carried anything but
+    /// OFT headers.
     pub midstream_scan_bytes: usize,
     /// Transfers followed at once by the correlator; past it the longest idle end early
     /// (`--max-transfers`, default 65,536).

@@ -2,7 +2,9 @@
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
 use super::schema::{capability_name, percent, phase_detail, snac_label, PhaseDetail};
-use crate::session::event::{Event, FileSeen, LegCounts, RendezvousSeen, TransferSummary};
+use crate::session::event::{
+    Event, FileSeen, FileStatus, LegCounts, RendezvousSeen, TransferSummary,
+};
 use crate::session::TransferId;
 use std::fmt::Write;
 
@@ -195,7 +197,10 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
             "checksum MISMATCH seen {seen} announced {}",
             f.checksum_expected
         ),
-        None => "checksum n/a".to_string(),
+        None => match f.checksum_partial {
+            Some(p) => format!("checksum n/a (partial {p})"),
+            None => "checksum n/a".to_string(),
+        },
     };
     let mut s = format!(
         "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} {} in {:.3}s ({}) {}",
@@ -215,6 +220,10 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
     }
     if !f.missing.is_empty() {
         let _ = write!(s, " missing={}", f.missing.len());
+    }
+    // Picked up midstream: how much of the file went by before the capture saw it.
+    if let (FileStatus::UnknownStart, Some([0, end])) = (f.status, f.missing.first()) {
+        let _ = write!(s, " unseen_prefix={end}");
     }
     s
 }

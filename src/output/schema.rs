@@ -195,6 +195,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         checksum_seen: end.checksum_seen.map(|c| c.to_string()),
         checksum_ok: end.checksum_ok,
         checksum_done: end.checksum_done.map(|c| c.to_string()),
+        checksum_partial: end.checksum_partial.map(|c| c.to_string()),
         status: end.status.as_str(),
         duration_s: end.duration_s(),
         rate_bps: end.rate_bps(),
@@ -402,6 +403,9 @@ struct FileRecord {
     pub checksum_seen: Option<String>,
     pub checksum_ok: Option<bool>,
     pub checksum_done: Option<String>,
+    /// Only on a file picked up midstream whose seen bytes could be placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum_partial: Option<String>,
     pub status: &'static str,
     /// From the data request (ACK / RESUME_ACK) to the DONE (or the last data byte).
     pub duration_s: f64,

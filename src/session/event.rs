@@ -217,6 +217,9 @@ pub struct FileEnd {
     pub checksum_seen: Option<Checksum>,
     pub checksum_ok: Option<bool>,
     pub checksum_done: Option<Checksum>,
+    /// A file picked up midstream: the OFT checksum of the file with every byte not seen
+    /// taken as zero (the seen part's share of the whole checksum).
+    pub checksum_partial: Option<Checksum>,
     pub status: FileStatus,
     pub first_data: Option<Timestamp>,
     pub last_data: Option<Timestamp>,

@@ -383,6 +383,7 @@ impl DataMachine {
         f.sha = FileHash::Placed(seen.sha256.map(Sha256Digest));
         f.first_data = seen.first;
         f.last_data = seen.last;
+        f.checksum_partial = seen.checksum_partial;
         self.bytes += seen.bytes;
         f
     }

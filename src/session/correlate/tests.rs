@@ -196,6 +196,7 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             checksum_seen: None,
             checksum_ok: None,
             checksum_done: None,
+            checksum_partial: None,
             status: FileStatus::Complete,
             first_data: None,
             last_data: None,
