@@ -175,6 +175,12 @@ pub struct Args {
     #[arg(help_heading = "Output", long)]
     pub with_rendezvous: bool,
 
+    /// Also report the instant messages (channel 1, SNAC 4/6 and 4/7) of the OSCAR
+    /// connections as `message` events, linked to the transfer between the same two
+    /// screen names. Off by default: their text is personal data.
+    #[arg(help_heading = "Output", long)]
+    pub messages: bool,
+
     /// Carve transferred files into DIR as they stream past (created; its parent must exist).
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
@@ -304,6 +310,12 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,
 
+    /// Limit: with --messages, seconds of packet time a message with no transfer between
+    /// its two screen names yet waits for one to be proposed (then it is written linked
+    /// to it as `before`); 0: written at once.
+    #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = Limits::default().message_link_secs)]
+    pub message_link_secs: u64,
+
     /// Limit: milliseconds of packet time a direction's bytes are still followed after
     /// the peer reset the connection (the sender's segments in flight); 0: none.
     #[arg(help_heading = "Limits", long, value_name = "MS", default_value_t = Limits::default().rst_linger_ms)]
@@ -336,6 +348,7 @@ impl Args {
                 rotate_mb: self.rotate_mb,
                 rotate_files: self.rotate_files,
                 with_rendezvous: self.with_rendezvous,
+                messages: self.messages,
                 explain: self.explain,
                 report: self.report,
                 report_interval_secs: self.report_interval,
@@ -423,6 +436,7 @@ impl Args {
             max_transfers: self.max_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
             rst_linger_ms: self.rst_linger_ms,
+            message_link_secs: self.message_link_secs,
             ..Limits::default()
         }
     }

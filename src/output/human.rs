@@ -1,9 +1,12 @@
 //! One readable line per event for the terminal: time of day (UTC), transfer id, what
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
-use super::schema::{capability_name, percent, phase_detail, snac_label, PhaseDetail};
+use super::schema::{
+    capability_name, message_direction, percent, phase_detail, snac_label, PhaseDetail,
+};
 use crate::session::event::{
-    Event, FileSeen, FileStatus, LegCounts, RendezvousSeen, TransferSummary,
+    Event, FileSeen, FileStatus, LegCounts, MessageRelation, MessageSeen, RendezvousSeen,
+    TransferSummary,
 };
 use crate::session::TransferId;
 use std::fmt::Write;
@@ -183,6 +186,7 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
             f.gap_bytes
         ),
         Event::Flow(_) => return None,
+        Event::Message { transfer, msg } => message_line(&t, *transfer, msg),
     })
 }
 
@@ -224,6 +228,26 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
     // Picked up midstream: how much of the file went by before the capture saw it.
     if let (FileStatus::UnknownStart, Some([0, end])) = (f.status, f.missing.first()) {
         let _ = write!(s, " unseen_prefix={end}");
+    }
+    s
+}
+
+/// `--messages`: who wrote what to whom, and where it falls against their transfer.
+fn message_line(t: &str, link: Option<(TransferId, MessageRelation)>, m: &MessageSeen) -> String {
+    let mut s = format!(
+        "{t} {:<4} {:<15} {:<17} {:?} -> {:?}",
+        link.map_or_else(|| "-".to_string(), |(id, _)| id.to_string()),
+        "message",
+        message_direction(m),
+        m.from().unwrap_or("?"),
+        m.to().unwrap_or("?"),
+    );
+    if let Some((_, r)) = link {
+        let _ = write!(s, " ({} the transfer)", r.as_str());
+    }
+    let _ = write!(s, " text={:?}", m.text);
+    if m.auto_response {
+        s.push_str(" auto-response");
     }
     s
 }

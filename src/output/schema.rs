@@ -14,6 +14,10 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 
+mod message;
+
+pub use message::direction as message_direction;
+
 /// Counters of the whole run, reported once at exit: every counter of the registry
 /// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
 /// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
@@ -57,6 +61,7 @@ enum Record<'a> {
     Rendezvous(RendezvousRecord),
     Transfer(TransferRecord),
     Flow(FlowRecord),
+    Message(message::MessageRecord),
     Stats(&'a StatsRecord),
 }
 
@@ -76,6 +81,9 @@ pub fn write_event<W: Write>(w: &mut W, ev: &Event) -> io::Result<()> {
         Event::Rendezvous { transfer, rv } => Record::Rendezvous(rendezvous_record(*transfer, rv)),
         Event::Transfer(t) => Record::Transfer(transfer_record(t)),
         Event::Flow(f) => Record::Flow(flow_record(f)),
+        Event::Message { transfer, msg } => {
+            Record::Message(message::message_record(*transfer, msg))
+        }
     };
     serde_json::to_writer(&mut *w, &rec)?;
     w.write_all(b"\n")

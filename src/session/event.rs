@@ -12,6 +12,10 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+mod message;
+
+pub use message::{MessageRelation, MessageSeen};
+
 /// Identity of one transfer, numbered by the correlator in the order transfers are
 /// first seen; shown as `T1`, `T2`, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -565,6 +569,12 @@ pub enum Event {
     },
     Transfer(Box<TransferSummary>),
     Flow(FlowSeen),
+    /// `--messages`: an IM, with the transfer between the same two people it precedes,
+    /// accompanies or follows (none when there is no such transfer).
+    Message {
+        transfer: Option<(TransferId, MessageRelation)>,
+        msg: Box<MessageSeen>,
+    },
 }
 
 impl Event {
@@ -577,6 +587,7 @@ impl Event {
             Event::Rendezvous { rv, .. } => rv.at.ts,
             Event::Transfer(t) => t.ts,
             Event::Flow(f) => f.end,
+            Event::Message { msg, .. } => msg.at.ts,
         }
     }
 }

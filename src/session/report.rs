@@ -3,7 +3,8 @@
 //! connections owned by different workers.
 
 use super::event::{
-    FileSeen, FlowSeen, LadderLine, PhaseSeen, ProgressSeen, RendezvousSeen, SessionKind,
+    FileSeen, FlowSeen, LadderLine, MessageSeen, PhaseSeen, ProgressSeen, RendezvousSeen,
+    SessionKind,
 };
 use crate::capture::{Frame, Timestamp};
 use crate::flow::Endpoint;
@@ -69,6 +70,8 @@ pub enum Report {
         progress: ProgressSeen,
     },
     Rendezvous(Box<RendezvousSeen>),
+    /// `--messages`: a channel-1 IM on a FLAP connection.
+    Message(Box<MessageSeen>),
     Closed {
         conn: ConnRef,
         outcome: ConnOutcome,

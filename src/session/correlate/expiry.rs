@@ -22,6 +22,7 @@ impl Correlator {
     /// Reports transfers whose connections all closed a while ago (packet time).
     pub(super) fn tick(&mut self, now: Timestamp, out: &mut dyn CorrelatorOutput) {
         self.now = self.now.max(now);
+        self.release_messages(false, out);
         if self.now.0 < self.last_sweep.0.saturating_add(SWEEP_NANOS) {
             return;
         }
@@ -69,6 +70,7 @@ impl Correlator {
 
     /// Reports every transfer not yet reported (end of input).
     pub fn finish(&mut self, out: &mut dyn CorrelatorOutput) {
+        self.release_messages(true, out);
         let ids: Vec<TransferId> = self.transfers.keys().copied().collect();
         for t in ids {
             self.end_transfer(t, out);

@@ -27,6 +27,8 @@ impl Correlator {
                 tr.ladder.rendezvous.push((*rv).clone());
             }
         }
+        let t = self.live(t);
+        self.note_conversation(&rv, t, out);
         out.event(Event::Rendezvous { transfer: t, rv });
     }
 
