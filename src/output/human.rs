@@ -2,7 +2,8 @@
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
 use super::schema::{
-    capability_name, message_direction, percent, phase_detail, snac_label, PhaseDetail,
+    capability_name, message_direction, percent, phase_detail, proxy_creator_name, snac_label,
+    PhaseDetail,
 };
 use crate::session::event::{
     Event, FileSeen, FileStatus, LegCounts, MessageRelation, MessageSeen, RendezvousSeen,
@@ -305,7 +306,7 @@ fn transfer_line(t: &str, x: &TransferSummary) -> String {
     if let Some(p) = &x.proxy {
         let _ = write!(s, " via proxy {p}");
         if let Some(c) = x.proxy_creator {
-            let _ = write!(s, " (created by {})", c.as_str());
+            let _ = write!(s, " (created by {})", proxy_creator_name(x, c));
         }
     }
     if x.sender_name.is_some() || x.receiver_name.is_some() {
@@ -315,6 +316,26 @@ fn transfer_line(t: &str, x: &TransferSummary) -> String {
             x.sender_name.as_deref().unwrap_or("?"),
             x.receiver_name.as_deref().unwrap_or("?")
         );
+    }
+    if let Some(d) = &x.direct_im {
+        // initiator -> peer / peer -> initiator.
+        let (a, b) = (&d.initiator_to_peer, &d.peer_to_initiator);
+        let _ = write!(
+            s,
+            " messages={}/{} typing={}/{} bytes={}/{} attachments={}/{}",
+            a.messages,
+            b.messages,
+            a.typing,
+            b.typing,
+            a.bytes,
+            b.bytes,
+            a.attachment_bytes,
+            b.attachment_bytes
+        );
+        if x.cancelled {
+            s.push_str(" CANCELLED");
+        }
+        return s;
     }
     let _ = write!(
         s,

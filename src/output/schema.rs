@@ -14,7 +14,18 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 
+mod directim;
 mod message;
+
+/// Who created the proxy session: `sender`/`receiver` of a file, `initiator`/`peer` of
+/// a Direct IM.
+pub fn proxy_creator_name(t: &TransferSummary, r: crate::session::phase::Role) -> &'static str {
+    match (t.direct_im.is_some(), r) {
+        (true, crate::session::phase::Role::Sender) => "initiator",
+        (true, _) => "peer",
+        (false, r) => r.as_str(),
+    }
+}
 
 pub use message::direction as message_direction;
 
@@ -296,7 +307,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         receiver: ep(t.receiver),
         proxied: t.proxy.is_some(),
         proxy: ep(t.proxy),
-        proxy_creator: t.proxy_creator.map(|r| r.as_str()),
+        proxy_creator: t.proxy_creator.map(|r| proxy_creator_name(t, r)),
         cookie: t.cookie.map(|c| c.to_string()),
         sender_name: t.sender_name.clone(),
         receiver_name: t.receiver_name.clone(),
@@ -313,6 +324,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         failed_attempts: t.failed_attempts,
         // The data connection's first leg, client (SYN sender) to server.
         community_id: t.legs.first().map(|(c, s)| community_id::tcp(c, s)),
+        direct_im: t.direct_im.as_deref().map(directim::direct_im_record),
     }
 }
 
@@ -525,6 +537,9 @@ struct TransferRecord {
     pub failed_attempts: u64,
     /// Community ID v1 (seed 0) of the first data connection; null without one.
     pub community_id: Option<String>,
+    /// Direct IM only: initiator, peer and what each sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_im: Option<directim::DirectImRecord>,
 }
 
 /// One TCP connection, reported when it ends.

@@ -12,8 +12,10 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+mod directim;
 mod message;
 
+pub use directim::{DirectImSummary, OdcCounts, OdcFlow};
 pub use message::{MessageRelation, MessageSeen};
 
 /// Identity of one transfer, numbered by the correlator in the order transfers are
@@ -455,6 +457,8 @@ pub struct TransferSummary {
     pub frames_lost: u64,
     /// Connections to a predicted address that never carried data.
     pub failed_attempts: u64,
+    /// Direct IM: its initiator, peer and traffic (None for a file transfer).
+    pub direct_im: Option<Box<DirectImSummary>>,
 }
 
 impl TransferSummary {

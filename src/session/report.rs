@@ -3,7 +3,7 @@
 //! connections owned by different workers.
 
 use super::event::{
-    FileSeen, FlowSeen, LadderLine, MessageSeen, PhaseSeen, ProgressSeen, RendezvousSeen,
+    FileSeen, FlowSeen, LadderLine, MessageSeen, OdcFlow, PhaseSeen, ProgressSeen, RendezvousSeen,
     SessionKind,
 };
 use crate::capture::{Frame, Timestamp};
@@ -51,6 +51,8 @@ pub struct ConnOutcome {
     pub files: u64,
     pub bytes: u64,
     pub frames_lost: u64,
+    /// Direct IM: what each direction's ODC2 frames carried.
+    pub odc: Vec<OdcFlow>,
 }
 
 pub enum Report {

@@ -53,6 +53,7 @@ fn hostile_record() -> RunRecord {
         cancelled: false,
         frames_lost: 0,
         failed_attempts: 0,
+        direct_im: None,
     };
     let end = FileEnd {
         name: EVIL.into(),

@@ -142,7 +142,20 @@ impl Correlator {
             cancelled: tr.id.cancelled,
             frames_lost: tr.conns.frames_lost,
             failed_attempts: tr.conns.attempts,
+            direct_im: None,
         };
+        let mut summary = summary;
+        if summary.kind == SessionKind::DirectIm {
+            // For Direct IM, who proposed and who was asked stand where a file's sender
+            // and receiver do.
+            let d = tr.direct_im_summary();
+            summary.sender = d.initiator_endpoint;
+            summary.receiver = d.peer_endpoint;
+            summary.sender_name = d.initiator.clone();
+            summary.receiver_name = d.peer.clone();
+            summary.proxy_creator = tr.dim_proxy_creator(&d);
+            summary.direct_im = Some(Box::new(d));
+        }
         if self.explain {
             self.explained.push(Ladder {
                 transfer: t,

@@ -9,6 +9,7 @@
 //! (FLAP messages and what they predict), `expiry` (ending and forgetting transfers).
 
 mod conns;
+mod directim;
 mod expiry;
 mod messages;
 mod rendezvous;

@@ -358,6 +358,7 @@ fn late_report_of_a_connection_whose_merged_transfer_was_forgotten_starts_afresh
             files: 0,
             bytes: 0,
             frames_lost: 0,
+            odc: Vec::new(),
         };
         c.handle(Report::Closed { conn, outcome }, &mut out);
     }
@@ -523,6 +524,7 @@ proptest::proptest! {
                         files: 1,
                         bytes: 10,
                         frames_lost: 0,
+                        odc: Vec::new(),
                     };
                     Report::Closed { conn: cr, outcome }
                 }

@@ -168,7 +168,8 @@ impl SessionHandler {
             Found::Odc => {
                 let mut m = DataMachine::new(conn.client_dir, false, progress);
                 m.direct_im = true;
-                m.modes = [Mode::Ignore; 2];
+                m.odc_announced = true;
+                m.modes = [Mode::Odc; 2];
                 let arrow = if from_client {
                     Arrow(Role::Client, Role::Server)
                 } else {
