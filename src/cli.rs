@@ -175,6 +175,12 @@ pub struct Args {
     #[arg(help_heading = "Output", long)]
     pub with_rendezvous: bool,
 
+    /// Also report the instant messages (channel 1, SNAC 4/6 and 4/7) of the OSCAR
+    /// connections as `message` events, linked to the transfer between the same two
+    /// screen names. Off by default: their text is personal data.
+    #[arg(help_heading = "Output", long)]
+    pub messages: bool,
+
     /// Carve transferred files into DIR as they stream past (created; its parent must exist).
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
@@ -280,7 +286,8 @@ pub struct Args {
     #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = Limits::default().idle_timeout_secs)]
     pub idle_timeout: u64,
 
-    /// Limit: bytes of a connection picked up midstream searched for an OFT2 header.
+    /// Limit: bytes of each direction of a connection picked up midstream searched for an
+    /// OFT2 header (a direction past it is still counted, the other still searched).
     #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = Limits::default().midstream_scan_bytes)]
     pub midstream_scan_bytes: usize,
 
@@ -302,6 +309,12 @@ pub struct Args {
     /// Write the man page or a shell completion script to standard output, and exit.
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,
+
+    /// Limit: with --messages, seconds of packet time a message with no transfer between
+    /// its two screen names yet waits for one to be proposed (then it is written linked
+    /// to it as `before`); 0: written at once.
+    #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = Limits::default().message_link_secs)]
+    pub message_link_secs: u64,
 
     /// Limit: milliseconds of packet time a direction's bytes are still followed after
     /// the peer reset the connection (the sender's segments in flight); 0: none.
@@ -335,6 +348,7 @@ impl Args {
                 rotate_mb: self.rotate_mb,
                 rotate_files: self.rotate_files,
                 with_rendezvous: self.with_rendezvous,
+                messages: self.messages,
                 explain: self.explain,
                 report: self.report,
                 report_interval_secs: self.report_interval,
@@ -422,6 +436,7 @@ impl Args {
             max_transfers: self.max_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
             rst_linger_ms: self.rst_linger_ms,
+            message_link_secs: self.message_link_secs,
             ..Limits::default()
         }
     }

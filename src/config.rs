@@ -105,6 +105,9 @@ pub struct Outputs {
     pub pcap_dir: Option<PathBuf>,
     /// `--with-rendezvous`: pcap output also gets the FLAP frames of the rendezvous.
     pub with_rendezvous: bool,
+    /// `--messages`: report the instant messages of the OSCAR connections (personal
+    /// data: off by default).
+    pub messages: bool,
     /// `--extract DIR`: carve transferred files.
     pub extract: Option<PathBuf>,
     /// `--explain`: a packet ladder per transfer after the run.
@@ -171,11 +174,18 @@ pub struct Limits {
     /// a full window over a slow link (64 KiB at 256 kbit/s); 0 ends the connection at
     /// the RST.
     pub rst_linger_ms: u64,
+    /// With `--messages`, packet time (seconds) a message between two screen names with
+    /// no transfer yet is held back, waiting for one to be proposed
+    /// (`--message-link-secs`, default 60); at most `max_transfers` messages are held,
+    /// past it the oldest is written unlinked.
+    pub message_link_secs: u64,
     /// Frames held per not-yet-recognized flow so its pcap can start at the SYN
     /// (`--max-held-frames`, default 256).
     pub max_held_frames: usize,
-    /// Bytes of a midstream direction scanned for an OFT2 header at segment starts
-    /// (`--midstream-scan-bytes`, default 256 KiB).
+    /// Bytes of each midstream direction scanned for an OFT2 header at segment starts
+    /// (`--midstream-scan-bytes`, default 256 KiB); past it a direction is counted but no
+    /// longer probed, and the connection is given up once the other carried anything but
+    /// OFT headers.
     pub midstream_scan_bytes: usize,
     /// Transfers followed at once by the correlator; past it the longest idle end early
     /// (`--max-transfers`, default 65,536).
@@ -215,6 +225,7 @@ impl Default for Limits {
             idle_timeout_secs: 120,
             close_linger_secs: 5,
             rst_linger_ms: 2000,
+            message_link_secs: 60,
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
             max_transfers: 65_536,

@@ -247,9 +247,12 @@ fn expect(kind: Kind) -> Option<Expect> {
         cancelled: false,
     };
     Some(match kind {
-        Kind::Direct | Kind::Reversed | Kind::Utf16Long | Kind::Port80 | Kind::Port443 => {
-            direct(vec!["complete"])
-        }
+        Kind::Direct
+        | Kind::DirectChat
+        | Kind::Reversed
+        | Kind::Utf16Long
+        | Kind::Port80
+        | Kind::Port443 => direct(vec!["complete"]),
         Kind::Flap443 => direct(vec!["complete"]),
         Kind::ProxyStage1 | Kind::ProxyStage2 => Expect {
             legs: vec![PROXY_CREATOR.to_vec(), PROXY_JOINER.to_vec()],

@@ -566,6 +566,7 @@ fn oft_capture(transfers: usize, file_bytes: u64) -> (Vec<u8>, u64) {
         transfers,
         concurrent: 8,
         file_bytes,
+        pickup_percent: 0,
         seed: 4,
     };
     let mut buf = Vec::new();

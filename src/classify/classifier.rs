@@ -37,8 +37,10 @@ pub enum Verdict {
 pub struct Classifier {
     /// The first bytes of each direction, while they are too few to classify.
     prefix: [Vec<u8>; 2],
-    /// Bytes of a midstream connection still to be searched for a header.
-    scan_left: usize,
+    /// Per direction, bytes of a midstream connection still to be searched for a header.
+    /// A direction that spent its budget is no longer probed but still counted: the
+    /// other direction (a receiver that only sends OFT headers) may yet name the file.
+    scan_left: [usize; 2],
     /// What each direction of a midstream connection carried while it was searched, for
     /// the state machine if a header turns up (boxed: only such connections have it).
     pickup: Option<Box<[Unframed; 2]>>,
@@ -49,7 +51,7 @@ impl Classifier {
     /// first `scan_bytes` are then searched for a header.
     pub fn new(midstream: bool, scan_bytes: usize) -> Self {
         Classifier {
-            scan_left: if midstream { scan_bytes } else { 0 },
+            scan_left: if midstream { [scan_bytes; 2] } else { [0; 2] },
             ..Classifier::default()
         }
     }
@@ -98,6 +100,11 @@ impl Classifier {
         probe: &[u8],
         ts: Timestamp,
     ) -> Verdict {
+        // A midstream direction past its budget is only counted: probing every segment
+        // of a long file would sooner or later take random bytes for a protocol start.
+        if midstream && self.scan_left[dir.index()] == 0 {
+            return self.scan(dir, probe, ts);
+        }
         match classify_direction(probe) {
             Classification::NeedMore if !midstream && probe.len() < MAX_CLASSIFY_BYTES => {
                 Verdict::Wait
@@ -106,21 +113,30 @@ impl Classifier {
             Classification::ProxyClient if from_client => Verdict::Found(Found::ProxyClient),
             Classification::Odc => Verdict::Found(Found::Odc),
             Classification::Flap => Verdict::Found(Found::Flap),
-            _ if midstream && self.scan_left > 0 => self.scan(dir, probe, ts),
+            _ if midstream => self.scan(dir, probe, ts),
             _ => Verdict::Other,
         }
     }
 
-    /// A connection picked up midstream: look for an OFT2 header at this chunk's start.
-    /// Chunks before it are counted and hashed (a DONE may later name the file they end)
-    /// but not kept.
+    /// A connection picked up midstream: look for an OFT2 header at this chunk's start,
+    /// while `dir` has budget left. Chunks before it are counted and hashed (a DONE may
+    /// later name the file they end) but not kept. In a data phase one direction carries
+    /// the file and the other nothing but OFT headers, so the connection is given up only
+    /// once one direction spent its budget and the other carried something else too.
     fn scan(&mut self, dir: Direction, bytes: &[u8], ts: Timestamp) -> Verdict {
-        self.scan_left = self.scan_left.saturating_sub(bytes.len());
-        if probe_oft(bytes) == Probe::Match {
-            return Verdict::Found(Found::Midstream);
+        let d = dir.index();
+        if self.scan_left[d] > 0 {
+            self.scan_left[d] = self.scan_left[d].saturating_sub(bytes.len());
+            if probe_oft(bytes) == Probe::Match {
+                return Verdict::Found(Found::Midstream);
+            }
         }
-        self.pickup.get_or_insert_with(Box::default)[dir.index()].data(bytes, ts);
-        if self.scan_left == 0 {
+        let seen = self.pickup.get_or_insert_with(Box::default);
+        seen[d].data(bytes, ts);
+        let other = dir.reverse().index();
+        let spent = |i: usize| self.scan_left[i] == 0;
+        let carried = |i: usize| seen[i].bytes() > 0;
+        if (spent(d) && carried(other)) || (spent(other) && carried(d)) {
             self.pickup = None;
             return Verdict::Other;
         }

@@ -5,12 +5,13 @@
 //! are the end of the file it names.
 
 use crate::capture::Timestamp;
+use crate::proto::checksum::OftChecksum;
 use sha2::{Digest, Sha256};
 
 /// Bound on the holes remembered (the same bound as a file's `missing` list).
 const MAX_HOLES: usize = 256;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Unframed {
     bytes: u64,
     /// Stream length covered since the first byte or hole: bytes plus holes.
@@ -20,6 +21,23 @@ pub struct Unframed {
     sha: Sha256,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    /// The OFT checksum of the span as if it started at an even and at an odd file
+    /// offset: which one applies is known only once a DONE places the span.
+    partial: [OftChecksum; 2],
+}
+
+impl Default for Unframed {
+    fn default() -> Self {
+        Unframed {
+            bytes: 0,
+            span: 0,
+            holes: Vec::new(),
+            sha: Sha256::new(),
+            first: None,
+            last: None,
+            partial: [OftChecksum::starting_at(0), OftChecksum::starting_at(1)],
+        }
+    }
 }
 
 /// What unframed bytes say about the file they end.
@@ -33,6 +51,9 @@ pub struct Placed {
     pub sha256: Option<[u8; 32]>,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// The OFT checksum of the file with every byte not seen taken as zero (the seen
+    /// bytes' share of the file's checksum), when the span lies within the file.
+    pub checksum_partial: Option<u32>,
 }
 
 impl Unframed {
@@ -41,10 +62,18 @@ impl Unframed {
             return;
         }
         self.sha.update(bytes);
+        for c in &mut self.partial {
+            c.update(bytes);
+        }
         self.bytes += bytes.len() as u64;
         self.span += bytes.len() as u64;
         self.first.get_or_insert(ts);
         self.last = Some(ts);
+    }
+
+    /// Bytes seen (holes not counted).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     pub fn gap(&mut self, len: u64) {
@@ -52,6 +81,9 @@ impl Unframed {
             self.holes.push([self.span, self.span + len]);
         }
         self.span += len;
+        for c in &mut self.partial {
+            c.skip(len);
+        }
     }
 
     /// Places these bytes as the last ones of a file of `size` bytes.
@@ -84,6 +116,8 @@ impl Unframed {
             missing,
             sha256: (whole_span && bytes > 0).then(|| self.sha.finalize().into()),
             first: self.first.filter(|_| whole_span),
+            checksum_partial: (whole_span && bytes > 0)
+                .then(|| self.partial[(start & 1) as usize].value()),
             last: self.last.filter(|_| bytes > 0),
         }
     }

@@ -1,8 +1,14 @@
 //! One readable line per event for the terminal: time of day (UTC), transfer id, what
 //! happened, then key=value details, aligned so a person can follow a LAN and grep it.
 
-use super::schema::{capability_name, percent, phase_detail, snac_label, PhaseDetail};
-use crate::session::event::{Event, FileSeen, LegCounts, RendezvousSeen, TransferSummary};
+use super::schema::{
+    capability_name, message_direction, percent, phase_detail, proxy_creator_name, snac_label,
+    PhaseDetail,
+};
+use crate::session::event::{
+    Event, FileSeen, FileStatus, LegCounts, MessageRelation, MessageSeen, RendezvousSeen,
+    TransferSummary,
+};
 use crate::session::TransferId;
 use std::fmt::Write;
 
@@ -181,6 +187,7 @@ pub fn line(ev: &Event, verbose: bool) -> Option<String> {
             f.gap_bytes
         ),
         Event::Flow(_) => return None,
+        Event::Message { transfer, msg } => message_line(&t, *transfer, msg),
     })
 }
 
@@ -195,7 +202,10 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
             "checksum MISMATCH seen {seen} announced {}",
             f.checksum_expected
         ),
-        None => "checksum n/a".to_string(),
+        None => match f.checksum_partial {
+            Some(p) => format!("checksum n/a (partial {p})"),
+            None => "checksum n/a".to_string(),
+        },
     };
     let mut s = format!(
         "{t} {:<4} {:<15} {:<17} name={:?} bytes={}/{} {} in {:.3}s ({}) {}",
@@ -215,6 +225,30 @@ fn file_line(t: &str, transfer: TransferId, file: &FileSeen) -> String {
     }
     if !f.missing.is_empty() {
         let _ = write!(s, " missing={}", f.missing.len());
+    }
+    // Picked up midstream: how much of the file went by before the capture saw it.
+    if let (FileStatus::UnknownStart, Some([0, end])) = (f.status, f.missing.first()) {
+        let _ = write!(s, " unseen_prefix={end}");
+    }
+    s
+}
+
+/// `--messages`: who wrote what to whom, and where it falls against their transfer.
+fn message_line(t: &str, link: Option<(TransferId, MessageRelation)>, m: &MessageSeen) -> String {
+    let mut s = format!(
+        "{t} {:<4} {:<15} {:<17} {:?} -> {:?}",
+        link.map_or_else(|| "-".to_string(), |(id, _)| id.to_string()),
+        "message",
+        message_direction(m),
+        m.from().unwrap_or("?"),
+        m.to().unwrap_or("?"),
+    );
+    if let Some((_, r)) = link {
+        let _ = write!(s, " ({} the transfer)", r.as_str());
+    }
+    let _ = write!(s, " text={:?}", m.text);
+    if m.auto_response {
+        s.push_str(" auto-response");
     }
     s
 }
@@ -272,7 +306,7 @@ fn transfer_line(t: &str, x: &TransferSummary) -> String {
     if let Some(p) = &x.proxy {
         let _ = write!(s, " via proxy {p}");
         if let Some(c) = x.proxy_creator {
-            let _ = write!(s, " (created by {})", c.as_str());
+            let _ = write!(s, " (created by {})", proxy_creator_name(x, c));
         }
     }
     if x.sender_name.is_some() || x.receiver_name.is_some() {
@@ -282,6 +316,26 @@ fn transfer_line(t: &str, x: &TransferSummary) -> String {
             x.sender_name.as_deref().unwrap_or("?"),
             x.receiver_name.as_deref().unwrap_or("?")
         );
+    }
+    if let Some(d) = &x.direct_im {
+        // initiator -> peer / peer -> initiator.
+        let (a, b) = (&d.initiator_to_peer, &d.peer_to_initiator);
+        let _ = write!(
+            s,
+            " messages={}/{} typing={}/{} bytes={}/{} attachments={}/{}",
+            a.messages,
+            b.messages,
+            a.typing,
+            b.typing,
+            a.bytes,
+            b.bytes,
+            a.attachment_bytes,
+            b.attachment_bytes
+        );
+        if x.cancelled {
+            s.push_str(" CANCELLED");
+        }
+        return s;
     }
     let _ = write!(
         s,

@@ -14,6 +14,21 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 
+mod directim;
+mod message;
+
+/// Who created the proxy session: `sender`/`receiver` of a file, `initiator`/`peer` of
+/// a Direct IM.
+pub fn proxy_creator_name(t: &TransferSummary, r: crate::session::phase::Role) -> &'static str {
+    match (t.direct_im.is_some(), r) {
+        (true, crate::session::phase::Role::Sender) => "initiator",
+        (true, _) => "peer",
+        (false, r) => r.as_str(),
+    }
+}
+
+pub use message::direction as message_direction;
+
 /// Counters of the whole run, reported once at exit: every counter of the registry
 /// (`stats::Counters`) by name, in its order, and the pcap writer's own counters as the
 /// object `pcap` (null without `-w` / `--pcap-dir`), after `reports_forced` where it has
@@ -57,6 +72,7 @@ enum Record<'a> {
     Rendezvous(RendezvousRecord),
     Transfer(TransferRecord),
     Flow(FlowRecord),
+    Message(message::MessageRecord),
     Stats(&'a StatsRecord),
 }
 
@@ -76,6 +92,9 @@ pub fn write_event<W: Write>(w: &mut W, ev: &Event) -> io::Result<()> {
         Event::Rendezvous { transfer, rv } => Record::Rendezvous(rendezvous_record(*transfer, rv)),
         Event::Transfer(t) => Record::Transfer(transfer_record(t)),
         Event::Flow(f) => Record::Flow(flow_record(f)),
+        Event::Message { transfer, msg } => {
+            Record::Message(message::message_record(*transfer, msg))
+        }
     };
     serde_json::to_writer(&mut *w, &rec)?;
     w.write_all(b"\n")
@@ -195,6 +214,7 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         checksum_seen: end.checksum_seen.map(|c| c.to_string()),
         checksum_ok: end.checksum_ok,
         checksum_done: end.checksum_done.map(|c| c.to_string()),
+        checksum_partial: end.checksum_partial.map(|c| c.to_string()),
         status: end.status.as_str(),
         duration_s: end.duration_s(),
         rate_bps: end.rate_bps(),
@@ -287,7 +307,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         receiver: ep(t.receiver),
         proxied: t.proxy.is_some(),
         proxy: ep(t.proxy),
-        proxy_creator: t.proxy_creator.map(|r| r.as_str()),
+        proxy_creator: t.proxy_creator.map(|r| proxy_creator_name(t, r)),
         cookie: t.cookie.map(|c| c.to_string()),
         sender_name: t.sender_name.clone(),
         receiver_name: t.receiver_name.clone(),
@@ -304,6 +324,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         failed_attempts: t.failed_attempts,
         // The data connection's first leg, client (SYN sender) to server.
         community_id: t.legs.first().map(|(c, s)| community_id::tcp(c, s)),
+        direct_im: t.direct_im.as_deref().map(directim::direct_im_record),
     }
 }
 
@@ -402,6 +423,9 @@ struct FileRecord {
     pub checksum_seen: Option<String>,
     pub checksum_ok: Option<bool>,
     pub checksum_done: Option<String>,
+    /// Only on a file picked up midstream whose seen bytes could be placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum_partial: Option<String>,
     pub status: &'static str,
     /// From the data request (ACK / RESUME_ACK) to the DONE (or the last data byte).
     pub duration_s: f64,
@@ -513,6 +537,9 @@ struct TransferRecord {
     pub failed_attempts: u64,
     /// Community ID v1 (seed 0) of the first data connection; null without one.
     pub community_id: Option<String>,
+    /// Direct IM only: initiator, peer and what each sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direct_im: Option<directim::DirectImRecord>,
 }
 
 /// One TCP connection, reported when it ends.

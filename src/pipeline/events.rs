@@ -25,7 +25,8 @@ pub fn event_loop(
     pcap: Option<PcapSender>,
     mut opts: EventOptions,
 ) -> std::io::Result<EventsDone> {
-    let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers);
+    let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers)
+        .with_message_link(opts.message_link_secs);
     let mut out = Outputs {
         record: opts.record.then(RunRecord::default),
         pcap_pending: Vec::new(),
@@ -199,6 +200,8 @@ pub struct EventOptions {
     pub record: bool,
     pub live: bool,
     pub max_transfers: usize,
+    /// `--message-link-secs`.
+    pub message_link_secs: u64,
     pub workers: usize,
     /// Reports held for time ordering at most (`Limits::max_held_reports`; see
     /// `ReportMerge`).

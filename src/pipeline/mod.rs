@@ -120,6 +120,7 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
         midstream_scan_bytes: cfg.limits.midstream_scan_bytes,
         max_ladder_lines: cfg.limits.max_ladder_lines,
         flow_records: out.flow_records(),
+        messages: out.messages,
     }
 }
 
@@ -148,6 +149,7 @@ fn event_options(
         record: cfg.outputs.record() || !cfg.compare.is_empty(),
         live,
         max_transfers: cfg.limits.max_transfers,
+        message_link_secs: cfg.limits.message_link_secs,
         workers: cfg.workers,
         max_held_reports: cfg.limits.max_held_reports,
         status: None,

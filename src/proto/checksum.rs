@@ -94,6 +94,12 @@ impl OftChecksum {
         self.offset += (bytes.len() as u64) + (self.offset & 1);
     }
 
+    /// Pass over `len` bytes that were not seen: the value goes on as if they were zeros
+    /// (a zero word adds nothing to the sum), so later bytes keep their parity.
+    pub fn skip(&mut self, len: u64) {
+        self.offset += len;
+    }
+
     /// Feed `bytes` that sit at absolute file offset `offset`; bytes must arrive in order,
     /// so `offset` must be the current one. Returns false (and ignores the bytes) otherwise.
     pub fn update_at(&mut self, offset: u64, bytes: &[u8]) -> bool {

@@ -14,10 +14,12 @@
 //! | [`flap`] | FLAP frames and SNAC headers | §5.1 |
 //! | [`rendezvous`] | channel-2 rendezvous ICBMs (SNAC 4/6, 4/7, 4/0B, 4/0C) | §5 |
 //! | [`odc`] | ODC2 (Direct IM) header | §6 |
+//! | [`im`] | channel-1 instant messages (SNAC 4/6, 4/7), `--messages` only | |
 
 pub mod checksum;
 pub mod cookie;
 pub mod flap;
+pub mod im;
 pub mod odc;
 pub mod oft;
 pub mod proxy;

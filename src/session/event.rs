@@ -12,6 +12,12 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+mod directim;
+mod message;
+
+pub use directim::{DirectImSummary, OdcCounts, OdcFlow};
+pub use message::{MessageRelation, MessageSeen};
+
 /// Identity of one transfer, numbered by the correlator in the order transfers are
 /// first seen; shown as `T1`, `T2`, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -217,6 +223,9 @@ pub struct FileEnd {
     pub checksum_seen: Option<Checksum>,
     pub checksum_ok: Option<bool>,
     pub checksum_done: Option<Checksum>,
+    /// A file picked up midstream: the OFT checksum of the file with every byte not seen
+    /// taken as zero (the seen part's share of the whole checksum).
+    pub checksum_partial: Option<Checksum>,
     pub status: FileStatus,
     pub first_data: Option<Timestamp>,
     pub last_data: Option<Timestamp>,
@@ -448,6 +457,8 @@ pub struct TransferSummary {
     pub frames_lost: u64,
     /// Connections to a predicted address that never carried data.
     pub failed_attempts: u64,
+    /// Direct IM: its initiator, peer and traffic (None for a file transfer).
+    pub direct_im: Option<Box<DirectImSummary>>,
 }
 
 impl TransferSummary {
@@ -562,6 +573,12 @@ pub enum Event {
     },
     Transfer(Box<TransferSummary>),
     Flow(FlowSeen),
+    /// `--messages`: an IM, with the transfer between the same two people it precedes,
+    /// accompanies or follows (none when there is no such transfer).
+    Message {
+        transfer: Option<(TransferId, MessageRelation)>,
+        msg: Box<MessageSeen>,
+    },
 }
 
 impl Event {
@@ -574,6 +591,7 @@ impl Event {
             Event::Rendezvous { rv, .. } => rv.at.ts,
             Event::Transfer(t) => t.ts,
             Event::Flow(f) => f.end,
+            Event::Message { msg, .. } => msg.at.ts,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Follows an OSCAR (FLAP) connection: cuts each direction into FLAP frames and picks out
-//! the ICBM rendezvous messages (SNAC 4/6, 4/7, 4/0B, 4/0C). Resynchronizes after gaps.
+//! the ICBM rendezvous messages (SNAC 4/6, 4/7, 4/0B, 4/0C), and with `--messages` the
+//! channel-1 instant messages. Resynchronizes after gaps.
 
 use crate::flow::Direction;
-use crate::proto::flap::resync;
-use crate::proto::rendezvous::{parse_flap_icbm, IcbmEvent};
+use crate::proto::flap::{self, parse_flap, resync};
+use crate::proto::im::{parse_im, InstantMessage};
+use crate::proto::rendezvous::{parse_icbm, IcbmEvent};
 use crate::proto::ParseError;
 
 /// A FLAP frame is at most 6 + 65,535 bytes; nothing legitimate needs more held.
@@ -16,11 +18,34 @@ pub struct FlapConn {
     /// Frames parsed, and bytes skipped while resynchronizing.
     pub frames: u64,
     pub skipped: u64,
+    /// Also read channel-1 instant messages (`--messages`).
+    messages: bool,
+}
+
+/// What the frames just fed carried.
+#[derive(Default)]
+pub struct FlapFound {
+    pub icbm: Vec<IcbmEvent>,
+    pub ims: Vec<InstantMessage>,
+}
+
+impl FlapFound {
+    pub fn is_empty(&self) -> bool {
+        self.icbm.is_empty() && self.ims.is_empty()
+    }
 }
 
 impl FlapConn {
-    /// In-order bytes of `dir`; rendezvous events found are pushed to `out`.
-    pub fn feed(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<IcbmEvent>) {
+    /// `messages`: also read channel-1 instant messages.
+    pub fn new(messages: bool) -> Self {
+        FlapConn {
+            messages,
+            ..FlapConn::default()
+        }
+    }
+
+    /// In-order bytes of `dir`; what the frames carried is pushed to `out`.
+    pub fn feed(&mut self, dir: Direction, bytes: &[u8], out: &mut FlapFound) {
         let d = dir.index();
         self.pending[d].extend_from_slice(bytes);
         let buf = std::mem::take(&mut self.pending[d]);
@@ -44,25 +69,27 @@ impl FlapConn {
                 }
                 continue;
             }
-            match parse_flap_icbm(rest) {
-                Ok((ev, used)) => {
+            match parse_flap(rest) {
+                Ok((frame, used)) => {
                     self.frames += 1;
                     pos += used.max(1);
-                    if let Some(ev) = ev {
-                        out.push(ev);
+                    if frame.channel == flap::channel::SNAC {
+                        // A SNAC that does not parse spoils only its own frame.
+                        if let Ok(Some(ev)) = parse_icbm(frame.data) {
+                            out.icbm.push(ev);
+                        }
+                        if self.messages {
+                            if let Ok(Some(im)) = parse_im(frame.data) {
+                                out.ims.push(im);
+                            }
+                        }
                     }
                 }
                 Err(ParseError::Incomplete { .. }) => break,
                 Err(ParseError::Invalid(_)) => {
-                    // A whole FLAP frame whose SNAC did not parse: skip that frame only.
-                    match crate::proto::flap::parse_flap(rest) {
-                        Ok((_, used)) => pos += used.max(1),
-                        Err(_) => {
-                            self.lost[d] = true;
-                            pos += 1;
-                            self.skipped += 1;
-                        }
-                    }
+                    self.lost[d] = true;
+                    pos += 1;
+                    self.skipped += 1;
                 }
             }
         }

@@ -5,7 +5,9 @@
 use super::event::At;
 use super::machine::{DataMachine, MachineSink, Mode, MAX_PENDING};
 use crate::flow::Direction;
-use crate::proto::{parse_oft_header, parse_proxy_frame, probe_odc, probe_oft, ParseError, Probe};
+use crate::proto::{
+    parse_odc_header, parse_oft_header, parse_proxy_frame, probe_odc, probe_oft, ParseError, Probe,
+};
 
 pub struct DataConn {
     pub machine: DataMachine,
@@ -139,11 +141,15 @@ impl DataConn {
                     }
                     Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
                 },
-                Mode::Odc => match probe_odc(rest) {
-                    Probe::Match => self.machine.on_odc(dir, at, sink),
-                    Probe::NeedMore => break,
-                    Probe::NoMatch => self.machine.modes[d] = Mode::Lost,
+                Mode::Odc => match parse_odc_header(rest) {
+                    Ok((h, len)) => {
+                        pos += len;
+                        self.machine.on_odc_frame(dir, &h, at, sink);
+                    }
+                    Err(ParseError::Incomplete { .. }) => break,
+                    Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
                 },
+                Mode::OdcPayload { .. } => pos += self.machine.on_odc_payload(dir, rest),
                 Mode::ProxyClient | Mode::ProxyServer => match parse_proxy_frame(rest) {
                     Ok((f, len)) => {
                         pos += len;
@@ -157,6 +163,8 @@ impl DataConn {
                     // Resynchronize only where a segment starts with a plausible header.
                     if probe_oft(rest) == Probe::Match {
                         self.machine.modes[d] = Mode::Headers;
+                    } else if self.machine.direct_im && probe_odc(rest) == Probe::Match {
+                        self.machine.modes[d] = Mode::Odc;
                     } else {
                         self.discarded += rest.len() as u64;
                         self.machine.unframed[d].data(rest, at.ts);

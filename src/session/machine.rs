@@ -16,8 +16,10 @@ use sha2::Digest;
 use std::net::Ipv4Addr;
 
 mod file;
+mod odc;
 
 use file::{FileHash, FileProgress};
+pub use odc::OdcDirection;
 
 /// Where the machine's findings go (the connection layer turns them into reports).
 pub trait MachineSink {
@@ -49,8 +51,11 @@ pub enum Mode {
     ProxyServer,
     /// Lost framing (gap, garbage): look for an OFT2 header at each chunk start.
     Lost,
-    /// After a proxy READY for Direct IM: an ODC2 header is expected.
+    /// Direct IM: an ODC2 header is expected (after a proxy READY for Direct IM, or
+    /// once the first one was seen).
     Odc,
+    /// Direct IM: payload bytes of the current ODC2 frame.
+    OdcPayload { remaining: u64 },
     /// Direct IM: not followed further.
     Ignore,
 }
@@ -83,6 +88,10 @@ pub struct DataMachine {
     pub unframed: [Unframed; 2],
     pub finished: bool,
     pub direct_im: bool,
+    /// The `direct_im` phase was reported.
+    pub odc_announced: bool,
+    /// Direct IM: what each direction's ODC2 frames carried.
+    pub odc: [OdcDirection; 2],
     pub progress_nanos: u64,
     /// The connection was reset: file bytes from now on were in flight then.
     pub reset: bool,
@@ -114,6 +123,8 @@ impl DataMachine {
             unframed: Default::default(),
             finished: false,
             direct_im: false,
+            odc_announced: false,
+            odc: Default::default(),
             reset: false,
             stream_pos: 0,
             acked_to: [None; 2],
@@ -237,14 +248,6 @@ impl DataMachine {
         };
         let arrow = self.arrow(dir);
         sink.phase(step, arrow, at);
-    }
-
-    /// An ODC2 header where the peers' protocol starts: the connection carries Direct IM,
-    /// which is labelled and not followed further.
-    pub fn on_odc(&mut self, dir: Direction, at: At, sink: &mut dyn MachineSink) {
-        self.direct_im = true;
-        self.modes = [Mode::Ignore; 2];
-        sink.phase(Step::DirectIm, self.arrow(dir), at);
     }
 
     // ---- OFT headers ------------------------------------------------------------
@@ -383,6 +386,7 @@ impl DataMachine {
         f.sha = FileHash::Placed(seen.sha256.map(Sha256Digest));
         f.first_data = seen.first;
         f.last_data = seen.last;
+        f.checksum_partial = seen.checksum_partial;
         self.bytes += seen.bytes;
         f
     }

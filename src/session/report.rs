@@ -3,7 +3,8 @@
 //! connections owned by different workers.
 
 use super::event::{
-    FileSeen, FlowSeen, LadderLine, PhaseSeen, ProgressSeen, RendezvousSeen, SessionKind,
+    FileSeen, FlowSeen, LadderLine, MessageSeen, OdcFlow, PhaseSeen, ProgressSeen, RendezvousSeen,
+    SessionKind,
 };
 use crate::capture::{Frame, Timestamp};
 use crate::flow::Endpoint;
@@ -50,6 +51,8 @@ pub struct ConnOutcome {
     pub files: u64,
     pub bytes: u64,
     pub frames_lost: u64,
+    /// Direct IM: what each direction's ODC2 frames carried.
+    pub odc: Vec<OdcFlow>,
 }
 
 pub enum Report {
@@ -69,6 +72,8 @@ pub enum Report {
         progress: ProgressSeen,
     },
     Rendezvous(Box<RendezvousSeen>),
+    /// `--messages`: a channel-1 IM on a FLAP connection.
+    Message(Box<MessageSeen>),
     Closed {
         conn: ConnRef,
         outcome: ConnOutcome,

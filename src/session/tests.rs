@@ -140,11 +140,11 @@ proptest! {
     fn flap_reader_survives_anything(
         chunks in prop::collection::vec((any::<bool>(), prop::collection::vec(any::<u8>(), 0..2_000)), 0..30),
     ) {
-        let mut f = FlapConn::default();
-        let mut out = Vec::new();
+        let mut f = FlapConn::new(true);
+        let mut out = super::flap::FlapFound::default();
         for (d, bytes) in &chunks {
             f.feed(dir(*d), bytes, &mut out);
-            if out.len() > 1000 { out.clear(); }
+            if out.icbm.len() + out.ims.len() > 1000 { out = Default::default(); }
         }
         f.gap(Direction::AtoB);
     }

@@ -54,3 +54,31 @@ fn nothing_seen_is_all_missing_and_unhashed() {
     assert_eq!(p.sha256, None);
     assert_eq!((p.first, p.last), (None, None));
 }
+
+/// The partial checksum is the whole file's checksum with every unseen byte zeroed, so a
+/// user holding the file can check it; both parities of the unseen prefix, and a hole.
+#[test]
+fn partial_checksum_is_the_file_with_unseen_bytes_zeroed() {
+    use crate::proto::checksum::OftChecksum;
+    let file: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+    for start in [100usize, 101] {
+        let mut u = Unframed::default();
+        u.data(&file[start..500], Timestamp(1));
+        u.gap(33);
+        u.data(&file[533..], Timestamp(2));
+        let p = u.place(file.len() as u64);
+        let mut zeroed = file.clone();
+        zeroed[..start].fill(0);
+        zeroed[500..533].fill(0);
+        assert_eq!(
+            p.checksum_partial,
+            Some(OftChecksum::of(&zeroed)),
+            "{start}"
+        );
+        assert_ne!(p.checksum_partial, Some(OftChecksum::of(&file)), "{start}");
+    }
+    // More bytes than the file: which of them are its own is not known.
+    let mut u = Unframed::default();
+    u.data(&file, Timestamp(1));
+    assert_eq!(u.place(10).checksum_partial, None);
+}

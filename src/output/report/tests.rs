@@ -53,6 +53,7 @@ fn hostile_record() -> RunRecord {
         cancelled: false,
         frames_lost: 0,
         failed_attempts: 0,
+        direct_im: None,
     };
     let end = FileEnd {
         name: EVIL.into(),
@@ -64,6 +65,7 @@ fn hostile_record() -> RunRecord {
         checksum_seen: Some(Checksum(1)),
         checksum_ok: Some(true),
         checksum_done: None,
+        checksum_partial: None,
         status: crate::session::event::FileStatus::Complete,
         first_data: Some(ts(10)),
         last_data: Some(ts(20)),

@@ -109,6 +109,10 @@ impl Correlator {
         tr.id.end = tr.id.end.max(end);
         tr.id.kind = tr.id.kind.or(Some(outcome.kind));
         tr.conns.frames_lost += outcome.frames_lost;
+        if outcome.kind == SessionKind::DirectIm {
+            let init = outcome.proxy_creator.zip(outcome.screen_name.clone());
+            tr.dim.connection(&conn, init, outcome.odc.clone());
+        }
         let p = &mut tr.parties;
         if conn.proxied {
             p.proxy.get_or_insert(conn.server);

@@ -22,6 +22,7 @@ impl Correlator {
     /// Reports transfers whose connections all closed a while ago (packet time).
     pub(super) fn tick(&mut self, now: Timestamp, out: &mut dyn CorrelatorOutput) {
         self.now = self.now.max(now);
+        self.release_messages(false, out);
         if self.now.0 < self.last_sweep.0.saturating_add(SWEEP_NANOS) {
             return;
         }
@@ -69,6 +70,7 @@ impl Correlator {
 
     /// Reports every transfer not yet reported (end of input).
     pub fn finish(&mut self, out: &mut dyn CorrelatorOutput) {
+        self.release_messages(true, out);
         let ids: Vec<TransferId> = self.transfers.keys().copied().collect();
         for t in ids {
             self.end_transfer(t, out);
@@ -140,7 +142,20 @@ impl Correlator {
             cancelled: tr.id.cancelled,
             frames_lost: tr.conns.frames_lost,
             failed_attempts: tr.conns.attempts,
+            direct_im: None,
         };
+        let mut summary = summary;
+        if summary.kind == SessionKind::DirectIm {
+            // For Direct IM, who proposed and who was asked stand where a file's sender
+            // and receiver do.
+            let d = tr.direct_im_summary();
+            summary.sender = d.initiator_endpoint;
+            summary.receiver = d.peer_endpoint;
+            summary.sender_name = d.initiator.clone();
+            summary.receiver_name = d.peer.clone();
+            summary.proxy_creator = tr.dim_proxy_creator(&d);
+            summary.direct_im = Some(Box::new(d));
+        }
         if self.explain {
             self.explained.push(Ladder {
                 transfer: t,

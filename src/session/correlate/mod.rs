@@ -9,7 +9,9 @@
 //! (FLAP messages and what they predict), `expiry` (ending and forgetting transfers).
 
 mod conns;
+mod directim;
 mod expiry;
+mod messages;
 mod rendezvous;
 mod transfer;
 
@@ -48,6 +50,8 @@ pub struct Correlator {
     max_transfers: usize,
     /// Transfers ended early because `max_transfers` were open.
     pub transfers_evicted: u64,
+    /// `--messages`: conversations and the messages waiting for their transfer.
+    messages: messages::Conversations,
 }
 
 impl Correlator {
@@ -68,6 +72,7 @@ impl Correlator {
             last_sweep: Timestamp(0),
             max_transfers: max_transfers.max(1),
             transfers_evicted: 0,
+            messages: Default::default(),
         }
     }
 
@@ -111,6 +116,7 @@ impl Correlator {
                 });
             }
             Report::Rendezvous(rv) => self.on_rendezvous(rv, out),
+            Report::Message(m) => self.on_message(m, out),
             Report::Closed { conn, outcome } => self.on_closed(conn, outcome, out),
             Report::Frames { conn, frames } => self.on_frames(conn, frames, out),
             Report::Attempt { conn, frames } => self.on_attempt(conn, frames, out),

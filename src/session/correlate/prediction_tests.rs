@@ -91,6 +91,7 @@ fn closed(conn: ConnRef, ts: f64) -> Report {
             files: 1,
             bytes: 10,
             frames_lost: 0,
+            odc: Vec::new(),
         },
     }
 }

@@ -27,6 +27,8 @@ impl Correlator {
                 tr.ladder.rendezvous.push((*rv).clone());
             }
         }
+        let t = self.live(t);
+        self.note_conversation(&rv, t, out);
         out.event(Event::Rendezvous { transfer: t, rv });
     }
 
@@ -62,6 +64,9 @@ impl Correlator {
         tr.id.end = tr.id.end.max(rv.at.ts);
         if rv.direct_im {
             tr.id.kind.get_or_insert(SessionKind::DirectIm);
+            if rv.kind == RvType::Propose {
+                tr.dim.propose(rv);
+            }
         }
         if tr.id.first_file.is_none() {
             tr.id.first_file = rv.file_name.clone();

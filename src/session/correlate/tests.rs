@@ -196,6 +196,7 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             checksum_seen: None,
             checksum_ok: None,
             checksum_done: None,
+            checksum_partial: None,
             status: FileStatus::Complete,
             first_data: None,
             last_data: None,
@@ -357,6 +358,7 @@ fn late_report_of_a_connection_whose_merged_transfer_was_forgotten_starts_afresh
             files: 0,
             bytes: 0,
             frames_lost: 0,
+            odc: Vec::new(),
         };
         c.handle(Report::Closed { conn, outcome }, &mut out);
     }
@@ -522,6 +524,7 @@ proptest::proptest! {
                         files: 1,
                         bytes: 10,
                         frames_lost: 0,
+                        odc: Vec::new(),
                     };
                     Report::Closed { conn: cr, outcome }
                 }

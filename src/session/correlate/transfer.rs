@@ -125,6 +125,8 @@ pub struct Transfer {
     pub files: Files,
     pub ladder: LadderParts,
     pub pcap: PcapState,
+    /// Direct IM: its parties and traffic.
+    pub dim: super::directim::Dim,
 }
 
 impl Transfer {
@@ -226,6 +228,7 @@ impl Transfer {
         k.conns.predicted.extend(g.conns.predicted);
         k.conns.frames_lost += g.conns.frames_lost;
         k.conns.flap = k.conns.flap.or(g.conns.flap);
+        k.dim.absorb(g.dim);
         let (p, q) = (&mut k.parties, g.parties);
         p.sender = p.sender.or(q.sender);
         p.receiver = p.receiver.or(q.receiver);

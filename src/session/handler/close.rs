@@ -1,13 +1,14 @@
 //! A connection's end: the attempt a rendezvous may have predicted, the last phase and
 //! outcome of a data connection, and its flow record.
 
-use super::super::event::{At, FlowSeen, PhaseSeen, SessionKind, Step};
+use super::super::event::{At, FlowSeen, OdcFlow, PhaseSeen, SessionKind, Step};
 use super::super::phase::Phase;
 use super::super::report::{ConnOutcome, Report};
 use super::reports::Sink;
 use super::state::{Class, FlowState};
 use super::SessionHandler;
 use crate::capture::Timestamp;
+use crate::flow::Direction;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary};
 
 impl SessionHandler {
@@ -116,5 +117,17 @@ fn outcome(st: &FlowState, conn: &ConnMeta, ts: Timestamp) -> ConnOutcome {
         files: m.files_done,
         bytes: m.bytes,
         frames_lost: st.held.lost,
+        odc: if m.direct_im {
+            [Direction::AtoB, Direction::BtoA]
+                .into_iter()
+                .map(|d| OdcFlow {
+                    from: conn.key.src(d),
+                    screen_name: m.odc[d.index()].screen_name.clone(),
+                    counts: m.odc[d.index()].counts,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }

@@ -10,6 +10,7 @@ mod state;
 pub use state::FlowState;
 
 use super::event::{At, LadderLine, PhaseSeen, Step};
+use super::flap::{FlapConn, FlapFound};
 use super::framer::DataConn;
 use super::machine::{DataMachine, Mode};
 use super::phase::{Arrow, Role};
@@ -18,7 +19,6 @@ use super::store::FileStore;
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{Classifier, Found, Verdict};
 use crate::flow::Direction;
-use crate::proto::rendezvous::IcbmEvent;
 use crate::reassembly::{CloseReason, ConnMeta, FlowSummary, SegmentMeta, StreamHandler};
 use crossbeam_channel::Sender;
 use reports::{Out, Sink};
@@ -45,6 +45,8 @@ pub struct SessionOptions {
     pub max_ladder_lines: usize,
     /// Report a `flow` event for every TCP connection.
     pub flow_records: bool,
+    /// `--messages`: report channel-1 instant messages of FLAP connections.
+    pub messages: bool,
 }
 
 impl Default for SessionOptions {
@@ -60,6 +62,7 @@ impl Default for SessionOptions {
             midstream_scan_bytes: limits.midstream_scan_bytes,
             max_ladder_lines: limits.max_ladder_lines,
             flow_records: true,
+            messages: false,
         }
     }
 }
@@ -82,8 +85,8 @@ pub struct SessionHandler {
     worker: u64,
     next_conn: u64,
     pub counters: SessionCounters,
-    /// Scratch for rendezvous events of one data call.
-    icbm: Vec<IcbmEvent>,
+    /// Scratch for what a FLAP connection carried in one data call.
+    found: FlapFound,
 }
 
 impl SessionHandler {
@@ -102,7 +105,7 @@ impl SessionHandler {
             worker: worker as u64,
             next_conn: 0,
             counters: SessionCounters::default(),
-            icbm: Vec::new(),
+            found: FlapFound::default(),
         }
     }
 
@@ -156,7 +159,7 @@ impl SessionHandler {
         let mut machine = match found {
             Found::Flap => {
                 self.counters.flap_conns += 1;
-                st.class = Class::Flap(Box::default());
+                st.class = Class::Flap(Box::new(FlapConn::new(self.opts.messages)));
                 return;
             }
             Found::Oft => DataMachine::new(conn.client_dir, false, progress),
@@ -165,7 +168,8 @@ impl SessionHandler {
             Found::Odc => {
                 let mut m = DataMachine::new(conn.client_dir, false, progress);
                 m.direct_im = true;
-                m.modes = [Mode::Ignore; 2];
+                m.odc_announced = true;
+                m.modes = [Mode::Odc; 2];
                 let arrow = if from_client {
                     Arrow(Role::Client, Role::Server)
                 } else {
@@ -220,9 +224,10 @@ impl SessionHandler {
                 self.flush_outs(st, conn);
             }
             Class::Flap(f) => {
-                f.feed(dir, bytes, &mut self.icbm);
-                if !self.icbm.is_empty() {
+                f.feed(dir, bytes, &mut self.found);
+                if !self.found.is_empty() {
                     self.on_icbm(st, conn, dir, at);
+                    self.on_messages(conn, dir, at);
                 }
             }
             Class::Unknown(_) | Class::Other => {}

@@ -1,7 +1,9 @@
 //! Turns what a connection's state machine and FLAP reader found into reports for the
 //! correlator, once the connection's cookie and roles are up to date.
 
-use super::super::event::{At, FileEnd, FileSeen, FileStatus, PhaseSeen, ProgressSeen, Step};
+use super::super::event::{
+    At, FileEnd, FileSeen, FileStatus, MessageSeen, PhaseSeen, ProgressSeen, Step,
+};
 use super::super::machine::MachineSink;
 use super::super::phase::{Arrow, Phase, Role};
 use super::super::report::Report;
@@ -151,7 +153,7 @@ impl SessionHandler {
 
     /// Rendezvous messages the FLAP reader found in the data just fed.
     pub(super) fn on_icbm(&mut self, st: &mut FlowState, conn: &ConnMeta, dir: Direction, at: At) {
-        for ev in std::mem::take(&mut self.icbm) {
+        for ev in std::mem::take(&mut self.found.icbm) {
             let (mut rv, cookie) = match ev {
                 IcbmEvent::Rendezvous(msg) => {
                     let direct_im = msg.capability == Capability::DIRECT_IM;
@@ -187,6 +189,30 @@ impl SessionHandler {
             rv.segment = st.segment_at(at);
             st.rv_frame = Some(cookie);
             self.send(Report::Rendezvous(Box::new(rv)));
+        }
+    }
+}
+
+impl SessionHandler {
+    /// Instant messages the FLAP reader found (`--messages` only reads them).
+    pub(super) fn on_messages(&mut self, conn: &ConnMeta, dir: Direction, at: At) {
+        for im in std::mem::take(&mut self.found.ims) {
+            let outgoing = im.snac.1 == crate::proto::rendezvous::SUBTYPE_TO_HOST;
+            let (flap_client, flap_server) = flap_ends(conn, dir, outgoing);
+            let raw = im.raw_text();
+            self.send(Report::Message(Box::new(MessageSeen {
+                at,
+                outgoing,
+                flap_client,
+                flap_server,
+                peer: im.screen_name,
+                own: None,
+                text: crate::proto::im::strip_html(&raw),
+                raw,
+                charset: im.texts.first().map(|t| t.charset),
+                auto_response: im.auto_response,
+                cookie: im.cookie,
+            })));
         }
     }
 }

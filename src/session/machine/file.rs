@@ -40,6 +40,8 @@ pub(super) struct FileProgress {
     pub(super) after_reset: u64,
     /// The first data byte: its direction, its stream offset and its file offset.
     pub(super) data_pos: Option<(Direction, u64, u64)>,
+    /// Picked up midstream: the OFT checksum of the bytes seen, the rest taken as zeros.
+    pub(super) checksum_partial: Option<u32>,
 }
 
 impl DataMachine {
@@ -90,6 +92,7 @@ impl DataMachine {
             checksum_seen: checksum_seen.map(Checksum),
             checksum_ok,
             checksum_done: done_csum.map(Checksum),
+            checksum_partial: f.checksum_partial.map(Checksum),
             status,
             first_data: f.first_data,
             last_data: f.last_data,
@@ -152,6 +155,7 @@ impl FileProgress {
             progress_bytes: 0,
             after_reset: 0,
             data_pos: None,
+            checksum_partial: None,
         }
     }
 

@@ -7,7 +7,7 @@ use oft_testkit::gen::workloads;
 use oft_testkit::gen::CaptureSummary;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -58,6 +58,11 @@ enum Cmd {
         /// Bytes of each file (at most 4 GiB - 1)
         #[arg(long, default_value_t = workloads::OftTransfers::default().file_bytes)]
         file_bytes: u64,
+        /// Start the capture when PERCENT of each file has been sent (its handshake,
+        /// PROMPT, ACK and first data not written): a transfer picked up midstream
+        #[arg(long, value_name = "PERCENT", default_value_t = 0,
+              value_parser = clap::value_parser!(u8).range(0..=100))]
+        pickup_at: u8,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -139,12 +144,14 @@ fn run(cmd: Cmd) -> Result<(), String> {
             transfers,
             concurrent,
             file_bytes,
+            pickup_at,
             seed,
         } => {
             let spec = workloads::OftTransfers {
                 transfers,
                 concurrent,
                 file_bytes,
+                pickup_percent: pickup_at,
                 seed,
             };
             let w = create(&out)?;
@@ -171,8 +178,13 @@ fn run(cmd: Cmd) -> Result<(), String> {
     Ok(())
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, String> {
-    File::create(path)
-        .map(|f| BufWriter::with_capacity(1 << 20, f))
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+/// The output file, or standard output for `-` (a capture streamed into `oftsniff -r -`
+/// never needs the disk).
+fn create(path: &Path) -> Result<BufWriter<Box<dyn Write>>, String> {
+    let out: Box<dyn Write> = if path == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?)
+    };
+    Ok(BufWriter::with_capacity(1 << 20, out))
 }

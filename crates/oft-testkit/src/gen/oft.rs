@@ -91,6 +91,8 @@ pub enum Kind {
     Port443,
     /// Direct, with both OSCAR connections on port 443.
     Flap443,
+    /// Direct, with instant messages before and after it (and one from a third person).
+    DirectChat,
     /// Not OFT: an HTTP exchange whose body holds an OFT2 header ("Cool FileXfer").
     NearmissHttp,
     /// Not OFT: a stream that starts like a proxy INIT_SEND and goes on as garbage.
@@ -418,6 +420,14 @@ fn accept(ck: Cookie) -> RendezvousMsg {
 pub fn build(kind: Kind, seed: u64, v: Variant) -> OftCapture {
     match kind {
         Kind::Direct => direct(seed, v, DirectOpts::default()),
+        Kind::DirectChat => direct(
+            seed,
+            v,
+            DirectOpts {
+                chat: true,
+                ..DirectOpts::default()
+            },
+        ),
         Kind::Port80 => direct(
             seed,
             v,

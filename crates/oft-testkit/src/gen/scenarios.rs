@@ -40,6 +40,12 @@ pub const SCENARIOS: &[Scenario] = &[
         build: |seed| oft::build(Kind::Direct, seed, Variant::PLAIN).pcap,
     },
     Scenario {
+        name: "oft-direct-chat",
+        about: "oft-direct with instant messages (channel 1) around it: two before the PROPOSE, one \
+                after the close, and one from a third screen name to the receiver",
+        build: |seed| oft::build(Kind::DirectChat, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
         name: "oft-reversed",
         about: "redirect (request #2): the file sender is the TCP initiator and sends the PROMPT",
         build: |seed| oft::build(Kind::Reversed, seed, Variant::PLAIN).pcap,

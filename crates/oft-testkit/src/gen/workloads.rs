@@ -71,6 +71,10 @@ pub struct OftTransfers {
     pub concurrent: usize,
     /// Bytes of each file.
     pub file_bytes: u64,
+    /// Percent of each file already sent when the capture starts: the frames before
+    /// (handshake, PROMPT, ACK, the first data) are not written, as when a monitor is
+    /// started during a transfer. 0: from the SYN.
+    pub pickup_percent: u8,
     pub seed: u64,
 }
 
@@ -81,6 +85,7 @@ impl Default for OftTransfers {
             transfers: 400,
             concurrent: 50,
             file_bytes: 1_000_000,
+            pickup_percent: 0,
             seed: 1,
         }
     }
@@ -121,8 +126,10 @@ pub fn oft_transfers<W: Write>(spec: &OftTransfers, out: W) -> io::Result<Captur
         seed: spec.seed,
     };
     let size = spec.file_bytes.min(u64::from(u32::MAX));
+    let sent_before_pickup = size * u64::from(spec.pickup_percent.min(100)) / 100;
     run(&shape, out, move |_rng| Script {
         oft: Some(OftStage::Prompt),
+        hidden_while_left_above: (sent_before_pickup > 0).then(|| size - sent_before_pickup),
         ..Script::new(0, size)
     })
 }
@@ -145,6 +152,8 @@ struct Script {
     c2s_left: u64,
     s2c_left: u64,
     closed: bool,
+    /// Frames are not written while more than this many file bytes are still to send.
+    hidden_while_left_above: Option<u64>,
 }
 
 impl Script {
@@ -155,7 +164,14 @@ impl Script {
             c2s_left: c2s,
             s2c_left: s2c,
             closed: false,
+            hidden_while_left_above: None,
         }
+    }
+
+    /// The capture has not started yet for this connection.
+    fn hidden(&self) -> bool {
+        self.hidden_while_left_above
+            .is_some_and(|left| self.s2c_left > left && self.oft != Some(OftStage::Done))
     }
 }
 
@@ -218,7 +234,11 @@ fn run<W: Write>(
         a.conv.catch_up(clock);
         step(a, &mut buf);
         clock = a.conv.now();
-        w.drain(&mut a.conv)?;
+        if a.script.hidden() {
+            a.conv.take_segments();
+        } else {
+            w.drain(&mut a.conv)?;
+        }
         if a.script.closed {
             active.swap_remove(i);
         }

@@ -9,7 +9,9 @@ use super::{Variant, RECEIVER_NAME, SENDER_NAME};
 use oftsniff::capture::Timestamp;
 use oftsniff::flow::key::Endpoint;
 use oftsniff::proto::flap::{channel, FlapFrame};
+use oftsniff::proto::im::{ImCharset, InstantMessage};
 use oftsniff::proto::rendezvous::RendezvousMsg;
+use oftsniff::proto::Cookie;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Start of every OFT scenario (a fixed instant: reruns are byte-identical).
@@ -208,6 +210,23 @@ impl Bos {
         net.send(self.conn, Dir::ServerToClient, &bytes);
     }
 
+    /// A FLAP channel-2 frame carrying `snac`, client to server (`up`) or back.
+    fn snac(&mut self, net: &mut Net, up: bool, snac: &[u8]) {
+        let (seq, dir) = if up {
+            (&mut self.client_seq, Dir::ClientToServer)
+        } else {
+            (&mut self.server_seq, Dir::ServerToClient)
+        };
+        let bytes = FlapFrame {
+            channel: channel::SNAC,
+            seq: *seq,
+            data: snac,
+        }
+        .emit();
+        *seq = seq.wrapping_add(1);
+        net.send(self.conn, dir, &bytes);
+    }
+
     pub(super) fn close(&self, net: &mut Net) {
         net.on(self.conn, |c| c.close());
     }
@@ -252,6 +271,36 @@ impl Oscar {
             down.verified_ip = Some(verified);
         }
         self.sender.down(net, &down);
+    }
+
+    /// An instant message (`html`) from the file sender (`from_sender`) or the receiver
+    /// to the other: 4/6 on the author's connection, 4/7 on the recipient's.
+    pub(super) fn say(&mut self, net: &mut Net, from_sender: bool, html: &str, cs: ImCharset) {
+        let (author, to, recipient_name) = if from_sender {
+            (&mut self.sender, RECEIVER_NAME, SENDER_NAME)
+        } else {
+            (&mut self.receiver, SENDER_NAME, RECEIVER_NAME)
+        };
+        let cookie = Cookie((u64::from(author.request_id) << 8 | 0x49).to_be_bytes());
+        let im = InstantMessage::outgoing(cookie, to, html, cs);
+        let rid = author.request_id;
+        author.request_id += 1;
+        author.snac(net, true, &im.emit_snac(rid));
+        net.wait_ms(20);
+        let recipient = if from_sender {
+            &mut self.receiver
+        } else {
+            &mut self.sender
+        };
+        recipient.snac(net, false, &im.incoming(recipient_name).emit_snac(0));
+    }
+
+    /// An IM from a third screen name, `from`, delivered to the receiver only.
+    pub(super) fn receiver_hears(&mut self, net: &mut Net, from: &str, text: &str) {
+        let im =
+            InstantMessage::outgoing(Cookie(*b"strange1"), RECEIVER_NAME, text, ImCharset::Ascii);
+        self.receiver
+            .snac(net, false, &im.incoming(from).emit_snac(0));
     }
 
     pub(super) fn close(&self, net: &mut Net) {

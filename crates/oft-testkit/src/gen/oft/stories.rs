@@ -3,6 +3,7 @@
 
 use super::net::*;
 use super::*;
+use oftsniff::proto::im::ImCharset;
 
 pub(super) struct DirectOpts {
     pub(super) listen_port: u16,
@@ -11,6 +12,9 @@ pub(super) struct DirectOpts {
     pub(super) answer: Answer,
     pub(super) folder: bool,
     pub(super) utf16: bool,
+    /// The two exchange instant messages before and after the transfer, and a third
+    /// person writes to the receiver.
+    pub(super) chat: bool,
 }
 
 impl Default for DirectOpts {
@@ -22,6 +26,7 @@ impl Default for DirectOpts {
             answer: Answer::Accept,
             folder: false,
             utf16: false,
+            chat: false,
         }
     }
 }
@@ -55,6 +60,9 @@ pub(super) fn direct(seed: u64, v: Variant, o: DirectOpts) -> OftCapture {
     let mut net = Net::new();
     let mut oscar = Oscar::open(&mut net, o.oscar_port);
     net.wait_ms(200);
+    if o.chat {
+        chat_before(&mut net, &mut oscar);
+    }
     let folder = o.folder.then_some("photos");
     let charset = o.utf16.then_some("unicode-2-0");
     oscar.relay_from_sender(
@@ -88,6 +96,10 @@ pub(super) fn direct(seed: u64, v: Variant, o: DirectOpts) -> OftCapture {
         }
     }
     net.wait_ms(100);
+    if o.chat {
+        oscar.say(&mut net, false, "merci, re\u{e7}u!", ImCharset::Latin1);
+        net.wait_ms(50);
+    }
     oscar.close(&mut net);
     OftCapture {
         pcap: net.finish(v, seed),
@@ -99,6 +111,17 @@ pub(super) fn direct(seed: u64, v: Variant, o: DirectOpts) -> OftCapture {
         receiver: Some(receiver.to_string()),
         proxy: None,
     }
+}
+
+/// What the two say before the file is offered; a stranger writes in between.
+fn chat_before(net: &mut Net, oscar: &mut Oscar) {
+    let html = "<HTML><BODY>here is the <B>report</B> &amp; the figures</BODY></HTML>";
+    oscar.say(net, true, html, ImCharset::Ascii);
+    net.wait_ms(300);
+    oscar.receiver_hears(net, "carol.k", "<FONT>lunch?</FONT>");
+    net.wait_ms(200);
+    oscar.say(net, false, "ok, send it \u{2713}", ImCharset::Unicode);
+    net.wait_ms(400);
 }
 
 pub(super) fn reversed(seed: u64, v: Variant) -> OftCapture {
