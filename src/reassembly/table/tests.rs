@@ -516,3 +516,18 @@ mod prop {
         }
     }
 }
+
+/// A flow that sent no payload is its slot and map entry only: the slot must stay within
+/// `FLOW_SLOT_BYTES` whatever the handler keeps (its state is boxed, made later).
+#[test]
+fn payload_less_flow_slot_fits_its_byte_budget() {
+    use std::mem::size_of;
+    let slot = size_of::<Slot<crate::session::handler::FlowState>>();
+    assert!(slot <= memory::FLOW_SLOT_BYTES, "slot is {slot} bytes");
+    assert_eq!(slot, size_of::<Slot<u32>>());
+    assert!(
+        size_of::<Conn>() <= 200,
+        "conn is {} bytes",
+        size_of::<Conn>()
+    );
+}
