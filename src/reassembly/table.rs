@@ -365,7 +365,7 @@ impl<H: StreamHandler> FlowTable<H> {
         for list in [ListId::Active, ListId::Linger] {
             loop {
                 closed += 1;
-                if closed % FINISH_BATCH == 0 {
+                if closed.is_multiple_of(FINISH_BATCH) {
                     // Hand on what the closes so far reported, so a million flows ending
                     // at once are not a million reports held here.
                     h.batch_end(self.now);

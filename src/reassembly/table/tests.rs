@@ -34,10 +34,20 @@ struct Rec {
     ev: Vec<(u32, Ev)>,
     summaries: Vec<FlowSummary>,
     opened: u32,
+    /// Answer of `lazy_open`.
+    lazy: bool,
+    /// Flow ids `protected` names.
+    protect: Vec<u32>,
 }
 
 impl StreamHandler for Rec {
     type State = u32;
+    fn lazy_open(&self) -> bool {
+        self.lazy
+    }
+    fn protected(&self, st: &u32) -> bool {
+        self.protect.contains(st)
+    }
     fn open(&mut self, st: &mut u32, conn: &ConnMeta) {
         self.opened += 1;
         *st = self.opened;
@@ -516,6 +526,8 @@ mod prop {
         }
     }
 }
+
+mod budget;
 
 /// A flow that sent no payload is its slot and map entry only: the slot must stay within
 /// `FLOW_SLOT_BYTES` whatever the handler keeps (its state is boxed, made later).
