@@ -270,6 +270,12 @@ pub struct Args {
     #[arg(help_heading = "Output", long)]
     pub no_status: bool,
 
+    /// Limit: one memory budget for the whole process (flows, session state, reassembly
+    /// buffers of every worker), as 512M, 2G, 100k; past it flows are evicted, the
+    /// longest idle first, transfers in progress last.
+    #[arg(help_heading = "Limits", long, value_name = "SIZE", default_value = "512M", value_parser = crate::config::parse_size)]
+    pub memcap: usize,
+
     /// Limit: concurrent flows per worker; the longest-idle one is evicted past it.
     #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_flows)]
     pub max_flows: usize,
@@ -427,6 +433,7 @@ impl Args {
 
     fn limits(&self) -> Limits {
         Limits {
+            memcap: self.memcap,
             max_flows: self.max_flows.max(1),
             max_ooo_bytes: self.max_ooo_bytes,
             max_reassembly_mem: self.max_reassembly_mem,

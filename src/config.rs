@@ -151,6 +151,12 @@ impl Outputs {
 /// threads. Anything cut by one of these is counted (see `stats::Counters`).
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// One memory budget for the whole process, in bytes (`--memcap`, default 512 MiB):
+    /// flows, their session state, reassemblers and out-of-order bytes of every worker
+    /// are charged to it, and past it flows are evicted, the longest idle first and
+    /// recognized transfers last (see `reassembly::table::memory`). The limits below
+    /// stay as finer bounds inside it.
+    pub memcap: usize,
     /// Concurrent TCP flows per worker; the longest-idle flow is evicted past it
     /// (`--max-flows`, default 262,144).
     pub max_flows: usize,
@@ -219,6 +225,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            memcap: 512 << 20,
             max_flows: 262_144,
             max_ooo_bytes: 1 << 20,
             max_reassembly_mem: 256 << 20,
@@ -239,5 +246,50 @@ impl Default for Limits {
             pcap_queue_batches: 64,
             max_held_reports: 100_000,
         }
+    }
+}
+
+/// Parses a byte size as tcpdump and friends write it: a number with an optional unit
+/// `k`, `M` or `G` (powers of 1024, either case, an optional trailing `B` or `iB`), e.g.
+/// `512M`, `2G`, `100k`, `65536`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let bad =
+        || format!("{s:?} is not a size (a number with an optional k, M or G: 512M, 2G, 100k)");
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: usize = num.parse().map_err(|_| bad())?;
+    let unit = unit.trim_start();
+    let unit = unit
+        .strip_suffix("iB")
+        .or_else(|| unit.strip_suffix('B'))
+        .unwrap_or(unit);
+    let shift = match unit {
+        "" => 0,
+        "k" | "K" => 10,
+        "m" | "M" => 20,
+        "g" | "G" => 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_tcpdump_style_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("100k"), Ok(100 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("64MB"), Ok(64 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("-1M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
     }
 }

@@ -89,6 +89,15 @@ counters! {
     /// Directions whose buffered holes were given up because the worker's reassembly
     /// memory passed `--max-reassembly-mem`.
     mem_limit_flushes: "holes given up at --max-reassembly-mem",
+    /// Flows closed as evicted because the process passed `--memcap` (the longest idle
+    /// first; workers).
+    memcap_flows_evicted: "flows evicted at --memcap",
+    /// Flows the session protects (a recognized transfer, a FLAP connection) evicted at
+    /// `--memcap` because nothing else was left to evict (workers).
+    memcap_protected_evicted: "protected flows (transfers) evicted at --memcap",
+    /// Directions whose buffered holes were given up because the process passed
+    /// `--memcap` (workers).
+    memcap_ooo_flushes: "holes given up at --memcap",
     /// Frames of not-yet-recognized connections not held past `--max-held-frames`
     /// (session handler, in the workers).
     held_frames_dropped: "frames not held for pcap output (--max-held-frames)",
@@ -150,6 +159,9 @@ const GROUPED: &[&str] = &[
     "ooo_limit_gaps",
     "mem_limit_flushes",
     "ooo_dropped_bytes",
+    "memcap_flows_evicted",
+    "memcap_protected_evicted",
+    "memcap_ooo_flushes",
 ];
 
 impl Counters {
@@ -183,6 +195,12 @@ impl Counters {
             out.push(format!(
                 "{} holes given up at --max-ooo-bytes, {} at --max-reassembly-mem, {} out-of-order bytes dropped",
                 self.ooo_limit_gaps, self.mem_limit_flushes, self.ooo_dropped_bytes
+            ));
+        }
+        if self.memcap_flows_evicted + self.memcap_protected_evicted + self.memcap_ooo_flushes > 0 {
+            out.push(format!(
+                "{} flows evicted at --memcap (and {} protected transfers), {} holes given up at --memcap",
+                self.memcap_flows_evicted, self.memcap_protected_evicted, self.memcap_ooo_flushes
             ));
         }
         out.extend(

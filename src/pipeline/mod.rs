@@ -355,7 +355,9 @@ fn spawn_workers(
     let opts = Arc::new(session_options(cfg));
     let mut senders = Vec::with_capacity(cfg.workers);
     let mut threads = Vec::with_capacity(cfg.workers);
+    let budget = crate::reassembly::MemBudget::new(cfg.limits.memcap);
     for i in 0..cfg.workers {
+        let budget = budget.clone();
         let (tx, rx) = bounded::<WorkItem>(cfg.limits.queue_batches);
         senders.push(tx);
         let limits = cfg.limits.clone();
@@ -364,14 +366,14 @@ fn spawn_workers(
         let h = if cfg.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
+                let (h, mut c) = worker::run(rx, handler, &limits, budget, Some(slot));
                 c.add(&h.counters);
                 c
             })?
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits, Some(slot));
+                let (h, mut c) = worker::run(rx, handler, &limits, budget, Some(slot));
                 c.add(&h.counters);
                 c
             })?

@@ -5,20 +5,22 @@ use crate::config::Limits;
 use crate::decode::{decode_tcp, Skip};
 use crate::dispatch::WorkItem;
 use crate::reassembly::table::FlowTable;
-use crate::reassembly::StreamHandler;
+use crate::reassembly::{MemBudget, StreamHandler};
 use crate::stats::{Counters, Slot};
 use crossbeam_channel::Receiver;
 
 /// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
+/// Charges what its flows hold to `budget`, which all workers share.
 /// Publishes its counters on `slot` now and then.
 pub fn run<H: StreamHandler>(
     rx: Receiver<WorkItem>,
     mut handler: H,
     limits: &Limits,
+    budget: MemBudget,
     mut slot: Option<Slot>,
 ) -> (H, Counters) {
     let mut counters = Counters::default();
-    let mut table: FlowTable<H> = FlowTable::new(limits);
+    let mut table: FlowTable<H> = FlowTable::with_budget(limits, budget);
     for item in rx.iter() {
         match item {
             WorkItem::Frames(batch) => {

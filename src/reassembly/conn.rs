@@ -46,7 +46,12 @@ pub enum Teardown {
 pub struct Conn {
     pub meta: ConnMeta,
     handshake: Handshake,
-    streams: [StreamReassembler; 2],
+    /// Both directions' reassemblers, made when a segment first carries payload or FIN:
+    /// until then a connection (a SYN flood's, a scan's) needs none of their ~300 bytes.
+    /// A SYN's start point waits in `windows` (its ISN) and is applied when they are made.
+    streams: Option<Box<[StreamReassembler; 2]>>,
+    /// `Limits::overlap_window_bytes`, for the reassemblers once they are made.
+    recent_window: u32,
     packets: [u64; 2],
     /// Sequence number just past each direction's FIN (what the peer's ACK must reach).
     fin_end: [Option<u32>; 2],
@@ -86,7 +91,8 @@ impl Conn {
                 first_frame: frame,
             },
             handshake: Handshake::None,
-            streams: Default::default(),
+            streams: None,
+            recent_window: 0,
             packets: [0; 2],
             fin_end: [None; 2],
             fin_acked: [false; 2],
@@ -105,7 +111,9 @@ impl Conn {
         let Some((dir, _)) = self.rst else {
             return false;
         };
-        let peer = &self.streams[dir.reverse().index()];
+        let Some(peer) = self.stream(dir.reverse()) else {
+            return false;
+        };
         !self.rst_both && peer.delivered_bytes() > 0 && !peer.is_complete()
     }
 
@@ -126,39 +134,80 @@ impl Conn {
     /// Both FINs were sent and acknowledged and every byte before them is accounted for:
     /// nothing more belongs to this connection.
     pub fn fin_done(&self) -> bool {
-        self.fin_acked[0]
-            && self.fin_acked[1]
-            && self.streams[0].is_complete()
-            && self.streams[1].is_complete()
+        let Some(s) = &self.streams else {
+            return false;
+        };
+        self.fin_acked[0] && self.fin_acked[1] && s[0].is_complete() && s[1].is_complete()
     }
 
-    pub fn stream(&self, dir: Direction) -> &StreamReassembler {
-        &self.streams[dir.index()]
+    /// The reassembler of `dir`, once payload or a FIN made them (see `streams`).
+    pub fn stream(&self, dir: Direction) -> Option<&StreamReassembler> {
+        self.streams.as_ref().map(|s| &s[dir.index()])
     }
 
     /// Accounted out-of-order bytes of both directions.
     pub fn buffered_cost(&self) -> usize {
-        self.streams[0].buffered_cost() + self.streams[1].buffered_cost()
+        self.streams
+            .as_ref()
+            .map_or(0, |s| s[0].buffered_cost() + s[1].buffered_cost())
+    }
+
+    /// Heap bytes the connection holds beyond its own size: its reassemblers once made,
+    /// and their out-of-order buffers (for the memory budget).
+    pub fn heap_cost(&self) -> usize {
+        match &self.streams {
+            Some(_) => STREAMS_COST + self.buffered_cost(),
+            None => 0,
+        }
     }
 
     /// Keeps the last `bytes` delivered bytes of each direction to compare retransmissions
     /// with (`Limits::overlap_window_bytes`).
     pub fn set_recent_window(&mut self, bytes: usize) {
-        for s in &mut self.streams {
-            s.set_recent_window(bytes);
+        self.recent_window = u32::try_from(bytes).unwrap_or(u32::MAX);
+        if let Some(streams) = &mut self.streams {
+            for s in streams.iter_mut() {
+                s.set_recent_window(bytes);
+            }
         }
+    }
+
+    /// Whether direction `i` has a start point: a SYN seen, or its stream begun.
+    fn started(&self, i: usize) -> bool {
+        self.windows.isn(i).is_some() || self.streams.as_ref().is_some_and(|s| s[i].is_started())
+    }
+
+    /// Sequence number of the next byte of direction `i` to deliver, once started.
+    fn next_seq(&self, i: usize) -> Option<u32> {
+        match &self.streams {
+            Some(s) => s[i].is_started().then(|| s[i].next_seq()),
+            None => self.windows.isn(i).map(|isn| isn.wrapping_add(1)),
+        }
+    }
+
+    /// The reassemblers, made on first use and started where a SYN was seen.
+    fn streams_mut(&mut self) -> &mut [StreamReassembler; 2] {
+        let (windows, window) = (&self.windows, self.recent_window as usize);
+        self.streams.get_or_insert_with(|| {
+            let mut s: Box<[StreamReassembler; 2]> = Box::default();
+            for (i, st) in s.iter_mut().enumerate() {
+                st.set_recent_window(window);
+                if let Some(isn) = windows.isn(i) {
+                    st.start_at(isn.wrapping_add(1));
+                }
+            }
+            s
+        })
     }
 
     /// Whether the connection must ignore `seg` (a blind RST or SYN); `None` to take it.
     pub fn screen(&self, seg: &SegmentMeta) -> Option<Ignored> {
         let i = seg.dir.index();
-        let s = &self.streams[i];
         if seg.flags.rst() {
-            let next = s.is_started().then(|| s.next_seq());
-            if !self.windows.rst_acceptable(i, seg.seq, next) {
+            if !self.windows.rst_acceptable(i, seg.seq, self.next_seq(i)) {
                 return Some(Ignored::RstOutOfWindow);
             }
-        } else if seg.flags.syn() && !self.windows.syn_acceptable(i, seg.seq, s.is_started()) {
+        } else if seg.flags.syn() && !self.windows.syn_acceptable(i, seg.seq, self.started(i)) {
             return Some(Ignored::SynOnEstablished);
         }
         None
@@ -198,10 +247,7 @@ impl Conn {
         if flags.rst() {
             match self.rst {
                 None => {
-                    let at = [
-                        self.streams[0].delivered_bytes(),
-                        self.streams[1].delivered_bytes(),
-                    ];
+                    let at = [0, 1].map(|i| self.delivered(i));
                     self.rst = Some((dir, at));
                 }
                 Some((first, _)) if first != dir => self.rst_both = true,
@@ -218,7 +264,12 @@ impl Conn {
                 }
             }
         }
-        let s = &mut self.streams[i];
+        if self.streams.is_none() && payload.is_empty() && cut == 0 && !flags.fin() {
+            // No reassembler needed yet: a SYN's start point is in `windows`, a bare
+            // ACK's sequence number fixes nothing (see `StreamReassembler::push_cut`).
+            return Push::default();
+        }
+        let s = &mut self.streams_mut()[i];
         let origin = Origin {
             ts: seg.ts,
             frame: seg.frame,
@@ -233,7 +284,8 @@ impl Conn {
             max_ooo,
             sink,
         );
-        if flags.fin() && self.fin_end[i].is_none() && s.fin_seen() {
+        let fin_seen = s.fin_seen();
+        if flags.fin() && self.fin_end[i].is_none() && fin_seen {
             let data_seq = if flags.syn() {
                 seq.wrapping_add(1)
             } else {
@@ -263,25 +315,34 @@ impl Conn {
 
     /// Gives up every hole of `dir` (the direction will receive nothing more).
     pub fn flush<S: StreamSink>(&mut self, dir: Direction, sink: &mut S) {
-        self.streams[dir.index()].flush(sink);
+        if let Some(s) = &mut self.streams {
+            s[dir.index()].flush(sink);
+        }
     }
 
     /// Gives up buffered holes of `dir` under memory pressure; the stream goes on.
     pub fn flush_buffered<S: StreamSink>(&mut self, dir: Direction, sink: &mut S) {
-        self.streams[dir.index()].flush_buffered(sink);
+        if let Some(s) = &mut self.streams {
+            s[dir.index()].flush_buffered(sink);
+        }
+    }
+
+    fn delivered(&self, i: usize) -> u64 {
+        self.streams.as_ref().map_or(0, |s| s[i].delivered_bytes())
     }
 
     pub fn summary(&self) -> FlowSummary {
-        let dir = |i: usize| DirSummary {
-            packets: self.packets[i],
-            bytes: self.streams[i].delivered_bytes(),
-            gaps: self.streams[i].gaps(),
-            gap_bytes: self.streams[i].gap_bytes(),
+        let dir = |i: usize| {
+            let s = self.streams.as_ref().map(|s| &s[i]);
+            DirSummary {
+                packets: self.packets[i],
+                bytes: self.delivered(i),
+                gaps: s.map_or(0, |s| s.gaps()),
+                gap_bytes: s.map_or(0, |s| s.gap_bytes()),
+            }
         };
         let after_reset = match self.rst {
-            Some((_, at)) => (0..2)
-                .map(|i| self.streams[i].delivered_bytes() - at[i])
-                .sum(),
+            Some((_, at)) => (0..2).map(|i| self.delivered(i) - at[i]).sum(),
             None => 0,
         };
         FlowSummary {
@@ -291,6 +352,9 @@ impl Conn {
         }
     }
 }
+
+/// Heap bytes of a connection's two reassemblers (without their buffers' contents).
+pub const STREAMS_COST: usize = std::mem::size_of::<[StreamReassembler; 2]>() + 16;
 
 /// Without a SYN, the lower port is taken as the server's (well-known or listening port),
 /// so the client sends from the other side. Equal ports: the key's `a` side is the client.

@@ -3,10 +3,12 @@
 //! The flow table owns each connection and the per-flow state of the layer above
 //! (`StreamHandler::State`), so the layer above needs no map of its own and no lock.
 
+pub mod budget;
 pub mod conn;
 pub mod stream;
 pub mod table;
 
+pub use budget::MemBudget;
 pub use conn::Conn;
 pub use stream::{StreamReassembler, StreamSink};
 pub use table::FlowTable;
@@ -104,8 +106,22 @@ pub struct SegmentMeta {
 /// frames (a final ACK, retransmissions after an RST) still reach `frame`, with no
 /// `segment` before them, instead of opening a new flow; a new SYN ends the linger.
 pub trait StreamHandler {
-    /// Per-flow state of the consumer, stored inside the flow table entry.
+    /// Per-flow state of the consumer, kept (boxed) with the flow table entry.
     type State: Default;
+
+    /// The handler takes no interest in a flow's frames before it carries data (no pcap
+    /// output, no ladder): the table may then put off `open` and the `segment` of a
+    /// flow's first pure SYN until the flow's next segment, its close or its eviction,
+    /// and skips that SYN's `frame`. A SYN flood then costs no handler state.
+    fn lazy_open(&self) -> bool {
+        false
+    }
+
+    /// The flow is one to keep under memory pressure (a recognized transfer or the
+    /// connection carrying its negotiation): evicted only when no other flow is left.
+    fn protected(&self, _st: &Self::State) -> bool {
+        false
+    }
 
     /// The handler's own counters so far, for the counters published while running.
     fn counters(&self) -> Option<&crate::stats::Counters> {

@@ -138,7 +138,8 @@ impl StreamReassembler {
         self.gap_bytes
     }
 
-    fn start_at(&mut self, seq: u32) {
+    /// Fixes the stream's first byte at `seq` (the byte after a SYN seen earlier).
+    pub fn start_at(&mut self, seq: u32) {
         self.started = true;
         self.base_seq = seq;
         self.next = 0;

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use super::budget::MemBudget;
 use super::conn::{Conn, Ignored, Teardown};
 use super::stream::{Origin, StreamSink};
 use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
@@ -23,10 +24,14 @@ use crate::flow::{Direction, FlowKey};
 use crate::stats::Counters;
 
 mod lists;
+mod memory;
 
 use lists::{List, ListId};
+use memory::App;
 
 const NIL: u32 = u32::MAX;
+/// Flows closed at the end of input between two hand-overs of their reports.
+const FINISH_BATCH: usize = 1024;
 const DIRS: [Direction; 2] = [Direction::AtoB, Direction::BtoA];
 
 /// Where a segment goes, as far as the table knows before the connection sees it.
@@ -39,10 +44,12 @@ enum Lookup {
     Late(u32),
 }
 
+/// One flow. Its size is what a flow that never sent payload costs (with its map entry):
+/// kept small on purpose, see `memory` and the size test.
 struct Slot<S> {
-    key: FlowKey,
+    /// The key is `conn.meta.key`.
     conn: Conn,
-    app: S,
+    app: App<S>,
     /// `close` was called; the slot only passes late frames on until its linger ends.
     closed: bool,
     list: ListId,
@@ -90,6 +97,9 @@ pub struct FlowTable<H: StreamHandler> {
     linger: List,
     /// Accounted out-of-order bytes over all flows.
     mem: usize,
+    /// The process-wide budget, and what this table charged to it.
+    budget: MemBudget,
+    charged: usize,
     /// Packet-time clock: the latest frame timestamp seen (never goes back).
     now: Timestamp,
     max_flows: usize,
@@ -117,7 +127,13 @@ fn slot_mut<S>(slots: &mut [Option<Box<Slot<S>>>], i: u32) -> &mut Slot<S> {
 }
 
 impl<H: StreamHandler> FlowTable<H> {
+    /// A table with a budget of its own (`Limits::memcap`).
     pub fn new(limits: &Limits) -> Self {
+        Self::with_budget(limits, MemBudget::new(limits.memcap))
+    }
+
+    /// A table charging `budget`, which other workers' tables share.
+    pub fn with_budget(limits: &Limits, budget: MemBudget) -> Self {
         FlowTable {
             map: HashMap::default(),
             slots: Vec::new(),
@@ -125,6 +141,8 @@ impl<H: StreamHandler> FlowTable<H> {
             active: List::EMPTY,
             linger: List::EMPTY,
             mem: 0,
+            budget,
+            charged: 0,
             now: Timestamp(0),
             max_flows: limits.max_flows.max(1),
             max_ooo: limits.max_ooo_bytes,
@@ -151,6 +169,10 @@ impl<H: StreamHandler> FlowTable<H> {
     pub fn reassembly_mem(&self) -> usize {
         self.mem
     }
+    /// Bytes this table holds, as charged to the memory budget.
+    pub fn charged(&self) -> usize {
+        self.charged
+    }
     /// The table's packet-time clock.
     pub fn now(&self) -> Timestamp {
         self.now
@@ -170,28 +192,51 @@ impl<H: StreamHandler> FlowTable<H> {
         self.expire(h, counters);
 
         let (key, dir) = FlowKey::from_segment(pkt.src, pkt.dst);
+        let payload = frame.data.get(pkt.payload.clone()).unwrap_or(&[]);
+        let seg = SegmentMeta {
+            dir,
+            seq: pkt.seq,
+            ack: pkt.ack,
+            flags: pkt.flags,
+            window: pkt.window,
+            wscale: pkt.wscale,
+            payload_len: payload.len() as u32,
+            ts: frame.ts,
+            frame: frame.no,
+        };
         let i = match self.lookup(h, key, pkt, counters) {
             Lookup::Late(i) => {
                 let slot = slot_mut(&mut self.slots, i);
-                h.frame(&mut slot.app, &slot.conn.meta, frame);
+                let meta = slot.conn.meta;
+                let st = self.app(h, i);
+                h.frame(st, &meta, frame);
                 return;
             }
             Lookup::Live(i) => {
                 self.touch(i);
+                self.app(h, i);
                 i
             }
-            Lookup::New => self.open(h, key, dir, pkt, &frame, counters),
+            Lookup::New => {
+                let i = self.open(h, key, dir, &seg, pkt, &frame, counters);
+                if self.defer_first(i, &seg) {
+                    self.keep_within_budget(h, counters);
+                    return;
+                }
+                i
+            }
         };
 
-        let teardown = self.feed(h, i, dir, pkt, &frame, counters);
-        let slot = slot_mut(&mut self.slots, i);
-        let meta = slot.conn.meta;
-        h.frame(&mut slot.app, &meta, frame);
+        let teardown = self.feed(h, i, &seg, pkt, &frame, counters);
+        let meta = slot_mut(&mut self.slots, i).conn.meta;
+        let st = self.app(h, i);
+        h.frame(st, &meta, frame);
         self.end_if_over(h, i, teardown, counters);
 
         if self.mem > self.max_mem {
-            self.relieve_memory(h, counters);
+            self.relieve_memory(h, counters, self.max_mem / 4 * 3, false);
         }
+        self.keep_within_budget(h, counters);
     }
 
     /// Finds the flow a segment belongs to. A pure SYN on the 4-tuple of a flow that is
@@ -231,23 +276,13 @@ impl<H: StreamHandler> FlowTable<H> {
         &mut self,
         h: &mut H,
         i: u32,
-        dir: Direction,
+        seg: &SegmentMeta,
         pkt: &TcpPacket,
         frame: &Frame,
         counters: &mut Counters,
     ) -> Teardown {
+        let (dir, seg) = (seg.dir, *seg);
         let payload = frame.data.get(pkt.payload.clone()).unwrap_or(&[]);
-        let seg = SegmentMeta {
-            dir,
-            seq: pkt.seq,
-            ack: pkt.ack,
-            flags: pkt.flags,
-            window: pkt.window,
-            wscale: pkt.wscale,
-            payload_len: payload.len() as u32,
-            ts: frame.ts,
-            frame: frame.no,
-        };
         let max_ooo = self.max_ooo;
         let slot = slot_mut(&mut self.slots, i);
         if let Some(ignored) = slot.conn.screen(&seg) {
@@ -261,12 +296,14 @@ impl<H: StreamHandler> FlowTable<H> {
             return slot.conn.teardown();
         }
         let meta = slot.conn.meta;
-        h.segment(&mut slot.app, &meta, &seg);
+        let st = slot.app.state();
+        h.segment(st, &meta, &seg);
         let before = slot.conn.buffered_cost();
+        let heap_before = slot.conn.heap_cost();
         let push = {
             let mut sink = Deliver {
                 h: &mut *h,
-                st: &mut slot.app,
+                st,
                 meta: &meta,
                 dir,
                 ts: frame.ts,
@@ -282,7 +319,9 @@ impl<H: StreamHandler> FlowTable<H> {
 
         let teardown = slot.conn.teardown();
         let after = slot.conn.buffered_cost();
+        let heap_after = slot.conn.heap_cost();
         self.mem = self.mem + after - before;
+        self.charge(heap_before, heap_after);
         teardown
     }
 
@@ -305,7 +344,13 @@ impl<H: StreamHandler> FlowTable<H> {
             Teardown::BothFin => {
                 if slot.conn.fin_done() {
                     let summary = slot.conn.summary();
-                    h.close(&mut slot.app, &meta, &summary, CloseReason::Fin, self.now);
+                    h.close(
+                        slot.app.state(),
+                        &meta,
+                        &summary,
+                        CloseReason::Fin,
+                        self.now,
+                    );
                     slot.closed = true;
                 }
                 self.start_linger(i);
@@ -316,8 +361,15 @@ impl<H: StreamHandler> FlowTable<H> {
     /// End of input: closes every flow still open (`EndOfInput`, or `Fin` for flows whose
     /// both sides had FIN'd) and empties the table, oldest flows first.
     pub fn finish(&mut self, h: &mut H, counters: &mut Counters) {
+        let mut closed = 0usize;
         for list in [ListId::Active, ListId::Linger] {
             loop {
+                closed += 1;
+                if closed.is_multiple_of(FINISH_BATCH) {
+                    // Hand on what the closes so far reported, so a million flows ending
+                    // at once are not a million reports held here.
+                    h.batch_end(self.now);
+                }
                 let t = self.list(list).tail;
                 if t == NIL {
                     break;
@@ -378,11 +430,13 @@ impl<H: StreamHandler> FlowTable<H> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn open(
         &mut self,
         h: &mut H,
         key: FlowKey,
         dir: Direction,
+        seg: &SegmentMeta,
         pkt: &TcpPacket,
         frame: &Frame,
         counters: &mut Counters,
@@ -392,10 +446,14 @@ impl<H: StreamHandler> FlowTable<H> {
         }
         let mut conn = Conn::new(key, dir, pkt.flags, frame.ts, frame.no);
         conn.set_recent_window(self.recent_window);
+        let deferred = h.lazy_open() && memory::deferrable(seg, pkt);
         let slot = Slot {
-            key,
             conn,
-            app: H::State::default(),
+            app: if deferred {
+                App::Pending(*seg)
+            } else {
+                App::Open(Box::default())
+            },
             closed: false,
             list: ListId::Active,
             since: self.now,
@@ -416,21 +474,18 @@ impl<H: StreamHandler> FlowTable<H> {
         self.push_head(ListId::Active, i);
         counters.flows_seen += 1;
         let slot = slot_mut(&mut self.slots, i);
-        h.open(&mut slot.app, &slot.conn.meta);
+        let cost = Self::flow_cost(slot);
+        if let App::Open(st) = &mut slot.app {
+            h.open(st, &slot.conn.meta);
+        }
+        self.charge(0, cost);
         i
     }
 
     /// Frees one slot: a lingering flow if any (it is over anyway), else the longest-idle
     /// open flow, which is closed as evicted.
     fn make_room(&mut self, h: &mut H, counters: &mut Counters) {
-        let t = self.linger.tail;
-        if t != NIL {
-            let slot = slot_mut(&mut self.slots, t);
-            if !slot.closed {
-                let reason = over_reason(&slot.conn).unwrap_or(CloseReason::Fin);
-                self.close_slot(h, t, reason, counters);
-            }
-            self.remove(t);
+        if self.drop_lingering(h, counters) {
             return;
         }
         let t = self.active.tail;
@@ -443,6 +498,7 @@ impl<H: StreamHandler> FlowTable<H> {
 
     /// Gives up every hole of both directions and calls `close`.
     fn close_slot(&mut self, h: &mut H, i: u32, reason: CloseReason, counters: &mut Counters) {
+        self.app(h, i);
         let slot = slot_mut(&mut self.slots, i);
         // A reset ends the connection at its last frame (the RST, or the last segment
         // in flight after it), however much later the linger noticed it.
@@ -453,11 +509,13 @@ impl<H: StreamHandler> FlowTable<H> {
         };
         let meta = slot.conn.meta;
         let frame = slot.conn.last_frame;
+        let heap_before = slot.conn.heap_cost();
         self.mem -= slot.conn.buffered_cost();
+        let st = slot.app.state();
         for d in DIRS {
             let mut sink = Deliver {
                 h: &mut *h,
-                st: &mut slot.app,
+                st: &mut *st,
                 meta: &meta,
                 dir: d,
                 ts: now,
@@ -467,46 +525,10 @@ impl<H: StreamHandler> FlowTable<H> {
             slot.conn.flush(d, &mut sink);
         }
         let summary = slot.conn.summary();
-        h.close(&mut slot.app, &meta, &summary, reason, now);
+        h.close(st, &meta, &summary, reason, now);
         slot.closed = true;
-    }
-
-    /// Over the worker-wide memory limit: give up the holes of the largest buffers until
-    /// usage is back under three quarters of the limit, so the scan is paid rarely.
-    fn relieve_memory(&mut self, h: &mut H, counters: &mut Counters) {
-        let target = self.max_mem / 4 * 3;
-        let mut big: Vec<(usize, u32, Direction)> = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
-            if let Some(s) = s {
-                for d in DIRS {
-                    let c = s.conn.stream(d).buffered_cost();
-                    if c > 0 {
-                        big.push((c, i as u32, d));
-                    }
-                }
-            }
-        }
-        big.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let now = self.now;
-        for (cost, i, d) in big {
-            if self.mem <= target {
-                break;
-            }
-            let slot = slot_mut(&mut self.slots, i);
-            let meta = slot.conn.meta;
-            let mut sink = Deliver {
-                h: &mut *h,
-                st: &mut slot.app,
-                meta: &meta,
-                dir: d,
-                ts: now,
-                frame: slot.conn.last_frame,
-                counters: &mut *counters,
-            };
-            slot.conn.flush_buffered(d, &mut sink);
-            self.mem -= cost;
-            counters.mem_limit_flushes += 1;
-        }
+        let heap_after = slot.conn.heap_cost();
+        self.charge(heap_before, heap_after);
     }
 }
 

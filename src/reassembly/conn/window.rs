@@ -50,6 +50,11 @@ impl Windows {
         }
     }
 
+    /// Side `i`'s initial sequence number, once its SYN was seen.
+    pub fn isn(&self, i: usize) -> Option<u32> {
+        self.isn[i]
+    }
+
     /// Receive window side `i` last offered, in bytes, or `None` when it cannot be read.
     fn window(&self, i: usize) -> Option<u32> {
         let (_, raw, on_syn) = self.last_ack[i]?;

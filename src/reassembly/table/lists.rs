@@ -60,7 +60,8 @@ impl<H: StreamHandler> FlowTable<H> {
         self.unlink(i);
         if let Some(slot) = self.slots[i as usize].take() {
             self.mem -= slot.conn.buffered_cost();
-            self.map.remove(&slot.key);
+            self.charge(Self::flow_cost(&slot), 0);
+            self.map.remove(&slot.conn.meta.key);
         }
         self.free.push(i);
     }

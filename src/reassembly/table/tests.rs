@@ -34,10 +34,20 @@ struct Rec {
     ev: Vec<(u32, Ev)>,
     summaries: Vec<FlowSummary>,
     opened: u32,
+    /// Answer of `lazy_open`.
+    lazy: bool,
+    /// Flow ids `protected` names.
+    protect: Vec<u32>,
 }
 
 impl StreamHandler for Rec {
     type State = u32;
+    fn lazy_open(&self) -> bool {
+        self.lazy
+    }
+    fn protected(&self, st: &u32) -> bool {
+        self.protect.contains(st)
+    }
     fn open(&mut self, st: &mut u32, conn: &ConnMeta) {
         self.opened += 1;
         *st = self.opened;
@@ -515,4 +525,21 @@ mod prop {
             prop_assert_eq!(n.rec.summaries[0].dirs[c.index()].bytes, up.len() as u64);
         }
     }
+}
+
+mod budget;
+
+/// A flow that sent no payload is its slot and map entry only: the slot must stay within
+/// `FLOW_SLOT_BYTES` whatever the handler keeps (its state is boxed, made later).
+#[test]
+fn payload_less_flow_slot_fits_its_byte_budget() {
+    use std::mem::size_of;
+    let slot = size_of::<Slot<crate::session::handler::FlowState>>();
+    assert!(slot <= memory::FLOW_SLOT_BYTES, "slot is {slot} bytes");
+    assert_eq!(slot, size_of::<Slot<u32>>());
+    assert!(
+        size_of::<Conn>() <= 200,
+        "conn is {} bytes",
+        size_of::<Conn>()
+    );
 }

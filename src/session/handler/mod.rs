@@ -342,6 +342,16 @@ impl StreamHandler for SessionHandler {
         Some(&self.counters)
     }
 
+    fn lazy_open(&self) -> bool {
+        // A SYN's frame is held for pcap output and drawn on the ladder; otherwise
+        // nothing of it is needed before the flow says more.
+        !self.opts.pcap && !self.opts.explain
+    }
+
+    fn protected(&self, st: &FlowState) -> bool {
+        matches!(st.class, Class::Data(_) | Class::Flap(_))
+    }
+
     fn batch_end(&mut self, now: Timestamp) {
         // Tells the event thread that nothing older than `now` will come from this
         // worker, so it can put events of all workers in time order.

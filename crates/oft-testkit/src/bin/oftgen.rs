@@ -3,8 +3,8 @@
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use oft_testkit::gen::scenarios::{self, SCENARIOS};
-use oft_testkit::gen::workloads;
 use oft_testkit::gen::CaptureSummary;
+use oft_testkit::gen::{flood, workloads};
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -65,6 +65,44 @@ enum Cmd {
         pickup_at: u8,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Flood: SYN-only connections, never answered; optionally a file transfer that
+    /// starts before the flood and ends after it
+    SynFlood {
+        out: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        connections: u64,
+        /// Bytes of a direct OFT2 transfer around the flood (0: none)
+        #[arg(long, default_value_t = 0)]
+        transfer: u32,
+    },
+    /// Flood: one connection of 100-byte segments after a hole that is never filled
+    OooHoles {
+        out: PathBuf,
+        #[arg(long, default_value_t = 200_000)]
+        segments: u64,
+    },
+    /// Flood: connections all open at once, each holding BYTES out of order
+    OooMany {
+        out: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        connections: u64,
+        #[arg(long, default_value_t = 1 << 20)]
+        bytes: u64,
+    },
+    /// Flood: a FLAP connection carrying BYTES of garbage
+    FlapGarbage {
+        out: PathBuf,
+        #[arg(long, default_value_t = 50_000_000)]
+        bytes: u64,
+    },
+    /// Flood: a PROMPT announcing ANNOUNCED bytes, then BYTES of data, no DONE
+    PromptHuge {
+        out: PathBuf,
+        #[arg(long, default_value_t = 4_000_000_000)]
+        announced: u32,
+        #[arg(long, default_value_t = 1_000_000_000)]
+        bytes: u64,
     },
     /// List the named scenarios
     List,
@@ -157,6 +195,32 @@ fn run(cmd: Cmd) -> Result<(), String> {
             let w = create(&out)?;
             workloads::oft_transfers(&spec, w).map_err(|e| format!("{}: {e}", out.display()))?
         }
+        Cmd::SynFlood {
+            out,
+            connections,
+            transfer,
+        } => flood::syn_flood(
+            connections,
+            (transfer > 0).then_some(transfer),
+            create(&out)?,
+        )
+        .map_err(|e| format!("{}: {e}", out.display()))?,
+        Cmd::OooHoles { out, segments } => flood::ooo_holes(segments, create(&out)?)
+            .map_err(|e| format!("{}: {e}", out.display()))?,
+        Cmd::OooMany {
+            out,
+            connections,
+            bytes,
+        } => flood::ooo_many(connections, bytes, create(&out)?)
+            .map_err(|e| format!("{}: {e}", out.display()))?,
+        Cmd::FlapGarbage { out, bytes } => flood::flap_garbage(bytes, create(&out)?)
+            .map_err(|e| format!("{}: {e}", out.display()))?,
+        Cmd::PromptHuge {
+            out,
+            announced,
+            bytes,
+        } => flood::prompt_huge(announced, bytes, create(&out)?)
+            .map_err(|e| format!("{}: {e}", out.display()))?,
         Cmd::Scenario(args) => {
             let name = args[0].to_string_lossy().into_owned();
             let sc = scenarios::find(&name)

@@ -7,6 +7,7 @@
 //! `oft` scripts whole OFT transfers (FLAP rendezvous and data connections).
 
 pub mod encode;
+pub mod flood;
 pub mod mutate;
 pub mod oft;
 pub mod pcap;

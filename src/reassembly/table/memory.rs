@@ -1,0 +1,231 @@
+//! What flows cost and how a table stays within its limits: the worker's out-of-order
+//! bytes (`Limits::max_reassembly_mem`) and the process-wide budget (`Limits::memcap`).
+//!
+//! Bytes per flow (64-bit Linux; `flow_cost` is the account, the size test pins it):
+//! - only a SYN seen, handler that allows it (`StreamHandler::lazy_open`): the slot
+//!   (`FLOW_SLOT_BYTES` at most) with its map entry and slab index; the SYN's
+//!   `SegmentMeta` waits inside the slot, no handler state exists yet;
+//! - any other segment: the handler's state, boxed (`size_of::<H::State>()`; ~400 bytes
+//!   for the session handler), plus what it allocates as the flow goes on;
+//! - first payload or FIN: both reassemblers (`conn::STREAMS_COST`);
+//! - out-of-order bytes: each piece's bytes plus `stream::PIECE_OVERHEAD`.
+//!
+//! Under the budget, the table gives up holes first (the flow goes on after a gap), then
+//! flows: lingering ones (over anyway), then the longest idle, then, only when nothing
+//! else is left, flows the handler protects (a transfer in progress).
+
+use super::{slot_mut, Deliver, FlowTable, Slot, DIRS, NIL};
+use crate::decode::TcpPacket;
+use crate::reassembly::{CloseReason, SegmentMeta, StreamHandler};
+use crate::stats::Counters;
+use std::mem::size_of;
+
+/// The handler's side of a flow.
+pub(super) enum App<S> {
+    /// Put off (`StreamHandler::lazy_open`): the flow's first segment, a pure SYN, whose
+    /// `open` and `segment` calls are made when the flow needs its state.
+    Pending(SegmentMeta),
+    Open(Box<S>),
+}
+
+impl<S> App<S> {
+    /// The handler's state of a flow made `Open` by `FlowTable::app` before.
+    pub(super) fn state(&mut self) -> &mut S {
+        match self {
+            App::Open(st) => st,
+            App::Pending(_) => unreachable!("flow state used before FlowTable::app opened it"),
+        }
+    }
+}
+
+/// Bytes a flow may cost with no handler state and no reassembler (the slot's size
+/// test holds it to this).
+pub const FLOW_SLOT_BYTES: usize = 256;
+const _: () = assert!(size_of::<Slot<()>>() <= FLOW_SLOT_BYTES);
+
+/// An allocation's bookkeeping in the allocator, beyond the bytes asked for.
+const ALLOC_OVERHEAD: usize = 16;
+
+/// Flows looked at from the idle end for one that is not protected before a protected
+/// one is evicted: protected flows are few (transfers), so this finds one at once unless
+/// nearly all are protected, and bounds the work per eviction when they are.
+const PROTECTED_SCAN: usize = 64;
+
+/// A flow whose opening can wait: a pure SYN without payload.
+pub(super) fn deferrable(seg: &SegmentMeta, pkt: &TcpPacket) -> bool {
+    let f = seg.flags;
+    f.syn() && !f.ack() && !f.fin() && !f.rst() && seg.payload_len == 0 && pkt.cut == 0
+}
+
+impl<H: StreamHandler> FlowTable<H> {
+    /// What a flow is charged to the budget: its slot, map entry and slab index, its
+    /// handler state once made, and its reassemblers' heap.
+    pub(super) fn flow_cost(slot: &Slot<H::State>) -> usize {
+        let map_entry = 2 * size_of::<(crate::flow::FlowKey, u32)>();
+        let base = size_of::<Slot<H::State>>() + ALLOC_OVERHEAD + map_entry + 12;
+        let app = match slot.app {
+            App::Pending(_) => 0,
+            App::Open(_) => size_of::<H::State>() + ALLOC_OVERHEAD,
+        };
+        base + app + slot.conn.heap_cost()
+    }
+
+    /// Records that holdings went from `before` to `after` bytes.
+    pub(super) fn charge(&mut self, before: usize, after: usize) {
+        self.charged = self.charged + after - before;
+        self.budget.change(before, after);
+    }
+
+    /// The handler's state of flow `i`, made (with the put-off `open` and SYN `segment`
+    /// calls) if it was pending.
+    pub(super) fn app(&mut self, h: &mut H, i: u32) -> &mut H::State {
+        let slot = slot_mut(&mut self.slots, i);
+        if let App::Pending(syn) = slot.app {
+            let mut st: Box<H::State> = Box::default();
+            h.open(&mut st, &slot.conn.meta);
+            h.segment(&mut st, &slot.conn.meta, &syn);
+            slot.app = App::Open(st);
+            self.charge(0, size_of::<H::State>() + ALLOC_OVERHEAD);
+        }
+        slot_mut(&mut self.slots, i).app.state()
+    }
+
+    /// A flow just opened by a pure SYN, when the handler lets it wait: the connection
+    /// takes the SYN, the handler hears of it later. Returns whether it waits.
+    pub(super) fn defer_first(&mut self, i: u32, seg: &SegmentMeta) -> bool {
+        let max_ooo = self.max_ooo;
+        let slot = slot_mut(&mut self.slots, i);
+        if !matches!(slot.app, App::Pending(_)) {
+            return false;
+        }
+        // A connection's first SYN is never screened out, and carries no bytes.
+        slot.conn.on_segment(seg, &[], 0, max_ooo, &mut NoBytes);
+        true
+    }
+
+    /// Ends the longest-lingering flow (over anyway). Returns whether there was one.
+    pub(super) fn drop_lingering(&mut self, h: &mut H, counters: &mut Counters) -> bool {
+        let t = self.linger.tail;
+        if t == NIL {
+            return false;
+        }
+        let slot = slot_mut(&mut self.slots, t);
+        if !slot.closed {
+            let reason = super::over_reason(&slot.conn).unwrap_or(CloseReason::Fin);
+            self.close_slot(h, t, reason, counters);
+        }
+        self.remove(t);
+        true
+    }
+
+    /// Over `--memcap`: holes first, then flows, until the account is within it again
+    /// or this table has nothing left to give (other workers relieve their own share
+    /// on their next frame).
+    pub(super) fn keep_within_budget(&mut self, h: &mut H, counters: &mut Counters) {
+        if !self.budget.over() {
+            return;
+        }
+        if self.mem > 0 {
+            // Down to an eighth under the limit, so the scan over all flows is rare.
+            let free = self.budget.excess() + self.budget.limit() / 8;
+            self.relieve_memory(h, counters, self.mem.saturating_sub(free), true);
+        }
+        while self.budget.over() && self.evict_one(h, counters) {}
+    }
+
+    /// Ends one flow to free memory: a lingering one, else the longest idle one that is
+    /// not protected, else the longest idle. Returns whether there was any.
+    fn evict_one(&mut self, h: &mut H, counters: &mut Counters) -> bool {
+        if self.drop_lingering(h, counters) {
+            return true;
+        }
+        let mut t = self.active.tail;
+        let mut victim = None;
+        for _ in 0..PROTECTED_SCAN {
+            if t == NIL {
+                break;
+            }
+            let slot = slot_mut(&mut self.slots, t);
+            let protected = match &slot.app {
+                App::Open(st) => h.protected(st),
+                App::Pending(_) => false,
+            };
+            if !protected {
+                victim = Some(t);
+                break;
+            }
+            t = slot.prev;
+        }
+        let (i, protected) = match victim {
+            Some(i) => (i, false),
+            None if self.active.tail != NIL => (self.active.tail, true),
+            None => return false,
+        };
+        self.close_slot(h, i, CloseReason::Evicted, counters);
+        if protected {
+            counters.memcap_protected_evicted += 1;
+        } else {
+            counters.memcap_flows_evicted += 1;
+        }
+        self.remove(i);
+        true
+    }
+
+    /// Gives up the holes of the largest buffers until the table's out-of-order bytes
+    /// are down to `target`: at the worker's `--max-reassembly-mem`, or (`memcap`) the
+    /// process-wide budget.
+    pub(super) fn relieve_memory(
+        &mut self,
+        h: &mut H,
+        counters: &mut Counters,
+        target: usize,
+        memcap: bool,
+    ) {
+        let mut big: Vec<(usize, u32, crate::flow::Direction)> = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            for d in DIRS {
+                let c = s
+                    .as_ref()
+                    .and_then(|s| s.conn.stream(d))
+                    .map_or(0, |st| st.buffered_cost());
+                if c > 0 {
+                    big.push((c, i as u32, d));
+                }
+            }
+        }
+        big.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let now = self.now;
+        for (cost, i, d) in big {
+            if self.mem <= target {
+                break;
+            }
+            let slot = slot_mut(&mut self.slots, i);
+            let meta = slot.conn.meta;
+            let mut sink = Deliver {
+                h: &mut *h,
+                st: slot.app.state(),
+                meta: &meta,
+                dir: d,
+                ts: now,
+                frame: slot.conn.last_frame,
+                counters: &mut *counters,
+            };
+            slot.conn.flush_buffered(d, &mut sink);
+            self.mem -= cost;
+            self.charge(cost, 0);
+            if memcap {
+                counters.memcap_ooo_flushes += 1;
+            } else {
+                counters.mem_limit_flushes += 1;
+            }
+        }
+    }
+}
+
+/// The sink of a pure SYN's push, which delivers nothing.
+struct NoBytes;
+
+impl crate::reassembly::StreamSink for NoBytes {
+    fn data(&mut self, _bytes: &[u8]) {}
+    fn gap(&mut self, _len: u64) {}
+}
