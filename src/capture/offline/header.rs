@@ -61,7 +61,7 @@ pub(super) fn open_input(
     }
     let magic4 = [prefix[0], prefix[1], prefix[2], prefix[3]];
     let input: Input = Cursor::new(prefix).chain(file);
-    let len = (!pipe).then(|| meta.len());
+    let len = (!pipe).then_some(meta.len());
     Ok((magic4, input, pipe, len))
 }
 
