@@ -28,6 +28,10 @@ use pcapng::{ng_block, NgInterface};
 
 /// Bytes the parser buffers at once. Large reads keep the syscall count per gigabyte low.
 pub const READ_BUFFER_BYTES: usize = 8 << 20;
+/// Smallest read buffer: a small file gets a buffer its own size (rounded up to this), not
+/// 8 MiB zeroed on every open; the buffer grows towards `READ_BUFFER_BYTES` when a record
+/// does not fit (a file still being written).
+const MIN_READ_BUFFER_BYTES: usize = 64 << 10;
 /// Largest record (pcap record or pcapng block) accepted. Real frames are at most a few
 /// hundred KiB (GRO super-frames included); anything larger is a corrupt length field, and
 /// refusing it keeps memory bounded. Half the buffer, so a record always fits after a shift.
@@ -77,6 +81,20 @@ pub struct OfflineSource {
     pipe: bool,
     /// `-s`: frames read are cut to this many bytes, their original length kept.
     snaplen: Option<usize>,
+    /// Size of the parser's buffer now; at most `READ_BUFFER_BYTES`.
+    buffer_bytes: usize,
+}
+
+/// The read buffer for an input of `len` bytes (`None`: a pipe, size unknown): the whole
+/// file plus one byte, so its end is seen in one read, within the two bounds.
+fn buffer_bytes_for(len: Option<u64>) -> usize {
+    match len {
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1)
+            .clamp(MIN_READ_BUFFER_BYTES, READ_BUFFER_BYTES),
+        None => READ_BUFFER_BYTES,
+    }
 }
 
 /// What one step of the reader produced, detached from the reader's buffer borrow.
@@ -101,8 +119,9 @@ impl OfflineSource {
     ) -> Result<OfflineSource, CaptureError> {
         let path = path.as_ref().to_path_buf();
         let cut_by_stop = Arc::new(AtomicBool::new(false));
-        let (magic, input, pipe) = header::open_input(&path, stop, cut_by_stop.clone())?;
-        let format = header::read_format(&path, magic, input)?;
+        let (magic, input, pipe, len) = header::open_input(&path, stop, cut_by_stop.clone())?;
+        let buffer_bytes = buffer_bytes_for(len);
+        let format = header::read_format(&path, magic, input, buffer_bytes)?;
         Ok(OfflineSource {
             path,
             format,
@@ -115,6 +134,7 @@ impl OfflineSource {
             cut_by_stop,
             pipe,
             snaplen: None,
+            buffer_bytes,
         })
     }
 
@@ -233,9 +253,26 @@ impl OfflineSource {
         // A refill that neither adds bytes nor reaches the end means the buffer is full and
         // the parser still wants more; asking again would spin forever.
         if self.reader().data().len() == before && !self.reader().reader_exhausted() {
+            if self.grow_buffer() {
+                return Ok(());
+            }
             return Err(self.corrupt("record does not fit the read buffer"));
         }
         Ok(())
+    }
+
+    /// Doubles the read buffer, up to `READ_BUFFER_BYTES`; false when it is that already.
+    fn grow_buffer(&mut self) -> bool {
+        if self.buffer_bytes >= READ_BUFFER_BYTES {
+            return false;
+        }
+        self.buffer_bytes = (self.buffer_bytes * 2).min(READ_BUFFER_BYTES);
+        let grown = self.buffer_bytes;
+        match &mut self.format {
+            Format::Pcap { reader, .. } => reader.grow(grown),
+            Format::PcapNg { reader, .. } => reader.grow(grown),
+        };
+        true
     }
 
     /// Whether the input is a pipe, FIFO or terminal, whose writer may go quiet.

@@ -3,6 +3,18 @@
 //! that order, so no step needs a privilege an earlier one gave up) and proves it cannot
 //! become root again. Outputs created before are handed to USER so a reopen after the
 //! drop keeps working.
+//!
+//! Capabilities go at the same point, with or without `-Z`: a packet socket needs
+//! CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode) only to be opened. With `-Z`
+//! nothing is kept; root without `-Z` keeps CAP_DAC_OVERRIDE alone, because its outputs
+//! (rotated `-w` files, `--pcap-dir`, `--extract`, `--json` reopened on SIGHUP) may be
+//! created later in directories root does not own; a non-root user given the two
+//! capabilities keeps none. The bounding and ambient sets are emptied too and
+//! no_new_privs set, so no program run later could regain any.
+//!
+//! Capabilities belong to threads: the capture, worker and event threads, which handle
+//! captured bytes, start after this and inherit it; the signal thread and the pcap
+//! writer started before keep theirs without `-Z` (setuid clears every thread's).
 
 use crate::config::{Config, Input};
 use std::ffi::CString;
@@ -10,14 +22,18 @@ use std::path::PathBuf;
 
 use super::RunError;
 
-/// Drops to `cfg.user`, or says once that a live capture started as root keeps root.
+/// Drops to `cfg.user`, or says once that a live capture started as root keeps root;
+/// either way gives up every capability it no longer needs.
 pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
     let Some(user) = cfg.user.as_deref() else {
         // SAFETY: geteuid has no preconditions and cannot fail.
-        if matches!(cfg.input, Input::Live(_)) && unsafe { libc::geteuid() } == 0 {
+        let root = unsafe { libc::geteuid() } == 0;
+        if matches!(cfg.input, Input::Live(_)) && root {
             eprintln!("oftsniff: running as root (no -Z USER given to drop to)");
         }
-        return Ok(());
+        let keep = if root { 1u64 << CAP_DAC_OVERRIDE } else { 0 };
+        return caps::limit_to(keep)
+            .map_err(|e| RunError::input(format!("oftsniff: cannot drop capabilities: {e}")));
     };
     let fail = |what: &str| {
         RunError::input(format!(
@@ -46,6 +62,9 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
             ))
         })?;
     }
+    // Emptying the bounding set needs CAP_SETPCAP, which setuid is about to take away.
+    caps::clear_bounding_and_ambient()
+        .map_err(|e| RunError::input(format!("oftsniff: -Z {user}: capabilities: {e}")))?;
     // SAFETY: setgroups reads one gid_t from a valid pointer; setgid and setuid take
     // plain integers. glibc applies each to every thread of the process.
     unsafe {
@@ -65,8 +84,16 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
             "oftsniff: -Z {user}: could become root again"
         )));
     }
-    Ok(())
+    // setuid to a non-root user emptied the permitted and effective sets already; this
+    // also covers `-Z root` and sets no_new_privs.
+    caps::limit_to(0)
+        .map_err(|e| RunError::input(format!("oftsniff: -Z {user}: capabilities: {e}")))
 }
+
+/// linux/capability.h: the one capability root without `-Z` keeps.
+const CAP_DAC_OVERRIDE: u32 = 1;
+
+mod caps;
 
 /// The files and directories this run created to write to.
 fn outputs(cfg: &Config) -> Vec<PathBuf> {

@@ -68,7 +68,7 @@ impl OfflineSource {
                     });
                     return Ok(Step::End);
                 }
-                if matches!(e, PcapError::BufferTooSmall) {
+                if matches!(e, PcapError::BufferTooSmall) && !self.grow_buffer() {
                     return Err(self.corrupt("record does not fit the read buffer"));
                 }
                 Ok(Step::NeedMore)

@@ -9,7 +9,7 @@ use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::input::InputFile;
-use super::{Format, Input, READ_BUFFER_BYTES};
+use super::{Format, Input};
 use crate::capture::error::CaptureError;
 use crate::capture::frame::{FrameNo, LinkType};
 use std::sync::atomic::AtomicBool;
@@ -22,14 +22,14 @@ pub(super) const PCAPNG_SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 pub(super) const PCAPNG_BOM_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
 
 /// Opens the input (`-` for standard input) and reads enough of it to tell the format.
-/// Returns the first four bytes, the whole input (those bytes included) and whether it is
-/// a pipe (or FIFO, or terminal) rather than a regular file. A pipe ends early once `stop`
-/// is set.
+/// Returns the first four bytes, the whole input (those bytes included), whether it is
+/// a pipe (or FIFO, or terminal) rather than a regular file, and a regular file's length.
+/// A pipe ends early once `stop` is set.
 pub(super) fn open_input(
     path: &Path,
     stop: Option<Arc<AtomicBool>>,
     cut_by_stop: Arc<AtomicBool>,
-) -> Result<([u8; 4], Input, bool), CaptureError> {
+) -> Result<([u8; 4], Input, bool, Option<u64>), CaptureError> {
     // `-r -` reads standard input, as tcpdump does (`tcpdump -w - | oftsniff -r -`).
     let from = if path.as_os_str() == "-" {
         Path::new("/dev/stdin")
@@ -61,7 +61,8 @@ pub(super) fn open_input(
     }
     let magic4 = [prefix[0], prefix[1], prefix[2], prefix[3]];
     let input: Input = Cursor::new(prefix).chain(file);
-    Ok((magic4, input, pipe))
+    let len = (!pipe).then_some(meta.len());
+    Ok((magic4, input, pipe, len))
 }
 
 /// The format the magic number names, with its reader.
@@ -69,11 +70,11 @@ pub(super) fn read_format(
     path: &Path,
     magic4: [u8; 4],
     input: Input,
+    buffer_bytes: usize,
 ) -> Result<Format, CaptureError> {
     let magic_le = u32::from_le_bytes(magic4);
     if magic4 == PCAPNG_SHB_MAGIC {
-        let reader =
-            PcapNGReader::new(READ_BUFFER_BYTES, input).map_err(|e| header_error(path, e))?;
+        let reader = PcapNGReader::new(buffer_bytes, input).map_err(|e| header_error(path, e))?;
         Ok(Format::PcapNg {
             reader,
             ifaces: Vec::new(),
@@ -83,7 +84,7 @@ pub(super) fn read_format(
         magic_le,
         0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34
     ) {
-        read_pcap_header(path, input)
+        read_pcap_header(path, input, buffer_bytes)
     } else {
         Err(CaptureError::BadMagic {
             path: path.to_path_buf(),
@@ -93,9 +94,13 @@ pub(super) fn read_format(
 }
 
 /// Reads a classic pcap's file header: link type, resolution, byte order.
-fn read_pcap_header(path: &Path, input: Input) -> Result<Format, CaptureError> {
+fn read_pcap_header(
+    path: &Path,
+    input: Input,
+    buffer_bytes: usize,
+) -> Result<Format, CaptureError> {
     let mut reader =
-        LegacyPcapReader::new(READ_BUFFER_BYTES, input).map_err(|e| header_error(path, e))?;
+        LegacyPcapReader::new(buffer_bytes, input).map_err(|e| header_error(path, e))?;
     let first = match reader.next() {
         Ok((len, PcapBlockOwned::LegacyHeader(h))) => Some((len, h)),
         _ => None,

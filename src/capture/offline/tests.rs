@@ -530,3 +530,25 @@ fn a_pcapng_block_running_past_the_end_is_still_a_truncated_tail() {
     assert_eq!(frames.len(), 1);
     assert_eq!(src.warnings().len(), 1, "the cut block is reported");
 }
+
+#[test]
+fn the_read_buffer_fits_the_file_and_grows_for_records_appended_after_open() {
+    assert_eq!(buffer_bytes_for(Some(100)), MIN_READ_BUFFER_BYTES);
+    assert_eq!(buffer_bytes_for(Some(1 << 20)), (1 << 20) + 1);
+    assert_eq!(buffer_bytes_for(Some(u64::MAX)), READ_BUFFER_BYTES);
+    assert_eq!(buffer_bytes_for(None), READ_BUFFER_BYTES);
+    // A file still being written: the record appended after open is larger than the
+    // buffer sized for the file at open, and must still be read whole.
+    let small = vec![1u8; 60];
+    let big = vec![2u8; 3 * MIN_READ_BUFFER_BYTES];
+    let f = TempFile::with(&pcap(false, false, 1, &[rec(1, 0, &small)]));
+    let mut src = OfflineSource::open(&f.0).unwrap();
+    let tail = pcap(false, false, 1, &[rec(2, 0, &big)]);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&f.0).unwrap();
+    std::io::Write::write_all(&mut file, &tail[24..]).unwrap();
+    let mut batch = Vec::new();
+    while src.next_batch(&mut batch, 8).unwrap() > 0 {}
+    assert_eq!(batch.len(), 2);
+    assert_eq!(batch[1].data, big);
+    assert!(src.warnings().is_empty());
+}

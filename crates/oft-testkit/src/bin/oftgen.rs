@@ -106,6 +106,13 @@ enum Cmd {
     },
     /// List the named scenarios
     List,
+    /// Write the fuzz targets' seed corpora: OUT/<target>/seed-<hash> (fuzz/corpus/)
+    FuzzSeeds {
+        out: PathBuf,
+        /// The captures and raw headers to cut seeds from as well
+        #[arg(long, default_value = "tests/data")]
+        data: PathBuf,
+    },
     #[command(external_subcommand)]
     Scenario(Vec<OsString>),
 }
@@ -148,6 +155,7 @@ fn run(cmd: Cmd) -> Result<(), String> {
             print!("{}", scenario_help());
             return Ok(());
         }
+        Cmd::FuzzSeeds { out, data } => return fuzz_seeds(&out, &data),
         Cmd::Elephants {
             out,
             flows,
@@ -251,4 +259,16 @@ fn create(path: &Path) -> Result<BufWriter<Box<dyn Write>>, String> {
         Box::new(File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?)
     };
     Ok(BufWriter::with_capacity(1 << 20, out))
+}
+
+fn fuzz_seeds(out: &Path, data: &Path) -> Result<(), String> {
+    let seeds =
+        oft_testkit::fuzz::seeds::collect(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let written = seeds
+        .write(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    for (target, files, bytes) in written {
+        println!("{target:<12} {files:>4} seeds {bytes:>8} bytes");
+    }
+    Ok(())
 }
