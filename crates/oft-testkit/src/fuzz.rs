@@ -165,7 +165,8 @@ pub fn run_frames(frames: Vec<Frame>) -> FlowOutcome {
     let handler = SessionHandler::new(0, report_tx, Arc::new(opts), None);
     // The handler (and with it the report sender) is dropped on return, which is how the
     // event loop learns the worker is done.
-    let _ = worker::run(work_rx, handler, &limits, None);
+    let budget = oftsniff::reassembly::MemBudget::new(limits.memcap);
+    let _ = worker::run(work_rx, handler, &limits, budget, None);
     let Ok(mut sink) = EventSink::open(Some(Path::new("/dev/null")), false, true) else {
         return FlowOutcome::default();
     };
@@ -184,6 +185,7 @@ pub fn run_frames(frames: Vec<Frame>) -> FlowOutcome {
         max_transfers: limits.max_transfers,
         workers: 1,
         max_held_reports: limits.max_held_reports,
+        message_link_secs: limits.message_link_secs,
     };
     let done = event_loop(report_rx, sink, None, opts).expect("writing to /dev/null and a sink");
     FlowOutcome {
