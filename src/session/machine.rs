@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 
 mod file;
 mod odc;
+mod wide;
 
 use file::{FileHash, FileProgress};
 pub use odc::OdcDirection;
@@ -92,6 +93,8 @@ pub struct DataMachine {
     pub odc_announced: bool,
     /// Direct IM: what each direction's ODC2 frames carried.
     pub odc: [OdcDirection; 2],
+    /// The data reached the size the PROMPT announced, and no header came since.
+    pub data_ended: bool,
     pub progress_nanos: u64,
     /// The connection was reset: file bytes from now on were in flight then.
     pub reset: bool,
@@ -125,6 +128,7 @@ impl DataMachine {
             direct_im: false,
             odc_announced: false,
             odc: Default::default(),
+            data_ended: false,
             reset: false,
             stream_pos: 0,
             acked_to: [None; 2],
@@ -253,6 +257,7 @@ impl DataMachine {
     // ---- OFT headers ------------------------------------------------------------
 
     pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
+        self.data_ended = false;
         // Whatever this direction carried unframed belongs to what came before.
         self.unframed[dir.index()] = Unframed::default();
         match h.kind {
@@ -324,7 +329,7 @@ impl DataMachine {
         let file = self
             .file
             .get_or_insert_with(|| FileProgress::unknown(h, at.ts));
-        let size = file.prompt.size as u64;
+        let size = file.size;
         let offset = offset.min(size);
         file.requested = Some(at.ts);
         file.offset = offset;
@@ -443,12 +448,15 @@ impl DataMachine {
                 at,
                 name: f.name.clone(),
                 bytes: f.next,
-                size: f.prompt.size as u64,
+                size: f.size,
                 rate_bps: rate,
             });
         }
         if left == 0 {
+            // The sender's next bytes may still show the file is 4 GiB larger
+            // (`machine::wide`); then a later data_end follows this one.
             self.modes[dir.index()] = Mode::Blocked;
+            self.data_ended = true;
             let step = Step::DataEnd { bytes: f.bytes };
             sink.phase(step, Arrow(Role::Sender, Role::Receiver), at);
         } else {
