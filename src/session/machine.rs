@@ -16,6 +16,7 @@ use sha2::Digest;
 use std::net::Ipv4Addr;
 
 mod file;
+mod getfile;
 mod odc;
 mod wide;
 
@@ -91,6 +92,8 @@ pub struct DataMachine {
     pub direct_im: bool,
     /// The `direct_im` phase was reported.
     pub odc_announced: bool,
+    /// A Get File header was seen.
+    pub get_file: bool,
     /// Direct IM: what each direction's ODC2 frames carried.
     pub odc: [OdcDirection; 2],
     /// The data reached the size the PROMPT announced, and no header came since.
@@ -127,6 +130,7 @@ impl DataMachine {
             finished: false,
             direct_im: false,
             odc_announced: false,
+            get_file: false,
             odc: Default::default(),
             data_ended: false,
             reset: false,
@@ -288,8 +292,9 @@ impl DataMachine {
                 sink.phase(Step::ResumeAccept { offset }, self.arrow(dir), at);
             }
             OftType::Done => self.on_done(dir, &h, at, sink),
-            // Get File and unknown codes: recognized, not followed.
-            _ => {}
+            OftType::Other(_) => {}
+            // Get File (0x11xx / 0x12xx).
+            _ => self.on_get_file(dir, h, at, sink),
         }
     }
 
@@ -326,6 +331,20 @@ impl DataMachine {
             Step::Ack { cookie: h.cookie }
         };
         sink.phase(step, self.arrow(dir), at);
+        self.request_data(dir, h, offset, at, sink);
+    }
+
+    /// The receiver (sending in `dir`) asked for the file's data from `offset`: the
+    /// sender's direction carries it next.
+    fn request_data(
+        &mut self,
+        dir: Direction,
+        h: &OftHeader,
+        offset: u64,
+        at: At,
+        sink: &mut dyn MachineSink,
+    ) {
+        let rdir = dir.reverse();
         let file = self
             .file
             .get_or_insert_with(|| FileProgress::unknown(h, at.ts));
