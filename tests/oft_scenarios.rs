@@ -314,7 +314,8 @@ fn expect(kind: Kind) -> Option<Expect> {
             proxy_creator: None,
             cancelled: true,
         },
-        Kind::NearmissHttp | Kind::NearmissProxyGarbage => return None,
+        // Covered by tests/getfile.rs (its own phases).
+        Kind::NearmissHttp | Kind::NearmissProxyGarbage | Kind::GetFile => return None,
     })
 }
 

@@ -37,6 +37,7 @@ pub enum StepKey {
     Decline,
     Teardown,
     DirectIm,
+    GetFile,
     OtherRendezvous,
 }
 
@@ -62,6 +63,7 @@ impl StepKey {
             StepKey::Decline => "FLAP decline",
             StepKey::Teardown => "teardown",
             StepKey::DirectIm => "direct IM",
+            StepKey::GetFile => "Get File listing / request",
             StepKey::OtherRendezvous => "FLAP other",
         }
     }
@@ -85,6 +87,7 @@ impl StepKey {
             Phase::Accept => StepKey::Accept,
             Phase::Cancel => StepKey::Cancel,
             Phase::DirectIm => StepKey::DirectIm,
+            Phase::GetFile(_) => StepKey::GetFile,
         }
     }
 

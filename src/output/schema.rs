@@ -135,6 +135,11 @@ pub fn phase_detail(step: &Step) -> PhaseDetail {
             d.proxy_ip = Some(proxy_ip.to_string());
         }
         Step::ProxyReady | Step::DirectIm => {}
+        Step::GetFile(g) => {
+            d.name = Some(g.name.clone());
+            d.size = Some(g.size);
+            d.cookie = g.cookie.map(|c| c.to_string());
+        }
         Step::ProxyError { code } => d.error_code = Some(*code),
         Step::Prompt(p) => {
             d.name = Some(p.name.clone());

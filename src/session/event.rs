@@ -13,9 +13,14 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 mod directim;
+mod getfile;
+mod kind;
 mod message;
 
+pub use super::phase::GetFileKind;
 pub use directim::{DirectImSummary, OdcCounts, OdcFlow};
+pub use getfile::GetFileStep;
+pub use kind::SessionKind;
 pub use message::{MessageRelation, MessageSeen};
 
 /// Identity of one transfer, numbered by the correlator in the order transfers are
@@ -130,6 +135,8 @@ pub enum Step {
         reason: CloseReason,
     },
     DirectIm,
+    /// Get File: the listing and the requests (docs/PROTOCOL.md §3.9).
+    GetFile(Box<GetFileStep>),
 }
 
 /// What a PROMPT announces.
@@ -168,6 +175,7 @@ impl Step {
             Step::Done { .. } => Phase::Done,
             Step::Close { .. } => Phase::Close,
             Step::DirectIm => Phase::DirectIm,
+            Step::GetFile(g) => Phase::GetFile(g.kind),
         }
     }
 
@@ -175,6 +183,7 @@ impl Step {
     pub fn file_name(&self) -> Option<&str> {
         match self {
             Step::Prompt(p) => Some(&p.name),
+            Step::GetFile(g) if g.kind == GetFileKind::ListingOffer => Some(&g.name),
             _ => None,
         }
     }
@@ -405,22 +414,6 @@ impl RendezvousSeen {
             }
         }
         ips
-    }
-}
-
-/// Kind of peer session a data connection carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    File,
-    DirectIm,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::File => "file",
-            SessionKind::DirectIm => "directim",
-        }
     }
 }
 

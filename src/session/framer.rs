@@ -158,7 +158,11 @@ impl DataConn {
                     Err(ParseError::Incomplete { .. }) => break,
                     Err(ParseError::Invalid(_)) => self.machine.modes[d] = Mode::Lost,
                 },
-                Mode::Blocked => break,
+                Mode::Blocked => {
+                    if !self.machine.try_wrap(dir, rest) {
+                        break;
+                    }
+                }
                 Mode::Lost => {
                     // Resynchronize only where a segment starts with a plausible header.
                     if probe_oft(rest) == Probe::Match {

@@ -16,7 +16,9 @@ use sha2::Digest;
 use std::net::Ipv4Addr;
 
 mod file;
+mod getfile;
 mod odc;
+mod wide;
 
 use file::{FileHash, FileProgress};
 pub use odc::OdcDirection;
@@ -90,8 +92,12 @@ pub struct DataMachine {
     pub direct_im: bool,
     /// The `direct_im` phase was reported.
     pub odc_announced: bool,
+    /// A Get File header was seen.
+    pub get_file: bool,
     /// Direct IM: what each direction's ODC2 frames carried.
     pub odc: [OdcDirection; 2],
+    /// The data reached the size the PROMPT announced, and no header came since.
+    pub data_ended: bool,
     pub progress_nanos: u64,
     /// The connection was reset: file bytes from now on were in flight then.
     pub reset: bool,
@@ -124,7 +130,9 @@ impl DataMachine {
             finished: false,
             direct_im: false,
             odc_announced: false,
+            get_file: false,
             odc: Default::default(),
+            data_ended: false,
             reset: false,
             stream_pos: 0,
             acked_to: [None; 2],
@@ -253,6 +261,7 @@ impl DataMachine {
     // ---- OFT headers ------------------------------------------------------------
 
     pub fn on_header(&mut self, dir: Direction, h: OftHeader, at: At, sink: &mut dyn MachineSink) {
+        self.data_ended = false;
         // Whatever this direction carried unframed belongs to what came before.
         self.unframed[dir.index()] = Unframed::default();
         match h.kind {
@@ -283,8 +292,9 @@ impl DataMachine {
                 sink.phase(Step::ResumeAccept { offset }, self.arrow(dir), at);
             }
             OftType::Done => self.on_done(dir, &h, at, sink),
-            // Get File and unknown codes: recognized, not followed.
-            _ => {}
+            OftType::Other(_) => {}
+            // Get File (0x11xx / 0x12xx).
+            _ => self.on_get_file(dir, h, at, sink),
         }
     }
 
@@ -321,10 +331,24 @@ impl DataMachine {
             Step::Ack { cookie: h.cookie }
         };
         sink.phase(step, self.arrow(dir), at);
+        self.request_data(dir, h, offset, at, sink);
+    }
+
+    /// The receiver (sending in `dir`) asked for the file's data from `offset`: the
+    /// sender's direction carries it next.
+    fn request_data(
+        &mut self,
+        dir: Direction,
+        h: &OftHeader,
+        offset: u64,
+        at: At,
+        sink: &mut dyn MachineSink,
+    ) {
+        let rdir = dir.reverse();
         let file = self
             .file
             .get_or_insert_with(|| FileProgress::unknown(h, at.ts));
-        let size = file.prompt.size as u64;
+        let size = file.size;
         let offset = offset.min(size);
         file.requested = Some(at.ts);
         file.offset = offset;
@@ -443,12 +467,15 @@ impl DataMachine {
                 at,
                 name: f.name.clone(),
                 bytes: f.next,
-                size: f.prompt.size as u64,
+                size: f.size,
                 rate_bps: rate,
             });
         }
         if left == 0 {
+            // The sender's next bytes may still show the file is 4 GiB larger
+            // (`machine::wide`); then a later data_end follows this one.
             self.modes[dir.index()] = Mode::Blocked;
+            self.data_ended = true;
             let step = Step::DataEnd { bytes: f.bytes };
             sink.phase(step, Arrow(Role::Sender, Role::Receiver), at);
         } else {

@@ -25,6 +25,25 @@ pub enum Phase {
     Cancel,
     /// Direct IM: the first ODC2 header.
     DirectIm,
+    /// Get File: its listing and requests.
+    GetFile(GetFileKind),
+}
+
+/// The Get File headers (docs/PROTOCOL.md §1.3, §3.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GetFileKind {
+    /// 0x1108, owner → requester: its folder listing is offered.
+    ListingOffer,
+    /// 0x1209, requester → owner: send the listing (its bytes follow).
+    ListingRequest,
+    /// 0x120A: meaning uncertain.
+    Listing120A,
+    /// 0x120B, requester → owner: listing received.
+    ListingReceived,
+    /// 0x120C, requester → owner: send this file.
+    FileRequest,
+    /// 0x120E, requester → owner: list this folder.
+    DirRequest,
 }
 
 impl Phase {
@@ -49,6 +68,12 @@ impl Phase {
             Phase::Accept => "accept",
             Phase::Cancel => "cancel",
             Phase::DirectIm => "direct_im",
+            Phase::GetFile(GetFileKind::ListingOffer) => "getfile_listing",
+            Phase::GetFile(GetFileKind::ListingRequest) => "getfile_listing_request",
+            Phase::GetFile(GetFileKind::Listing120A) => "getfile_0x120a",
+            Phase::GetFile(GetFileKind::ListingReceived) => "getfile_listing_received",
+            Phase::GetFile(GetFileKind::FileRequest) => "getfile_file_request",
+            Phase::GetFile(GetFileKind::DirRequest) => "getfile_dir_request",
         }
     }
 }

@@ -104,6 +104,8 @@ fn outcome(st: &FlowState, conn: &ConnMeta, ts: Timestamp) -> ConnOutcome {
     ConnOutcome {
         kind: if m.direct_im {
             SessionKind::DirectIm
+        } else if m.get_file {
+            SessionKind::GetFile
         } else {
             SessionKind::File
         },

@@ -19,6 +19,9 @@ pub(super) enum FileHash {
 /// A file from its PROMPT to its DONE.
 pub(super) struct FileProgress {
     pub(super) prompt: OftHeader,
+    /// The file's size: the PROMPT's 32 bits, plus 4 GiB for each time the sender's data
+    /// went on past them (a larger file's header holds only its low 32 bits).
+    pub(super) size: u64,
     pub(super) name: String,
     /// Bytes requested: ACK or RESUME_ACK seen.
     pub(super) requested: Option<Timestamp>,
@@ -53,7 +56,7 @@ impl DataMachine {
         sink: &mut dyn MachineSink,
     ) {
         let Some(f) = self.file.take() else { return };
-        let size = f.prompt.size as u64;
+        let size = f.size;
         let whole = f.requested.is_some() && f.next >= size && f.missing.is_empty();
         if status == FileStatus::Complete {
             if !whole {
@@ -138,6 +141,7 @@ impl FileProgress {
     pub(super) fn new(h: OftHeader, ts: Timestamp, unknown_start: bool) -> FileProgress {
         FileProgress {
             name: h.name.display(),
+            size: u64::from(h.size),
             prompt: h,
             requested: None,
             offset: 0,

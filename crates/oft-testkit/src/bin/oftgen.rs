@@ -55,7 +55,7 @@ enum Cmd {
         /// Transfers running at the same time
         #[arg(long, default_value_t = workloads::OftTransfers::default().concurrent)]
         concurrent: usize,
-        /// Bytes of each file (at most 4 GiB - 1)
+        /// Bytes of each file (from 4 GiB on, the OFT headers carry the low 32 bits)
         #[arg(long, default_value_t = workloads::OftTransfers::default().file_bytes)]
         file_bytes: u64,
         /// Start the capture when PERCENT of each file has been sent (its handshake,

@@ -17,6 +17,7 @@ use oftsniff::proto::proxy::ProxyFrame;
 use oftsniff::proto::rendezvous::{RendezvousMsg, ServiceData};
 use oftsniff::proto::{Capability, Cookie};
 
+mod getfile;
 mod net;
 mod stories;
 
@@ -93,6 +94,8 @@ pub enum Kind {
     Flap443,
     /// Direct, with instant messages before and after it (and one from a third person).
     DirectChat,
+    /// Get File: the owner's listing, then one file the requester asks for.
+    GetFile,
     /// Not OFT: an HTTP exchange whose body holds an OFT2 header ("Cool FileXfer").
     NearmissHttp,
     /// Not OFT: a stream that starts like a proxy INIT_SEND and goes on as garbage.
@@ -491,6 +494,7 @@ pub fn build(kind: Kind, seed: u64, v: Variant) -> OftCapture {
             },
         ),
         Kind::Reversed => reversed(seed, v),
+        Kind::GetFile => getfile::get_file(seed, v),
         Kind::ProxyStage1 => proxied(seed, v, true, Answer::Accept),
         Kind::ProxySkip => proxied(seed, v, true, Answer::Skip),
         Kind::ProxyStage2 => proxied(seed, v, false, Answer::Accept),

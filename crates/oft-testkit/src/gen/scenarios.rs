@@ -46,6 +46,12 @@ pub const SCENARIOS: &[Scenario] = &[
         build: |seed| oft::build(Kind::DirectChat, seed, Variant::PLAIN).pcap,
     },
     Scenario {
+        name: "oft-getfile",
+        about: "Get File: the owner offers its listing (0x1108), the requester takes it \
+                (0x1209, data, 0x120B) and asks for one file (0x120C), sent as in Send File",
+        build: |seed| oft::build(Kind::GetFile, seed, Variant::PLAIN).pcap,
+    },
+    Scenario {
         name: "oft-reversed",
         about: "redirect (request #2): the file sender is the TCP initiator and sends the PROMPT",
         build: |seed| oft::build(Kind::Reversed, seed, Variant::PLAIN).pcap,

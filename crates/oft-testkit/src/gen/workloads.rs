@@ -125,7 +125,7 @@ pub fn oft_transfers<W: Write>(spec: &OftTransfers, out: W) -> io::Result<Captur
         frame_gap: Duration::from_nanos(1_200),
         seed: spec.seed,
     };
-    let size = spec.file_bytes.min(u64::from(u32::MAX));
+    let size = spec.file_bytes;
     let sent_before_pickup = size * u64::from(spec.pickup_percent.min(100)) / 100;
     run(&shape, out, move |_rng| Script {
         oft: Some(OftStage::Prompt),
@@ -260,15 +260,10 @@ fn oft_prompt(i: usize, size: u64, payload: &XorShift64, buf: &mut [u8]) -> OftH
         left -= n as u64;
     }
     let name = FileName::utf8(&format!("file-{i:06}.bin"));
-    OftHeader::prompt(
-        Cookie::default(),
-        name,
-        size as u32,
-        sum.value(),
-        1,
-        1,
-        size as u32,
-    )
+    // A file of 4 GiB or more: the header holds the low 32 bits of its size, as the
+    // clients that send one write it (the full size goes in rendezvous TLV 0x2713).
+    let low32 = size as u32;
+    OftHeader::prompt(Cookie::default(), name, low32, sum.value(), 1, 1, low32)
 }
 
 fn step(a: &mut Active, buf: &mut [u8]) {
