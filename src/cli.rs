@@ -429,6 +429,7 @@ impl Args {
             max_transfers: self.max_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
             rst_linger_ms: self.rst_linger_ms,
+            max_held_reports: crate::config::held_reports_for(self.memcap),
             ..Limits::default()
         }
     }
