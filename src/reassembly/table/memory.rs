@@ -134,8 +134,9 @@ impl<H: StreamHandler> FlowTable<H> {
         if !self.budget.over() {
             return;
         }
-        if self.mem > 0 {
-            // Down to an eighth under the limit, so the scan over all flows is rare.
+        // Holes only where they are a real share of the budget: the scan below looks at
+        // every flow, and is paid once per eighth of the budget regrown, not per frame.
+        if self.mem > self.budget.limit() / 16 {
             let free = self.budget.excess() + self.budget.limit() / 8;
             self.relieve_memory(h, counters, self.mem.saturating_sub(free), true);
         }
