@@ -444,6 +444,7 @@ impl Args {
             overlap_window_bytes: self.overlap_window_bytes,
             rst_linger_ms: self.rst_linger_ms,
             message_link_secs: self.message_link_secs,
+            max_held_reports: crate::config::held_reports_for(self.memcap),
             ..Limits::default()
         }
     }

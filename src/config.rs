@@ -217,7 +217,8 @@ pub struct Limits {
     /// and pushes back on the event thread early (`writer_stalls`).
     pub pcap_queue_batches: usize,
     /// Reports the event thread holds to merge the workers' reports in packet-time order
-    /// (default 100,000); past it the oldest is correlated before a slow worker caught up
+    /// (default 100,000; the command line takes a sixteenth of `--memcap` in reports, see
+    /// [`held_reports_for`]); past it the oldest is correlated before a slow worker caught up
     /// (`reports_forced`).
     pub max_held_reports: usize,
 }
@@ -247,6 +248,17 @@ impl Default for Limits {
             max_held_reports: 100_000,
         }
     }
+}
+
+/// Reports the event thread may hold to merge the workers' order, for a budget of
+/// `memcap` bytes: a sixteenth of it, at most the 100,000 of `Limits::default()` and at
+/// least 1,000 (few enough to cost nothing, enough for a batch of every worker). Held
+/// reports are not charged to the budget flow by flow (the event thread does not see it),
+/// so their share is set aside here; past it they are correlated early and counted
+/// (`reports_forced`).
+pub fn held_reports_for(memcap: usize) -> usize {
+    let each = std::mem::size_of::<(crate::capture::Timestamp, crate::session::report::Report)>();
+    (memcap / 16 / each).clamp(1_000, Limits::default().max_held_reports)
 }
 
 /// Parses a byte size as tcpdump and friends write it: a number with an optional unit
@@ -291,5 +303,16 @@ mod tests {
         assert!(parse_size("M").is_err());
         assert!(parse_size("-1M").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn held_reports_take_a_sixteenth_of_the_budget_within_bounds() {
+        use super::held_reports_for;
+        let each =
+            std::mem::size_of::<(crate::capture::Timestamp, crate::session::report::Report)>();
+        assert_eq!(held_reports_for(1 << 10), 1_000);
+        assert_eq!(held_reports_for(64 << 20), (64 << 20) / 16 / each);
+        assert!(held_reports_for(64 << 20) * each <= 4 << 20);
+        assert_eq!(held_reports_for(1 << 40), 100_000);
     }
 }

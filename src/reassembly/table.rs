@@ -482,18 +482,10 @@ impl<H: StreamHandler> FlowTable<H> {
         i
     }
 
-    /// Frees one slot: a lingering flow if any (it is over anyway), else the longest-idle
-    /// open flow, which is closed as evicted.
+    /// Frees one slot at `--max-flows`: a lingering flow if any (it is over anyway), else
+    /// the longest-idle open flow that is not protected, which is closed as evicted.
     fn make_room(&mut self, h: &mut H, counters: &mut Counters) {
-        if self.drop_lingering(h, counters) {
-            return;
-        }
-        let t = self.active.tail;
-        if t != NIL {
-            self.close_slot(h, t, CloseReason::Evicted, counters);
-            counters.flows_evicted += 1;
-            self.remove(t);
-        }
+        self.evict_one(h, counters, memory::Cause::MaxFlows);
     }
 
     /// Gives up every hole of both directions and calls `close`.

@@ -20,6 +20,15 @@ use crate::reassembly::{CloseReason, SegmentMeta, StreamHandler};
 use crate::stats::Counters;
 use std::mem::size_of;
 
+/// Which limit a flow is evicted at (each has its counters).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cause {
+    /// `--max-flows`, per worker.
+    MaxFlows,
+    /// `--memcap`, for the process.
+    Memcap,
+}
+
 /// The handler's side of a flow.
 pub(super) enum App<S> {
     /// Put off (`StreamHandler::lazy_open`): the flow's first segment, a pure SYN, whose
@@ -125,17 +134,18 @@ impl<H: StreamHandler> FlowTable<H> {
         if !self.budget.over() {
             return;
         }
-        if self.mem > 0 {
-            // Down to an eighth under the limit, so the scan over all flows is rare.
+        // Holes only where they are a real share of the budget: the scan below looks at
+        // every flow, and is paid once per eighth of the budget regrown, not per frame.
+        if self.mem > self.budget.limit() / 16 {
             let free = self.budget.excess() + self.budget.limit() / 8;
             self.relieve_memory(h, counters, self.mem.saturating_sub(free), true);
         }
-        while self.budget.over() && self.evict_one(h, counters) {}
+        while self.budget.over() && self.evict_one(h, counters, Cause::Memcap) {}
     }
 
-    /// Ends one flow to free memory: a lingering one, else the longest idle one that is
+    /// Ends one flow to make room: a lingering one, else the longest idle one that is
     /// not protected, else the longest idle. Returns whether there was any.
-    fn evict_one(&mut self, h: &mut H, counters: &mut Counters) -> bool {
+    pub(super) fn evict_one(&mut self, h: &mut H, counters: &mut Counters, cause: Cause) -> bool {
         if self.drop_lingering(h, counters) {
             return true;
         }
@@ -162,10 +172,10 @@ impl<H: StreamHandler> FlowTable<H> {
             None => return false,
         };
         self.close_slot(h, i, CloseReason::Evicted, counters);
-        if protected {
-            counters.memcap_protected_evicted += 1;
-        } else {
-            counters.memcap_flows_evicted += 1;
+        match cause {
+            Cause::MaxFlows => counters.flows_evicted += 1,
+            Cause::Memcap if protected => counters.memcap_protected_evicted += 1,
+            Cause::Memcap => counters.memcap_flows_evicted += 1,
         }
         self.remove(i);
         true

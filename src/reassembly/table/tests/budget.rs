@@ -130,3 +130,19 @@ fn memcap_gives_up_holes_before_evicting_flows() {
     assert_eq!(stream[0], None);
     assert_eq!(n.table.reassembly_mem(), 0);
 }
+
+#[test]
+fn max_flows_spares_protected_flows_too() {
+    let limits = Limits {
+        max_flows: 2,
+        ..Limits::default()
+    };
+    let mut n = Net::new(limits);
+    n.rec.protect = vec![1];
+    for i in 0..3 {
+        n.send(&client(i), SERVER, 1000, 0, SYN, b"", i as f64);
+    }
+    assert_eq!(n.rec.closes(), vec![(2, CloseReason::Evicted)]);
+    assert_eq!(n.counters.flows_evicted, 1);
+    assert_eq!(n.counters.memcap_flows_evicted, 0);
+}
