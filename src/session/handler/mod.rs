@@ -45,6 +45,8 @@ pub struct SessionOptions {
     pub max_ladder_lines: usize,
     /// Report a `flow` event for every TCP connection.
     pub flow_records: bool,
+    /// `--hash`: the digest of each file.
+    pub hash: crate::session::digest::HashAlg,
 }
 
 impl Default for SessionOptions {
@@ -60,6 +62,7 @@ impl Default for SessionOptions {
             midstream_scan_bytes: limits.midstream_scan_bytes,
             max_ladder_lines: limits.max_ladder_lines,
             flow_records: true,
+            hash: Default::default(),
         }
     }
 }
@@ -183,6 +186,7 @@ impl SessionHandler {
         if let Some(seen) = pickup {
             machine.unframed = *seen;
         }
+        machine.hash = self.opts.hash;
         self.counters.data_conns += 1;
         st.class = Class::Data(Box::new(DataConn::new(machine)));
     }
