@@ -79,6 +79,10 @@ impl OfflineSet {
         snaplen: u32,
     ) -> Result<OfflineSet, CaptureError> {
         let (files, mut notes) = expand(paths);
+        if files.is_empty() {
+            let path = paths.first().cloned().unwrap_or_default();
+            return Err(CaptureError::NoFiles { path });
+        }
         let mut files_skipped = notes.len() as u64;
         let mut pending = Vec::new();
         let mut first_err = None;
