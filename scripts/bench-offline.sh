@@ -164,6 +164,9 @@ bench() {
         if [ "$n" = 1 ]; then
             oft_ns=$LAST_NS
             oft_cpu=$LAST_CPU
+            # Recognition without the per-file SHA-256 (most of it on big transfers).
+            row "oftsniff --workers 1 --json --hash none" "$file" "$frames" \
+                "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null --hash none
         fi
         if [ "$pipe_ns" -gt 0 ] && [ "$LAST_NS" -gt 0 ]; then
             awk -v a="$pipe_ns" -v b="$LAST_NS" -v n="$n" 'BEGIN {
