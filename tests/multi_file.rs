@@ -128,3 +128,15 @@ fn a_bad_file_among_good_ones_is_skipped_with_a_line_and_counted() {
     assert_eq!(said.len(), 1, "one line names the bad file: {err}");
     assert!(said[0].contains("file skipped"), "{err}");
 }
+
+#[test]
+fn standard_input_in_a_set_is_refused_and_the_rest_read() {
+    let dir = TempDir::new("multi-stdin");
+    let whole = capture(&dir);
+    let (one, _) = run(&[&whole]);
+    // Probing a stream would eat its first frames: it is skipped, not half read.
+    let (lines, err) = run_code(&[Path::new("-"), &whole], 2);
+    assert_eq!(events(&lines), events(&one));
+    assert_eq!(stat(&lines, "files_skipped"), 1);
+    assert!(err.contains("can only be read alone"), "{err}");
+}

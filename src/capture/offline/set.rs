@@ -243,7 +243,16 @@ fn skipped(e: &CaptureError) -> String {
 /// The time of a file's first frame, its link type and snap length; None for a file
 /// without frames.
 fn probe(path: &Path) -> Result<Option<(Timestamp, LinkType, Option<u32>)>, CaptureError> {
+    let stream = || CaptureError::StreamInSet {
+        path: path.to_path_buf(),
+    };
+    if path.as_os_str() == "-" {
+        return Err(stream());
+    }
     let mut src = OfflineSource::open(path)?;
+    if src.is_pipe() {
+        return Err(stream());
+    }
     let mut one: Batch = Vec::with_capacity(1);
     src.next_batch(&mut one, 1)?;
     Ok(one.first().map(|f| (f.ts, src.link_type(), src.snaplen())))
