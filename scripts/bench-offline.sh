@@ -13,23 +13,34 @@
 # the cost of holding frames until a flow is classified); oft-transfers is all OFT, so
 # every frame is written and -w pays for real.
 #
-# Usage: scripts/bench-offline.sh [--keep] [--regen]
-#   --keep   generate into target/bench-data (kept for the next run) instead of a temp dir
-#   --regen  regenerate even when target/bench-data already holds the workloads
-# Env: BENCH_TSHARK=1 adds a `tshark -r FILE -q` row (slow); a `suricata -r` row is added
-#      automatically when suricata is installed.
+# Peers on the same files in the same run, each with its ratio to `oftsniff --workers 1
+# --json /dev/null`: Suricata 7 (`--runmode single`, default config: stream reassembly
+# on; one loud skip line when it is not installed; bookworm-backports has it) and
+# `tshark -r FILE -q` (slow: BENCH_TSHARK=0 leaves it out).
+#
+# Scaling: 1k, 10k and 100k transfers of 200-byte files (oftgen oft-transfers), each
+# with and without --no-classify, printing wall and CPU (user+sys) microseconds per
+# transfer: the cost per transfer should stay flat as transfers multiply.
+#
+# Usage: scripts/bench-offline.sh [--keep] [--regen] [--scaling-only]
+#   --keep          generate into target/bench-data (kept for the next run) instead of a
+#                   temp dir
+#   --regen         regenerate even when target/bench-data already holds the workloads
+#   --scaling-only  only the scaling run
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 KEEP=0
 REGEN=0
+SCALING_ONLY=0
 for a in "$@"; do
     case "$a" in
+    --scaling-only) SCALING_ONLY=1 ;;
     --keep) KEEP=1 ;;
     --regen) REGEN=1 ;;
     -h | --help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -92,6 +103,7 @@ now_ns() { date +%s%N; }
 # row LABEL FILE FRAMES CMD...: runs CMD once under GNU time, prints one table row and
 # leaves the wall time (ns) in $LAST_NS (0 when the command failed).
 LAST_NS=0
+LAST_CPU=0
 row() {
     local label=$1 file=$2 frames=$3
     shift 3
@@ -110,11 +122,21 @@ row() {
     LAST_NS=$((t1 - t0))
     local rss_kb
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
-    awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" 'BEGIN {
+    LAST_CPU=$(awk -F': ' '/User time|System time/ {c += $2} END {printf "%.3f", c}' "$SCRATCH/time")
+    awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" \
+        -v cpu="$LAST_CPU" 'BEGIN {
         sec = ns / 1e9; if (sec <= 0) sec = 1e-9
-        printf "  %-42s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB\n",
-            l, sec, s * 8 / sec / 1e9, f / sec / 1e3, rss / 1024
+        printf "  %-42s %8.3f s %8.2f Gbit/s %9.0f kpps %8.1f MB  cpu %.2f s\n",
+            l, sec, s * 8 / sec / 1e9, f / sec / 1e3, rss / 1024, cpu
     }'
+}
+
+# ratio LABEL PEER_NS OFT_NS PEER_CPU OFT_CPU: how many times longer the peer took.
+ratio() {
+    [ "$2" -gt 0 ] && [ "$3" -gt 0 ] || return 0
+    awk -v l="$1" -v p="$2" -v o="$3" -v pc="$4" -v oc="$5" 'BEGIN {
+        printf "  %-42s %8.2fx wall, %.2fx cpu (peer / oftsniff --workers 1 --json)\n",
+            "  ratio " l ":", p / o, (oc > 0 ? pc / oc : 0) }'
 }
 
 bench() {
@@ -132,13 +154,20 @@ bench() {
     row "oftsniff --workers 2" "$file" "$frames" "$OFTSNIFF" -r "$file" --workers 2
     # OFT recognition against the pipeline alone (--no-classify: reassembly into a
     # consumer that only counts, flow records still written), both with --json.
-    local pipe_ns
+    local pipe_ns oft_ns=0 oft_cpu=0
     for n in 1 2; do
         row "oftsniff --workers $n --no-classify --json" "$file" "$frames" \
             "$OFTSNIFF" -r "$file" --workers "$n" --no-classify --json /dev/null
         pipe_ns=$LAST_NS
         row "oftsniff --workers $n --json /dev/null" "$file" "$frames" \
             "$OFTSNIFF" -r "$file" --workers "$n" --json /dev/null
+        if [ "$n" = 1 ]; then
+            oft_ns=$LAST_NS
+            oft_cpu=$LAST_CPU
+            # Recognition without the per-file SHA-256 (most of it on big transfers).
+            row "oftsniff --workers 1 --json --hash none" "$file" "$frames" \
+                "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null --hash none
+        fi
         if [ "$pipe_ns" -gt 0 ] && [ "$LAST_NS" -gt 0 ]; then
             awk -v a="$pipe_ns" -v b="$LAST_NS" -v n="$n" 'BEGIN {
                 printf "  %-42s %8.0f %% of the pipeline-only throughput\n",
@@ -164,13 +193,51 @@ bench() {
     done
     if command -v suricata >/dev/null 2>&1; then
         mkdir -p "$SCRATCH/suricata"
-        row "suricata -r (default config)" "$file" "$frames" \
-            suricata -r "$file" -l "$SCRATCH/suricata"
+        row "suricata -r --runmode single" "$file" "$frames" \
+            suricata -r "$file" -l "$SCRATCH/suricata" --runmode single -k none
+        ratio suricata "$LAST_NS" "$oft_ns" "$LAST_CPU" "$oft_cpu"
+    else
+        echo "  SKIPPED suricata: not installed (apt-get install -t bookworm-backports suricata)"
     fi
-    if [ "${BENCH_TSHARK:-0}" = 1 ] && command -v tshark >/dev/null 2>&1; then
+    if [ "${BENCH_TSHARK:-1}" = 1 ] && command -v tshark >/dev/null 2>&1; then
         row "tshark -r -q" "$file" "$frames" tshark -r "$file" -q
+        ratio tshark "$LAST_NS" "$oft_ns" "$LAST_CPU" "$oft_cpu"
+    elif [ "${BENCH_TSHARK:-1}" = 1 ]; then
+        echo "  SKIPPED tshark: not installed"
     fi
 }
+
+# Cost per transfer as transfers multiply: N transfers of 200-byte files.
+scaling() {
+    echo
+    echo "scaling: oftgen oft-transfers --file-bytes 200, oftsniff --workers 1 --json /dev/null -q"
+    printf '  %-10s %12s %12s %14s %14s %8s\n' transfers "wall us/tr" "cpu us/tr" \
+        "no-classify us" "no-classify cpu" "ratio"
+    local n file cls_ns cls_cpu
+    for n in 1000 10000 100000; do
+        file=$DATA/scaling-$n.pcap
+        if [ ! -s "$file" ] || [ "$REGEN" -eq 1 ]; then
+            "$OFTGEN" oft-transfers "$file" --transfers "$n" --file-bytes 200 2>/dev/null
+        fi
+        cat "$file" >/dev/null
+        row "with recognition" "$file" 1 "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null -q \
+            >/dev/null
+        cls_ns=$LAST_NS
+        cls_cpu=$LAST_CPU
+        row "--no-classify" "$file" 1 "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null -q \
+            --no-classify >/dev/null
+        awk -v n="$n" -v a="$cls_ns" -v ac="$cls_cpu" -v b="$LAST_NS" -v bc="$LAST_CPU" 'BEGIN {
+            printf "  %-10d %12.2f %12.2f %14.2f %14.2f %7.2fx\n", n, a / 1e3 / n, ac * 1e6 / n,
+                b / 1e3 / n, bc * 1e6 / n, (bc > 0 ? ac / bc : 0) }'
+        [ "$KEEP" -eq 1 ] || rm -f "$file"
+    done
+}
+
+if [ "$SCALING_ONLY" -eq 1 ]; then
+    echo "oftsniff scaling benchmark, $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    scaling
+    exit 0
+fi
 
 generate elephants
 generate many-flows
@@ -182,3 +249,4 @@ echo "(one run each, file in page cache; Gbit/s = capture file bytes x 8 / wall 
 bench elephants
 bench many-flows
 bench oft-transfers
+scaling

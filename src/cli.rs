@@ -5,6 +5,7 @@ use crate::capture::{Backend, FilterExpr, LiveOptions};
 use crate::config::{
     Config, Input, Limits, LiveCapture, Outputs, TransferRef, DEFAULT_PROGRESS_SECS,
 };
+use crate::session::digest::HashAlg;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 
@@ -44,6 +45,14 @@ Examples:
 Events: docs/EVENTS.md. Protocol notes: docs/PROTOCOL.md.";
 
 /// What `--generate` writes to standard output.
+/// `--hash`: which digest files get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    Sha256,
+    Md5,
+    None,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Generate {
     /// The man page (roff), for man1/oftsniff.1.
@@ -74,14 +83,16 @@ pub struct Args {
     )]
     pub interface: Option<String>,
 
-    /// Read frames from a pcap or pcapng file ('-' for standard input).
+    /// Read frames from a pcap or pcapng file ('-' for standard input). Give -r more than
+    /// once, or a directory (its files), to read rotated captures as one capture in
+    /// timestamp order; a file that cannot be read is reported and skipped.
     #[arg(
         help_heading = "Capture",
         short = 'r',
         long = "read",
         value_name = "FILE"
     )]
-    pub read: Option<PathBuf>,
+    pub read: Vec<PathBuf>,
 
     /// List the interfaces that can be captured on, and exit.
     #[arg(help_heading = "Capture", short = 'D', long = "list-interfaces")]
@@ -184,6 +195,17 @@ pub struct Args {
     /// Carve transferred files into DIR as they stream past (created; its parent must exist).
     #[arg(help_heading = "Output", long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
+
+    /// Digest of each file's bytes in `file` events: `sha256` (field sha256), `md5` (field
+    /// md5, for hash sets keyed by MD5) or `none` (neither: the fastest on big transfers).
+    #[arg(
+        help_heading = "Output",
+        long,
+        value_enum,
+        value_name = "ALG",
+        default_value = "sha256"
+    )]
+    pub hash: HashArg,
 
     /// Seconds of packet time between progress events of a running transfer (0: off).
     #[arg(help_heading = "Output", long, value_name = "SECS", default_value_t = DEFAULT_PROGRESS_SECS)]
@@ -359,6 +381,11 @@ impl Args {
                 report: self.report,
                 report_interval_secs: self.report_interval,
                 progress_secs: self.progress,
+                hash: match self.hash {
+                    HashArg::Sha256 => HashAlg::Sha256,
+                    HashArg::Md5 => HashAlg::Md5,
+                    HashArg::None => HashAlg::None,
+                },
                 stats_interval: (self.stats_interval > 0)
                     .then(|| std::time::Duration::from_secs(self.stats_interval)),
                 json: self.json,
@@ -381,8 +408,10 @@ impl Args {
 
     /// One file, or one interface with one socket per capture thread.
     fn input(&self) -> Result<Input, String> {
-        if let Some(path) = &self.read {
-            return Ok(Input::File(path.clone()));
+        match self.read.as_slice() {
+            [] => {}
+            [path] if !path.is_dir() => return Ok(Input::File(path.clone())),
+            paths => return Ok(Input::Files(paths.to_vec())),
         }
         let Some(iface) = &self.interface else {
             return Err(

@@ -67,6 +67,9 @@ impl TransferRef {
 pub enum Input {
     /// `-r FILE`: a pcap or pcapng file (`-` is standard input).
     File(PathBuf),
+    /// `-r` more than once, or a directory: the files read as one capture in timestamp
+    /// order.
+    Files(Vec<PathBuf>),
     /// `-i IFACE`: live capture.
     Live(LiveCapture),
 }
@@ -123,6 +126,8 @@ pub struct Outputs {
     /// `--stats-interval SECS`: wall time between counters so far (stderr and an
     /// interim `stats` event); `None`: off (`SIGUSR1` still asks for one).
     pub stats_interval: Option<std::time::Duration>,
+    /// `--hash`: the digest of each file's bytes (SHA-256 unless told).
+    pub hash: crate::session::digest::HashAlg,
 }
 
 impl Outputs {

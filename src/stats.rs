@@ -135,6 +135,9 @@ counters! {
     /// SYNs ignored on a connection under way because they did not repeat its handshake
     /// (workers).
     syn_on_established: "SYNs ignored on established connections",
+    /// Capture files of a multi-file `-r` skipped: unreadable, or damaged part way
+    /// (their frames before the damage are kept) (capture thread).
+    files_skipped: "capture files skipped (unreadable or damaged)",
 }
 
 /// Printed on every run, like tcpdump's counters, whatever their value.

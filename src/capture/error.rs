@@ -33,6 +33,11 @@ pub enum CaptureError {
     FileNotFound { path: PathBuf },
     /// The path names a directory (or something else that is not a regular file).
     NotAFile { path: PathBuf },
+    /// `-r` named directories (and files) that held no file to read.
+    NoFiles { path: PathBuf },
+    /// Standard input, a pipe or a FIFO among several `-r` inputs: a set is probed for
+    /// its first frames and read again, which a stream cannot be.
+    StreamInSet { path: PathBuf },
     /// The capture file exists but cannot be read.
     Unreadable { path: PathBuf, source: io::Error },
     /// The capture file has no bytes at all.
@@ -140,6 +145,12 @@ impl fmt::Display for CaptureError {
             ),
             FileNotFound { path } => write!(f, "{}: no such file", path.display()),
             NotAFile { path } => write!(f, "{}: not a regular file", path.display()),
+            NoFiles { path } => write!(f, "{}: no capture files to read", path.display()),
+            StreamInSet { path } => write!(
+                f,
+                "{}: a pipe or standard input can only be read alone (one -r)",
+                path.display()
+            ),
             Unreadable { path, source } => {
                 write!(f, "{}: cannot read: {}", path.display(), OneLine(source))
             }

@@ -21,7 +21,7 @@ pub use error::{CaptureError, CaptureWarning};
 pub use filter::{FilterError, FilterExpr, FrameFilter};
 pub use frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
 pub use interfaces::{list_interfaces, InterfaceInfo};
-pub use offline::OfflineSource;
+pub use offline::{OfflineSet, OfflineSource};
 pub use pnet_backend::{PnetOptions, PnetSource};
 pub use pool::FramePool;
 pub use ring::{KernelStats, RingOptions, RingSource};

@@ -22,9 +22,11 @@ mod errors;
 mod header;
 mod input;
 mod pcapng;
+mod set;
 
 use errors::Problem;
 use pcapng::{ng_block, NgInterface};
+pub use set::{expand, OfflineSet};
 
 /// Bytes the parser buffers at once. Large reads keep the syscall count per gigabyte low.
 pub const READ_BUFFER_BYTES: usize = 8 << 20;

@@ -100,7 +100,7 @@ fn detail(d: &PhaseDetail) -> String {
         kv("bytes", v.to_string());
     }
     if let Some(v) = &d.checksum {
-        kv("checksum", v.clone());
+        kv("checksum", v.to_string());
     }
     if let Some(v) = &d.screen_name {
         kv("sn", format!("{v:?}"));
@@ -115,7 +115,7 @@ fn detail(d: &PhaseDetail) -> String {
         kv("error", format!("0x{v:04x}"));
     }
     if let Some(v) = &d.cookie {
-        kv("cookie", v.clone());
+        kv("cookie", v.to_string());
     }
     if let (Some(c), Some(sv)) = (&d.client, &d.server) {
         kv("conn", format!("{c}->{sv}"));
@@ -124,7 +124,7 @@ fn detail(d: &PhaseDetail) -> String {
         kv("client", format!("{v:?}"));
     }
     if let Some(v) = &d.reason {
-        kv("reason", v.clone());
+        kv("reason", v.to_string());
     }
     s
 }

@@ -15,6 +15,7 @@ pub mod rotate;
 pub mod schema;
 pub mod sink;
 pub mod status;
+pub mod text;
 pub mod timestamp;
 pub mod transfer_files;
 

@@ -4,7 +4,7 @@
 //! 8601 UTC); `flow` and `transfer` records carry a Community ID.
 
 use crate::output::community_id;
-use crate::output::timestamp::iso8601;
+use crate::output::text::{self, iso8601, ConnText, DigestText, EndpointText, ShortText};
 use crate::session::event::{
     Event, FileSeen, FlowSeen, PhaseSeen, ProgressSeen, RendezvousSeen, Step, TransferSummary,
 };
@@ -111,15 +111,15 @@ pub fn phase_detail(step: &Step) -> PhaseDetail {
     let mut d = PhaseDetail::default();
     match step {
         Step::TcpHandshake { client, server } => {
-            d.client = Some(client.to_string());
-            d.server = Some(server.to_string());
+            d.client = Some(text::endpoint(client));
+            d.server = Some(text::endpoint(server));
         }
         Step::ProxyInitSend {
             screen_name,
             cookie,
         } => {
             d.screen_name = Some(screen_name.clone());
-            d.cookie = Some(cookie.to_string());
+            d.cookie = Some(text::cookie(cookie));
         }
         Step::ProxyInitRecv {
             screen_name,
@@ -128,7 +128,7 @@ pub fn phase_detail(step: &Step) -> PhaseDetail {
         } => {
             d.screen_name = Some(screen_name.clone());
             d.token = Some(*token);
-            d.cookie = Some(cookie.to_string());
+            d.cookie = Some(text::cookie(cookie));
         }
         Step::ProxyAck { token, proxy_ip } => {
             d.token = Some(*token);
@@ -138,31 +138,31 @@ pub fn phase_detail(step: &Step) -> PhaseDetail {
         Step::GetFile(g) => {
             d.name = Some(g.name.clone());
             d.size = Some(g.size);
-            d.cookie = g.cookie.map(|c| c.to_string());
+            d.cookie = g.cookie.map(|c| text::cookie(&c));
         }
         Step::ProxyError { code } => d.error_code = Some(*code),
         Step::Prompt(p) => {
             d.name = Some(p.name.clone());
             d.size = Some(p.size);
-            d.checksum = Some(p.checksum.to_string());
+            d.checksum = Some(text::checksum(p.checksum));
             d.files_total = Some(p.files_total);
             d.files_left = Some(p.files_left);
-            d.cookie = p.cookie.map(|c| c.to_string());
+            d.cookie = p.cookie.map(|c| text::cookie(&c));
             d.client_id = Some(p.client_id.clone());
         }
-        Step::Ack { cookie } => d.cookie = Some(cookie.to_string()),
+        Step::Ack { cookie } => d.cookie = Some(text::cookie(cookie)),
         Step::Resume {
             offset,
             checksum,
             cookie,
         } => {
             d.offset = Some(*offset);
-            d.checksum = Some(checksum.to_string());
-            d.cookie = Some(cookie.to_string());
+            d.checksum = Some(text::checksum(*checksum));
+            d.cookie = Some(text::cookie(cookie));
         }
         Step::ResumeAccept { offset } | Step::DataStart { offset } => d.offset = Some(*offset),
         Step::ResumeAck { offset, cookie } => {
-            d.cookie = Some(cookie.to_string());
+            d.cookie = Some(text::cookie(cookie));
             d.offset = Some(*offset);
         }
         Step::DataEnd { bytes } => d.bytes = Some(*bytes),
@@ -173,13 +173,22 @@ pub fn phase_detail(step: &Step) -> PhaseDetail {
             cookie,
         } => {
             d.bytes = Some(*bytes);
-            d.checksum = Some(checksum.to_string());
+            d.checksum = Some(text::checksum(*checksum));
             d.files_left = Some(*files_left);
-            d.cookie = Some(cookie.to_string());
+            d.cookie = Some(text::cookie(cookie));
         }
-        Step::Close { reason } => d.reason = Some(reason.as_str().to_string()),
+        Step::Close { reason } => d.reason = Some(reason.as_str()),
     }
     d
+}
+
+/// `Arrow`'s `Display` text.
+fn arrow(a: crate::session::phase::Arrow) -> ShortText {
+    let mut t = ShortText::default();
+    t.push_bytes(a.0.as_str().as_bytes());
+    t.push_bytes(b"->");
+    t.push_bytes(a.1.as_str().as_bytes());
+    t
 }
 
 fn phase_record(
@@ -191,11 +200,11 @@ fn phase_record(
     PhaseRecord {
         ts: p.at.ts.as_f64(),
         timestamp: iso8601(p.at.ts),
-        transfer: transfer.to_string(),
+        transfer: text::transfer(transfer),
         phase: p.step.phase().as_str(),
-        dir: p.arrow.to_string(),
+        dir: arrow(p.arrow),
         frame: p.at.frame.0,
-        conn: format!("{}-{}", conn.0, conn.1),
+        conn: text::conn(&conn.0, &conn.1),
         leg,
         detail: phase_detail(&p.step),
     }
@@ -203,11 +212,12 @@ fn phase_record(
 
 fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
     let end = &f.end;
-    let party = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string()).unwrap_or_default();
+    let party =
+        |e: Option<crate::flow::Endpoint>| e.map(|e| text::endpoint(&e)).unwrap_or_default();
     FileRecord {
         ts: end.end.as_f64(),
         timestamp: iso8601(end.end),
-        transfer: transfer.to_string(),
+        transfer: text::transfer(transfer),
         name: end.name.clone(),
         size: end.size,
         bytes: end.bytes,
@@ -215,18 +225,19 @@ fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {
         bytes_delivered: end.legs.delivered,
         bytes_acked: end.legs.acked,
         offset: end.offset,
-        checksum_expected: end.checksum_expected.to_string(),
-        checksum_seen: end.checksum_seen.map(|c| c.to_string()),
+        checksum_expected: text::checksum(end.checksum_expected),
+        checksum_seen: end.checksum_seen.map(text::checksum),
         checksum_ok: end.checksum_ok,
-        checksum_done: end.checksum_done.map(|c| c.to_string()),
-        checksum_partial: end.checksum_partial.map(|c| c.to_string()),
+        checksum_done: end.checksum_done.map(text::checksum),
+        checksum_partial: end.checksum_partial.map(text::checksum),
         status: end.status.as_str(),
         duration_s: end.duration_s(),
         rate_bps: end.rate_bps(),
         wire_duration_s: end.wire_duration_s(),
         first_data_ts: end.first_data.map(|t| t.as_f64()),
         last_data_ts: end.last_data.map(|t| t.as_f64()),
-        sha256: end.sha256.map(|h| h.to_string()),
+        sha256: end.sha256.map(|h| text::sha256(&h)),
+        md5: end.md5.map(|h| text::md5(&h)),
         path: f.path.as_ref().map(|p| p.display().to_string()),
         missing: end.missing.clone(),
         sender: party(f.sender),
@@ -240,7 +251,7 @@ fn progress_record(transfer: TransferId, p: &ProgressSeen) -> ProgressRecord {
     ProgressRecord {
         ts: p.at.ts.as_f64(),
         timestamp: iso8601(p.at.ts),
-        transfer: transfer.to_string(),
+        transfer: text::transfer(transfer),
         name: p.name.clone(),
         bytes: p.bytes,
         size: p.size,
@@ -276,14 +287,14 @@ fn rendezvous_record(transfer: TransferId, rv: &RendezvousSeen) -> RendezvousRec
     RendezvousRecord {
         ts: rv.at.ts.as_f64(),
         timestamp: iso8601(rv.at.ts),
-        transfer: transfer.to_string(),
+        transfer: text::transfer(transfer),
         kind: rv.kind.as_str(),
         frame: rv.at.frame.0,
-        cookie: rv.cookie.to_string(),
+        cookie: text::cookie(&rv.cookie),
         capability: capability_name(rv).to_string(),
         snac: snac_label(rv.snac),
-        flap_client: rv.flap_client.to_string(),
-        flap_server: rv.flap_server.to_string(),
+        flap_client: text::endpoint(&rv.flap_client),
+        flap_server: text::endpoint(&rv.flap_server),
         screen_name: rv.screen_name.clone(),
         request_no: rv.request_no,
         use_proxy: rv.use_proxy,
@@ -300,11 +311,11 @@ fn rendezvous_record(transfer: TransferId, rv: &RendezvousSeen) -> RendezvousRec
 }
 
 fn transfer_record(t: &TransferSummary) -> TransferRecord {
-    let ep = |e: Option<crate::flow::Endpoint>| e.map(|e| e.to_string());
+    let ep = |e: Option<crate::flow::Endpoint>| e.map(|e| text::endpoint(&e));
     TransferRecord {
         ts: t.ts.as_f64(),
         timestamp: iso8601(t.ts),
-        transfer: t.transfer.to_string(),
+        transfer: text::transfer(t.transfer),
         kind: t.kind.as_str(),
         start: t.start.as_f64(),
         end: t.end.as_f64(),
@@ -313,7 +324,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         proxied: t.proxy.is_some(),
         proxy: ep(t.proxy),
         proxy_creator: t.proxy_creator.map(|r| proxy_creator_name(t, r)),
-        cookie: t.cookie.map(|c| c.to_string()),
+        cookie: t.cookie.map(|c| text::cookie(&c)),
         sender_name: t.sender_name.clone(),
         receiver_name: t.receiver_name.clone(),
         files: t.files,
@@ -323,7 +334,7 @@ fn transfer_record(t: &TransferSummary) -> TransferRecord {
         bytes_acked: t.legs_carried.acked,
         duration_s: t.duration_s(),
         rate_bps: t.rate_bps(),
-        legs: t.legs.iter().map(|(c, s)| format!("{c}-{s}")).collect(),
+        legs: t.legs.iter().map(|(c, s)| text::conn(c, s)).collect(),
         cancelled: t.cancelled,
         frames_lost: t.frames_lost,
         failed_attempts: t.failed_attempts,
@@ -338,8 +349,8 @@ fn flow_record(f: &FlowSeen) -> FlowRecord {
         ts: f.end.as_f64(),
         timestamp: iso8601(f.end),
         start: f.start.as_f64(),
-        client: f.client.to_string(),
-        server: f.server.to_string(),
+        client: text::endpoint(&f.client),
+        server: text::endpoint(&f.server),
         midstream: f.midstream,
         packets_c2s: f.packets_c2s,
         packets_s2c: f.packets_s2c,
@@ -361,7 +372,7 @@ pub struct PhaseDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cookie: Option<String>,
+    pub cookie: Option<ShortText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -377,35 +388,83 @@ pub struct PhaseDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checksum: Option<String>,
+    pub checksum: Option<ShortText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client: Option<String>,
+    pub client: Option<EndpointText>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
+    pub server: Option<EndpointText>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<&'static str>,
 }
 
 /// A transfer reached a phase.
-#[derive(Serialize)]
 struct PhaseRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
-    pub transfer: String,
+    pub timestamp: ShortText,
+    pub transfer: ShortText,
     pub phase: &'static str,
-    pub dir: String,
+    pub dir: ShortText,
     pub frame: u64,
     /// Which data connection of the transfer ("ip:port-ip:port", client first).
-    pub conn: String,
+    pub conn: ConnText,
     /// 1-based number of that connection within the transfer (2 for a proxy's second leg).
     pub leg: u32,
-    #[serde(flatten)]
     pub detail: PhaseDetail,
+}
+
+// Written by hand rather than derived with `#[serde(flatten)]` on `detail`: flatten turns
+// the record into a map and costs about as much as everything else in it.
+impl Serialize for PhaseRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("PhaseRecord", 8 + 16)?;
+        m.serialize_field("ts", &self.ts)?;
+        m.serialize_field("timestamp", &self.timestamp)?;
+        m.serialize_field("transfer", &self.transfer)?;
+        m.serialize_field("phase", self.phase)?;
+        m.serialize_field("dir", &self.dir)?;
+        m.serialize_field("frame", &self.frame)?;
+        m.serialize_field("conn", &self.conn)?;
+        m.serialize_field("leg", &self.leg)?;
+        self.detail.serialize_fields(&mut m)?;
+        m.end()
+    }
+}
+
+impl PhaseDetail {
+    /// The fields present, in the struct's order, into a record being written.
+    fn serialize_fields<M: SerializeStruct>(&self, m: &mut M) -> Result<(), M::Error> {
+        macro_rules! present {
+            ($($f:ident),*) => {$(
+                if let Some(v) = &self.$f {
+                    m.serialize_field(stringify!($f), v)?;
+                }
+            )*};
+        }
+        present!(
+            name,
+            size,
+            cookie,
+            screen_name,
+            token,
+            proxy_ip,
+            error_code,
+            files_total,
+            files_left,
+            offset,
+            checksum,
+            bytes,
+            client,
+            server,
+            client_id,
+            reason
+        );
+        Ok(())
+    }
 }
 
 /// A file ended (complete, skipped, resumed, truncated, or seen only in part).
@@ -413,8 +472,8 @@ struct PhaseRecord {
 struct FileRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
-    pub transfer: String,
+    pub timestamp: ShortText,
+    pub transfer: ShortText,
     pub name: String,
     pub size: u64,
     pub bytes: u64,
@@ -424,13 +483,13 @@ struct FileRecord {
     pub bytes_delivered: Option<u64>,
     pub bytes_acked: Option<u64>,
     pub offset: u64,
-    pub checksum_expected: String,
-    pub checksum_seen: Option<String>,
+    pub checksum_expected: ShortText,
+    pub checksum_seen: Option<ShortText>,
     pub checksum_ok: Option<bool>,
-    pub checksum_done: Option<String>,
+    pub checksum_done: Option<ShortText>,
     /// Only on a file picked up midstream whose seen bytes could be placed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checksum_partial: Option<String>,
+    pub checksum_partial: Option<ShortText>,
     pub status: &'static str,
     /// From the data request (ACK / RESUME_ACK) to the DONE (or the last data byte).
     pub duration_s: f64,
@@ -439,12 +498,15 @@ struct FileRecord {
     pub wire_duration_s: f64,
     pub first_data_ts: Option<f64>,
     pub last_data_ts: Option<f64>,
-    pub sha256: Option<String>,
+    pub sha256: Option<DigestText>,
+    /// Only with `--hash md5` (absent otherwise, so the default record is unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<DigestText>,
     pub path: Option<String>,
     /// Byte ranges `[start, end)` of the file that were not seen.
     pub missing: Vec<[u64; 2]>,
-    pub sender: String,
-    pub receiver: String,
+    pub sender: EndpointText,
+    pub receiver: EndpointText,
     /// File bytes that arrived after the connection was reset (in flight then).
     pub bytes_after_reset: u64,
     /// Why `--extract` could not write the file, null when it could (or was not asked).
@@ -456,8 +518,8 @@ struct FileRecord {
 struct ProgressRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
-    pub transfer: String,
+    pub timestamp: ShortText,
+    pub transfer: ShortText,
     pub name: String,
     pub bytes: u64,
     pub size: u64,
@@ -470,17 +532,17 @@ struct ProgressRecord {
 struct RendezvousRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
-    pub transfer: String,
+    pub timestamp: ShortText,
+    pub transfer: ShortText,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub frame: u64,
-    pub cookie: String,
+    pub cookie: ShortText,
     pub capability: String,
     /// SNAC subtype as "4/6" (client to server) or "4/7" (server to client).
     pub snac: String,
-    pub flap_client: String,
-    pub flap_server: String,
+    pub flap_client: EndpointText,
+    pub flap_server: EndpointText,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -512,17 +574,17 @@ struct RendezvousRecord {
 struct TransferRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
-    pub transfer: String,
+    pub timestamp: ShortText,
+    pub transfer: ShortText,
     pub kind: &'static str,
     pub start: f64,
     pub end: f64,
-    pub sender: Option<String>,
-    pub receiver: Option<String>,
+    pub sender: Option<EndpointText>,
+    pub receiver: Option<EndpointText>,
     pub proxied: bool,
-    pub proxy: Option<String>,
+    pub proxy: Option<EndpointText>,
     pub proxy_creator: Option<&'static str>,
-    pub cookie: Option<String>,
+    pub cookie: Option<ShortText>,
     pub sender_name: Option<String>,
     pub receiver_name: Option<String>,
     pub files: u64,
@@ -533,7 +595,7 @@ struct TransferRecord {
     pub bytes_acked: Option<u64>,
     pub duration_s: f64,
     pub rate_bps: f64,
-    pub legs: Vec<String>,
+    pub legs: Vec<ConnText>,
     pub cancelled: bool,
     /// Frames of its connections lost to `--max-held-frames` before they were recognized.
     pub frames_lost: u64,
@@ -552,10 +614,10 @@ struct TransferRecord {
 struct FlowRecord {
     pub ts: f64,
     /// `ts` as ISO 8601 UTC with microseconds, for log shippers' `@timestamp`.
-    pub timestamp: String,
+    pub timestamp: ShortText,
     pub start: f64,
-    pub client: String,
-    pub server: String,
+    pub client: EndpointText,
+    pub server: EndpointText,
     pub midstream: bool,
     pub packets_c2s: u64,
     pub packets_s2c: u64,

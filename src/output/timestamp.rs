@@ -21,6 +21,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// The UTC time `micros` microseconds after the Unix epoch.
 pub fn iso8601_micros(micros: u64) -> String {
+    iso8601_bytes(micros).iter().map(|&c| c as char).collect()
+}
+
+/// `iso8601_micros` as bytes on the stack, for the NDJSON writer.
+pub fn iso8601_bytes(micros: u64) -> [u8; 27] {
     let secs = (micros / 1_000_000) as i64;
     let frac = micros % 1_000_000;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -35,7 +40,7 @@ pub fn iso8601_micros(micros: u64) -> String {
     digits(&mut b[14..16], (rem % 3600 / 60) as u64);
     digits(&mut b[17..19], (rem % 60) as u64);
     digits(&mut b[20..26], frac);
-    b.iter().map(|&c| c as char).collect()
+    b
 }
 
 /// Writes `v` in decimal into `out`, right-aligned and zero-padded (the leading digits of

@@ -2,7 +2,8 @@
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
 use crate::capture::{
-    Batch, CaptureError, FilterExpr, LinkType, LiveOptions, LiveSource, OfflineSource, Timestamp,
+    Batch, CaptureError, FilterExpr, LinkType, LiveOptions, LiveSource, OfflineSet, OfflineSource,
+    Timestamp,
 };
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
@@ -12,6 +13,8 @@ use std::sync::Arc;
 
 pub enum Source {
     Offline(Box<OfflineSource>),
+    /// Several files merged in time order.
+    Files(Box<OfflineSet>),
     Live(LiveSource),
 }
 
@@ -35,6 +38,9 @@ impl Source {
                 }
                 Ok(vec![Source::Offline(Box::new(src))])
             }
+            Input::Files(paths) => Ok(vec![Source::Files(Box::new(OfflineSet::open(
+                paths, filter, snaplen,
+            )?))]),
             Input::Live(live) => (0..live.threads)
                 .map(|_| {
                     let options = LiveOptions {
@@ -52,6 +58,7 @@ impl Source {
     pub fn link_type(&self) -> LinkType {
         match self {
             Source::Offline(o) => o.link_type(),
+            Source::Files(s) => s.link_type(),
             Source::Live(l) => l.link_type(),
         }
     }
@@ -60,13 +67,14 @@ impl Source {
     pub fn is_live_like(&self) -> bool {
         match self {
             Source::Offline(o) => o.is_pipe(),
+            Source::Files(_) => false,
             Source::Live(_) => true,
         }
     }
 
     pub fn policy(&self) -> Backpressure {
         match self {
-            Source::Offline(_) => Backpressure::Block,
+            Source::Offline(_) | Source::Files(_) => Backpressure::Block,
             Source::Live(_) => Backpressure::Drop,
         }
     }
@@ -120,6 +128,10 @@ pub fn capture_thread(
     match &mut source {
         Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
         Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
+        Source::Files(s) => {
+            counters.files_skipped = s.files_skipped();
+            warnings.extend(s.notes().iter().cloned());
+        }
     }
     CaptureDone {
         counters,
@@ -169,6 +181,10 @@ fn capture_loop(
                 }
                 got
             }
+            Source::Files(s) => match s.next_batch(&mut batch, want)? {
+                0 => break,
+                got => got,
+            },
             Source::Live(l) => l.next_batch(&mut batch, want, stop)?,
         };
         quiet = got == 0;

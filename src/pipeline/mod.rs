@@ -121,6 +121,7 @@ pub fn session_options(cfg: &Config) -> SessionOptions {
         max_ladder_lines: cfg.limits.max_ladder_lines,
         flow_records: out.flow_records(),
         messages: out.messages,
+        hash: out.hash,
     }
 }
 
@@ -248,9 +249,13 @@ fn say_what_is_read(cfg: &Config, sources: &[Source]) {
                     .snaplen()
                     .map(|n| format!(", snapshot length {n}"))
                     .unwrap_or_default(),
-                Source::Live(_) => String::new(),
+                Source::Live(_) | Source::Files(_) => String::new(),
             };
             eprintln!("reading from file {}, link-type {link}{snap}", p.display())
+        }
+        crate::config::Input::Files(ps) => {
+            let names: Vec<String> = ps.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("reading from {}, link-type {link}", names.join(", "))
         }
         crate::config::Input::Live(l) => {
             eprintln!(

@@ -26,6 +26,25 @@ impl Default for OftChecksum {
     }
 }
 
+/// Bytes summed between folds; with `LANES` u32 lanes each lane adds at most
+/// `BLOCK / (2 * LANES)` words of at most 0xFFFF, which stays below 2^32.
+const BLOCK: usize = 1 << 20;
+/// Independent 16-bit word sums: a fixed-width loop of plain adds the compiler turns into
+/// SIMD (like the Internet checksum), where one u64 accumulator was a serial chain.
+const LANES: usize = 16;
+
+/// Sum of the big-endian 16-bit words of `block`'s whole `2 * LANES`-byte chunks (the
+/// tail is left to the caller).
+fn lane_sum(block: &[u8]) -> u64 {
+    let mut lanes = [0u32; LANES];
+    for chunk in block.chunks_exact(LANES * 2) {
+        for (lane, w) in lanes.iter_mut().zip(chunk.chunks_exact(2)) {
+            *lane += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+    }
+    lanes.iter().map(|&l| u64::from(l)).sum()
+}
+
 /// Fold a ones'-complement accumulator to 16 bits, keeping a non-zero sum non-zero.
 fn fold(mut x: u64) -> u32 {
     while x > 0xFFFF {
@@ -74,8 +93,9 @@ impl OftChecksum {
         // Now at an even offset: 2^16 ≡ 1 (mod 0xFFFF), so a big-endian u64 contributes its
         // two u32 halves, and those halves sum like their u16 words. Folding once per block
         // keeps the u64 accumulator far from overflow.
-        for block in bytes.chunks(1 << 16) {
-            let mut words = block.chunks_exact(8);
+        for block in bytes.chunks(BLOCK) {
+            acc += lane_sum(block);
+            let mut words = block.chunks_exact(LANES * 2).remainder().chunks_exact(8);
             for w in &mut words {
                 let v = u64::from_be_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
                 acc += (v >> 32) + (v & 0xFFFF_FFFF);

@@ -66,6 +66,22 @@ impl fmt::Display for Sha256Digest {
     }
 }
 
+/// MD5 of the file bytes seen on the wire (`--hash md5`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl fmt::Debug for Sha256Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -242,6 +258,8 @@ pub struct FileEnd {
     pub requested: Option<Timestamp>,
     pub end: Timestamp,
     pub sha256: Option<Sha256Digest>,
+    /// Set instead of `sha256` with `--hash md5`.
+    pub md5: Option<Md5Digest>,
     /// Byte ranges `[start, end)` not seen.
     pub missing: Vec<[u64; 2]>,
     /// Of `bytes`, those that arrived after the connection was reset.

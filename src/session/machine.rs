@@ -5,6 +5,7 @@
 //! and reports through a `MachineSink`; it never looks at bytes itself except to count,
 //! checksum and hash file data.
 
+use super::digest::HashAlg;
 use super::event::{At, Checksum, FileEnd, FileStatus, ProgressSeen, Prompt, Sha256Digest, Step};
 use super::phase::{Arrow, Role};
 use crate::capture::Timestamp;
@@ -12,7 +13,6 @@ use crate::classify::pickup::Unframed;
 use crate::flow::Direction;
 use crate::proto::checksum::OftChecksum;
 use crate::proto::{Capability, Cookie, OftHeader, OftType, ProxyBody, ProxyFrame};
-use sha2::Digest;
 use std::net::Ipv4Addr;
 
 mod file;
@@ -99,6 +99,8 @@ pub struct DataMachine {
     /// The data reached the size the PROMPT announced, and no header came since.
     pub data_ended: bool,
     pub progress_nanos: u64,
+    /// `--hash`: the digest files get.
+    pub hash: HashAlg,
     /// The connection was reset: file bytes from now on were in flight then.
     pub reset: bool,
     /// Stream offset (of its direction) of the bytes `on_data` is handed next.
@@ -137,6 +139,7 @@ impl DataMachine {
             stream_pos: 0,
             acked_to: [None; 2],
             progress_nanos: progress_secs.saturating_mul(Timestamp::NANOS_PER_SEC),
+            hash: HashAlg::default(),
         }
     }
 
@@ -305,7 +308,7 @@ impl DataMachine {
         self.learn_sender(dir);
         self.learn_cookie(h.cookie);
         let step = Step::Prompt(Box::new(prompt_of(&h)));
-        self.file = Some(FileProgress::new(h, at.ts, false));
+        self.file = Some(FileProgress::new(h, at.ts, false, self.hash));
         self.modes[dir.index()] = Mode::Blocked;
         self.modes[dir.reverse().index()] = Mode::Headers;
         sink.phase(step, self.arrow(dir), at);
@@ -347,7 +350,7 @@ impl DataMachine {
         let rdir = dir.reverse();
         let file = self
             .file
-            .get_or_insert_with(|| FileProgress::unknown(h, at.ts));
+            .get_or_insert_with(|| FileProgress::unknown(h, at.ts, self.hash));
         let size = file.size;
         let offset = offset.min(size);
         file.requested = Some(at.ts);
@@ -401,13 +404,19 @@ impl DataMachine {
     /// Picked up after the ACK: the DONE names the file, and what the sender's direction
     /// (`sdir`) carried unframed just before it is its end.
     fn picked_up_file(&mut self, sdir: Direction, h: &OftHeader, at: At) -> FileProgress {
-        let mut f = FileProgress::unknown(h, at.ts);
+        let mut f = FileProgress::unknown(h, at.ts, self.hash);
         let size = h.size as u64;
         let seen = std::mem::take(&mut self.unframed[sdir.index()]).place(size);
         f.bytes = seen.bytes;
         f.next = size;
         f.missing = seen.missing;
-        f.sha = FileHash::Placed(seen.sha256.map(Sha256Digest));
+        // Bytes seen before the file was named were hashed with SHA-256 (the classifier
+        // keeps them before any option applies): placed only when that is the choice.
+        f.sha = FileHash::Placed(
+            seen.sha256
+                .map(Sha256Digest)
+                .filter(|_| self.hash == HashAlg::Sha256),
+        );
         f.first_data = seen.first;
         f.last_data = seen.last;
         f.checksum_partial = seen.checksum_partial;

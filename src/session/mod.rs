@@ -1,5 +1,6 @@
 //! Transfer state machines and rendezvous correlation.
 pub mod correlate;
+pub mod digest;
 pub mod event;
 pub mod flap;
 pub mod framer;

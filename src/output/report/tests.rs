@@ -72,6 +72,7 @@ fn hostile_record() -> RunRecord {
         requested: None,
         end: ts(30),
         sha256: None,
+        md5: None,
         missing: vec![],
         bytes_after_reset: 0,
         legs: Default::default(),

@@ -125,3 +125,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn words_of_0xffff_across_several_blocks_match_the_byte_loop() {
+    // The worst case for the lane sums (every word at its maximum), over more than two
+    // fold blocks and an odd tail, at both parities.
+    let mut data = vec![0xFFu8; 2 * BLOCK + 3 * LANES + 5];
+    data[7] = 0x12;
+    for start in [0u64, 1] {
+        let mut c = OftChecksum::starting_at(start);
+        c.update(&data);
+        assert!(checksums_match(
+            c.value(),
+            reference(0xFFFF_0000, start, &data)
+        ));
+    }
+    let mixed = spec_file(3 * BLOCK + 17);
+    assert_eq!(OftChecksum::of(&mixed), reference(0xFFFF_0000, 0, &mixed));
+}

@@ -203,6 +203,7 @@ fn file(sender: &str, receiver: &str) -> Box<FileSeen> {
             requested: None,
             end: Timestamp(2_000_000_000),
             sha256: None,
+            md5: None,
             missing: Vec::new(),
             bytes_after_reset: 0,
             legs: LegCounts {

@@ -47,6 +47,8 @@ pub struct SessionOptions {
     pub flow_records: bool,
     /// `--messages`: report channel-1 instant messages of FLAP connections.
     pub messages: bool,
+    /// `--hash`: the digest of each file.
+    pub hash: crate::session::digest::HashAlg,
 }
 
 impl Default for SessionOptions {
@@ -63,6 +65,7 @@ impl Default for SessionOptions {
             max_ladder_lines: limits.max_ladder_lines,
             flow_records: true,
             messages: false,
+            hash: Default::default(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl SessionHandler {
         if let Some(seen) = pickup {
             machine.unframed = *seen;
         }
+        machine.hash = self.opts.hash;
         self.counters.data_conns += 1;
         st.class = Class::Data(Box::new(DataConn::new(machine)));
     }

@@ -6,13 +6,13 @@ use crate::capture::Timestamp;
 use crate::flow::Direction;
 use crate::proto::checksum::{checksums_match, OftChecksum};
 use crate::proto::OftHeader;
+use crate::session::digest::{Digests, FileHasher, HashAlg};
 use crate::session::event::{Checksum, FileEnd, FileStatus, LegCounts, Sha256Digest};
-use sha2::{Digest, Sha256};
 
-/// SHA-256 of a file's bytes on the wire: hashed as they pass, or already worked out
+/// The digest of a file's bytes on the wire: hashed as they pass, or already worked out
 /// when bytes seen before the file was named were placed in it (None: not knowable).
 pub(super) enum FileHash {
-    Running(Sha256),
+    Running(FileHasher),
     Placed(Option<Sha256Digest>),
 }
 
@@ -85,6 +85,11 @@ impl DataMachine {
             missing.insert(0, [0, f.offset]);
         }
         let acked = self.acked_of(&f, size);
+        let digests = match f.sha {
+            _ if status == FileStatus::Skipped => Digests::default(),
+            FileHash::Running(h) => h.finish(),
+            FileHash::Placed(sha256) => Digests { sha256, md5: None },
+        };
         let end = FileEnd {
             name: f.name.clone(),
             components: f.prompt.name.components(),
@@ -101,11 +106,8 @@ impl DataMachine {
             last_data: f.last_data,
             requested: f.requested,
             end: ts,
-            sha256: match f.sha {
-                _ if status == FileStatus::Skipped => None,
-                FileHash::Running(s) => Some(Sha256Digest(s.finalize().into())),
-                FileHash::Placed(h) => h,
-            },
+            sha256: digests.sha256,
+            md5: digests.md5,
             missing,
             bytes_after_reset: f.after_reset,
             // One connection: what it carried was sent and delivered; the correlator
@@ -138,7 +140,12 @@ impl DataMachine {
 impl FileProgress {
     /// A file from its PROMPT, or (`unknown_start`) from a later header when the
     /// connection was picked up midstream.
-    pub(super) fn new(h: OftHeader, ts: Timestamp, unknown_start: bool) -> FileProgress {
+    pub(super) fn new(
+        h: OftHeader,
+        ts: Timestamp,
+        unknown_start: bool,
+        hash: HashAlg,
+    ) -> FileProgress {
         FileProgress {
             name: h.name.display(),
             size: u64::from(h.size),
@@ -148,7 +155,7 @@ impl FileProgress {
             next: 0,
             bytes: 0,
             checksum: None,
-            sha: FileHash::Running(Sha256::new()),
+            sha: FileHash::Running(FileHasher::new(hash)),
             first_data: None,
             last_data: None,
             missing: Vec::new(),
@@ -163,7 +170,7 @@ impl FileProgress {
         }
     }
 
-    pub(super) fn unknown(h: &OftHeader, ts: Timestamp) -> FileProgress {
-        FileProgress::new(h.clone(), ts, true)
+    pub(super) fn unknown(h: &OftHeader, ts: Timestamp, hash: HashAlg) -> FileProgress {
+        FileProgress::new(h.clone(), ts, true, hash)
     }
 }

@@ -43,7 +43,7 @@ impl DataMachine {
                 }
                 self.learn_sender(dir);
                 sink.phase(step, self.arrow(dir), at);
-                self.file = Some(FileProgress::new(h, at.ts, false));
+                self.file = Some(FileProgress::new(h, at.ts, false, self.hash));
                 self.modes[dir.index()] = Mode::Blocked;
                 self.modes[rdir.index()] = Mode::Headers;
             }
