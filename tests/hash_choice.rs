@@ -30,6 +30,7 @@ fn each_choice_hashes_the_file_bytes_into_its_field() {
         concurrent: 2,
         file_bytes: 70_000,
         seed: 3,
+        ..OftTransfers::default()
     };
     oft_transfers(&spec, File::create(&p).unwrap()).unwrap();
     let default = files(&p, &[]);

@@ -19,6 +19,7 @@ fn capture(dir: &TempDir) -> std::path::PathBuf {
         concurrent: 8,
         file_bytes: 5_000,
         seed: 7,
+        ..OftTransfers::default()
     };
     oft_transfers(&spec, File::create(&p).unwrap()).unwrap();
     p
