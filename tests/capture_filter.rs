@@ -18,32 +18,22 @@ use std::time::Duration;
 /// 198.18.0.1 and 198.18.0.2 (oftgen's benchmark workload, 5000-byte files).
 fn two_transfers(dir: &common::TempDir) -> std::path::PathBuf {
     let pcap = dir.join("two.pcap");
-    let gen = Command::new(common::bins::oftgen())
-        .args(["oft-transfers", "--transfers", "2", "--concurrent", "2"])
-        .args(["--file-bytes", "5000"])
-        .arg(&pcap)
-        .output()
-        .unwrap();
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
+    common::succeed(
+        &mut Command::new(common::bins::oftgen())
+            .args(["oft-transfers", "--transfers", "2", "--concurrent", "2"])
+            .args(["--file-bytes", "5000"])
+            .arg(&pcap),
     );
     pcap
 }
 
 fn json_run(pcap: &Path, filter: &[&str]) -> Vec<Value> {
-    let out = common::oftsniff()
-        .arg("-r")
-        .arg(pcap)
-        .args(["--json", "-"])
-        .args(filter)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeed(
+        &mut common::oftsniff()
+            .arg("-r")
+            .arg(pcap)
+            .args(["--json", "-"])
+            .args(filter),
     );
     String::from_utf8(out.stdout)
         .unwrap()

@@ -34,17 +34,12 @@ fn sender_bytes(pcap: &Path) -> (Vec<u8>, f64, f64) {
 fn pick_up_at(percent: u64) {
     let dir = TempDir::new(&format!("midlong{percent}"));
     let pcap = dir.join("t.pcap");
-    let gen = Command::new(bins::oftgen())
-        .args(["oft-transfers", "--transfers", "1", "--concurrent", "1"])
-        .args(["--file-bytes", &SIZE.to_string()])
-        .args(["--pickup-at", &percent.to_string()])
-        .arg(&pcap)
-        .output()
-        .unwrap();
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
+    common::succeed(
+        &mut Command::new(bins::oftgen())
+            .args(["oft-transfers", "--transfers", "1", "--concurrent", "1"])
+            .args(["--file-bytes", &SIZE.to_string()])
+            .args(["--pickup-at", &percent.to_string()])
+            .arg(&pcap),
     );
     let (tail, first, last) = sender_bytes(&pcap);
     let unseen = SIZE - tail.len() as u64;
@@ -57,17 +52,12 @@ fn pick_up_at(percent: u64) {
     assert!(tail.len() > 256 << 10, "longer than the scan budget");
 
     let json = dir.join("e.json");
-    let out = common::oftsniff()
-        .arg("-r")
-        .arg(&pcap)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeed(
+        &mut common::oftsniff()
+            .arg("-r")
+            .arg(&pcap)
+            .arg("--json")
+            .arg(&json),
     );
     let log = String::from_utf8_lossy(&out.stdout);
     let evs = events(&json);

@@ -28,6 +28,18 @@ pub fn run_ok(args: &[&std::ffi::OsStr]) -> Output {
     out
 }
 
+/// Runs `cmd` (oftsniff, oftgen, a tool), which must succeed; panics with its stderr.
+pub fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} exited {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A scratch directory removed on drop, even when the test panics.
 pub struct TempDir(pub PathBuf);
 
