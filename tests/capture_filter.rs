@@ -19,7 +19,7 @@ use std::time::Duration;
 fn two_transfers(dir: &common::TempDir) -> std::path::PathBuf {
     let pcap = dir.join("two.pcap");
     common::succeed(
-        &mut Command::new(common::bins::oftgen())
+        Command::new(common::bins::oftgen())
             .args(["oft-transfers", "--transfers", "2", "--concurrent", "2"])
             .args(["--file-bytes", "5000"])
             .arg(&pcap),
@@ -29,7 +29,7 @@ fn two_transfers(dir: &common::TempDir) -> std::path::PathBuf {
 
 fn json_run(pcap: &Path, filter: &[&str]) -> Vec<Value> {
     let out = common::succeed(
-        &mut common::oftsniff()
+        common::oftsniff()
             .arg("-r")
             .arg(pcap)
             .args(["--json", "-"])

@@ -35,7 +35,7 @@ fn pick_up_at(percent: u64) {
     let dir = TempDir::new(&format!("midlong{percent}"));
     let pcap = dir.join("t.pcap");
     common::succeed(
-        &mut Command::new(bins::oftgen())
+        Command::new(bins::oftgen())
             .args(["oft-transfers", "--transfers", "1", "--concurrent", "1"])
             .args(["--file-bytes", &SIZE.to_string()])
             .args(["--pickup-at", &percent.to_string()])
@@ -53,7 +53,7 @@ fn pick_up_at(percent: u64) {
 
     let json = dir.join("e.json");
     let out = common::succeed(
-        &mut common::oftsniff()
+        common::oftsniff()
             .arg("-r")
             .arg(&pcap)
             .arg("--json")
