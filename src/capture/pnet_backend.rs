@@ -65,7 +65,7 @@ pub struct PnetSource {
     stats: KernelStats,
     frames: u64,
     snaplen: usize,
-    bufs: BufTaker,
+    bufs: Box<BufTaker>,
 }
 
 impl PnetSource {
@@ -140,7 +140,7 @@ impl PnetSource {
             stats: KernelStats::default(),
             frames: 0,
             snaplen: (opts.snaplen as usize).max(1),
-            bufs: BufTaker::unpooled(),
+            bufs: Box::default(),
         })
     }
 
@@ -150,7 +150,7 @@ impl PnetSource {
 
     /// Copies frames into buffers from `pool` when it has any.
     pub fn use_pool(&mut self, pool: &FramePool) {
-        self.bufs = pool.taker();
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` frames. Waits about one poll interval for the first frame;

@@ -100,7 +100,7 @@ pub struct RingSource {
     /// `-i any` with a capture filter: the program, run on each cooked frame.
     user_filter: Option<pcap::BpfProgram>,
     /// Where frame bytes are copied to: recycled buffers when a pool feeds it.
-    bufs: BufTaker,
+    bufs: Box<BufTaker>,
 }
 
 // SAFETY: the ring mapping belongs to this value alone (nothing else holds the pointer),
@@ -139,7 +139,7 @@ impl RingSource {
             cooked,
             loopback: super::interfaces::loopback_index(if cooked { None } else { Some(iface) }),
             user_filter: None,
-            bufs: BufTaker::unpooled(),
+            bufs: Box::default(),
         };
         src.attach(iface, ifindex, opts)?;
         Ok(src)
@@ -152,7 +152,7 @@ impl RingSource {
     /// Copies frames into buffers from `pool` (handed back by the workers or the pcap
     /// writer) when it has any.
     pub fn use_pool(&mut self, pool: &FramePool) {
-        self.bufs = pool.taker();
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` frames. Waits at most one poll interval for the first frame;
