@@ -161,6 +161,14 @@ impl LiveSource {
         }
     }
 
+    /// Frame buffers come from `pool` (handed back downstream) when it has any.
+    pub fn use_pool(&mut self, pool: &FramePool) {
+        match self {
+            LiveSource::Ring(s) => s.use_pool(pool),
+            LiveSource::Pnet(s) => s.use_pool(pool),
+        }
+    }
+
     pub fn link_type(&self) -> LinkType {
         match self {
             LiveSource::Ring(s) => s.link_type(),

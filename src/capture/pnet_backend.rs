@@ -19,6 +19,7 @@ use pnet::datalink::{self, Channel, DataLinkReceiver, FanoutOption, FanoutType};
 use super::error::CaptureError;
 use super::filter::FilterExpr;
 use super::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
+use super::pool::{BufTaker, FramePool};
 use super::ring::{self, KernelStats};
 
 /// How long one receive call waits; bounds how late a partial batch is handed on.
@@ -64,6 +65,7 @@ pub struct PnetSource {
     stats: KernelStats,
     frames: u64,
     snaplen: usize,
+    bufs: Box<BufTaker>,
 }
 
 impl PnetSource {
@@ -138,11 +140,17 @@ impl PnetSource {
             stats: KernelStats::default(),
             frames: 0,
             snaplen: (opts.snaplen as usize).max(1),
+            bufs: Box::default(),
         })
     }
 
     pub fn link_type(&self) -> LinkType {
         self.link
+    }
+
+    /// Copies frames into buffers from `pool` when it has any.
+    pub fn use_pool(&mut self, pool: &FramePool) {
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` frames. Waits about one poll interval for the first frame;
@@ -164,7 +172,7 @@ impl PnetSource {
                         ts: now(),
                         orig_len: bytes.len() as u32,
                         link: self.link,
-                        data: bytes[..bytes.len().min(self.snaplen)].to_vec(),
+                        data: self.bufs.copy(&bytes[..bytes.len().min(self.snaplen)]),
                     });
                     added += 1;
                 }

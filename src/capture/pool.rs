@@ -29,6 +29,11 @@ impl FramePool {
         FramePool { tx, rx }
     }
 
+    /// Bundles of spare buffers waiting for a taker.
+    pub fn spare_bundles(&self) -> usize {
+        self.rx.len()
+    }
+
     pub fn taker(&self) -> BufTaker {
         BufTaker {
             pool: Some(self.rx.clone()),

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::error::CaptureError;
 use super::filter::FilterExpr;
 use super::frame::{Batch, LinkType};
+use super::pool::{BufTaker, FramePool};
 
 mod block;
 mod bpf;
@@ -98,6 +99,8 @@ pub struct RingSource {
     loopback: Option<i32>,
     /// `-i any` with a capture filter: the program, run on each cooked frame.
     user_filter: Option<pcap::BpfProgram>,
+    /// Where frame bytes are copied to: recycled buffers when a pool feeds it.
+    bufs: Box<BufTaker>,
 }
 
 // SAFETY: the ring mapping belongs to this value alone (nothing else holds the pointer),
@@ -136,6 +139,7 @@ impl RingSource {
             cooked,
             loopback: super::interfaces::loopback_index(if cooked { None } else { Some(iface) }),
             user_filter: None,
+            bufs: Box::default(),
         };
         src.attach(iface, ifindex, opts)?;
         Ok(src)
@@ -143,6 +147,12 @@ impl RingSource {
 
     pub fn link_type(&self) -> LinkType {
         self.link
+    }
+
+    /// Copies frames into buffers from `pool` (handed back by the workers or the pcap
+    /// writer) when it has any.
+    pub fn use_pool(&mut self, pool: &FramePool) {
+        *self.bufs = pool.taker();
     }
 
     /// Appends up to `max` frames. Waits at most one poll interval for the first frame;

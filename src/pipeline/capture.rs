@@ -2,8 +2,8 @@
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
 use crate::capture::{
-    Batch, CaptureError, FilterExpr, LinkType, LiveOptions, LiveSource, OfflineSet, OfflineSource,
-    Timestamp,
+    Batch, CaptureError, FilterExpr, FramePool, LinkType, LiveOptions, LiveSource, OfflineSet,
+    OfflineSource, Timestamp,
 };
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
@@ -52,6 +52,16 @@ impl Source {
                     Ok(Source::Live(s))
                 })
                 .collect(),
+        }
+    }
+
+    /// Frame buffers come from `pool` when it has any. Several files merged read each
+    /// file with its own buffers.
+    pub fn use_pool(&mut self, pool: &FramePool) {
+        match self {
+            Source::Offline(o) => o.use_pool(pool),
+            Source::Files(_) => {}
+            Source::Live(l) => l.use_pool(pool),
         }
     }
 

@@ -10,12 +10,13 @@ pub mod capture;
 pub mod compare;
 pub mod events;
 mod privs;
+mod recycle;
 pub mod signals;
 pub mod worker;
 
 use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
 use self::events::{event_loop, EventOptions, EventsDone, LiveReport};
-use crate::capture::{CaptureError, Timestamp};
+use crate::capture::{CaptureError, FramePool, Timestamp};
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, WorkItem};
 use crate::output::carve::Carver;
@@ -203,7 +204,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         event_loop(rep_rx, sink, pcap_sender, event_opts)
     })?;
     let carver = outputs.carver.clone();
-    let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board)?;
+    let recycle = recycle::recycle_pool(cfg, &mut sources);
+    let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board, recycle)?;
     let captures = spawn_capture(cfg, sources, workers.senders, &signals, &board)?;
     let captured = join_capture(captures)?;
     let mut counters = join_workers(workers.threads)?;
@@ -298,9 +300,7 @@ fn open_outputs(
         pcap.channel_capacity = cfg.limits.pcap_queue_batches;
         pcap.reopen = Some(signals.reopen.clone());
         for s in sources.iter_mut() {
-            if let Source::Offline(o) = s {
-                o.use_pool(&pcap.pool);
-            }
+            s.use_pool(&pcap.pool);
         }
         Some(PcapOut::open(pcap).map_err(one_line)?)
     } else {
@@ -350,12 +350,14 @@ struct Workers {
     threads: Vec<JoinHandle<Counters>>,
 }
 
-/// One worker per `cfg.workers`, each owning the flows its channel brings.
+/// One worker per `cfg.workers`, each owning the flows its channel brings; each hands
+/// frame buffers back through `recycle` when there is one.
 fn spawn_workers(
     cfg: &Config,
     rep_tx: &Sender<ReportBatch>,
     carver: Option<Arc<dyn FileStore>>,
     board: &Board,
+    recycle: Option<FramePool>,
 ) -> Result<Workers, RunError> {
     let opts = Arc::new(session_options(cfg));
     let mut senders = Vec::with_capacity(cfg.workers);
@@ -368,17 +370,25 @@ fn spawn_workers(
         let limits = cfg.limits.clone();
         let name = format!("worker-{i}");
         let slot = board.slot();
+        let bufs = recycle.as_ref().map(FramePool::returner);
+        let slot = Some(slot);
         let h = if cfg.no_classify {
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits, budget, Some(slot));
+                let (h, mut c) = match bufs {
+                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, slot),
+                    None => worker::run(rx, handler, &limits, budget, slot),
+                };
                 c.add(&h.counters);
                 c
             })?
         } else {
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             spawn(name, "worker", move || {
-                let (h, mut c) = worker::run(rx, handler, &limits, budget, Some(slot));
+                let (h, mut c) = match bufs {
+                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, slot),
+                    None => worker::run(rx, handler, &limits, budget, slot),
+                };
                 c.add(&h.counters);
                 c
             })?

@@ -1,6 +1,8 @@
 //! A worker thread: owns a shard of the flows, decodes its frames, and runs them through
 //! reassembly into the stream handler. Nothing here is shared, so nothing is locked.
 
+use super::recycle::Recycling;
+use crate::capture::pool::BufReturner;
 use crate::config::Limits;
 use crate::decode::{decode_tcp, Skip};
 use crate::dispatch::WorkItem;
@@ -8,6 +10,22 @@ use crate::reassembly::table::FlowTable;
 use crate::reassembly::{MemBudget, StreamHandler};
 use crate::stats::{Counters, Slot};
 use crossbeam_channel::Receiver;
+
+/// `run`, with each frame's buffer sent back to the capture thread through `bufs` once
+/// the table is done with it. Only for a handler that never looks at a frame's bytes in
+/// `StreamHandler::frame`. Frames the worker drops itself (not TCP, undecodable) are
+/// rare and simply freed.
+pub fn run_recycling<H: StreamHandler>(
+    rx: Receiver<WorkItem>,
+    handler: H,
+    bufs: BufReturner,
+    limits: &Limits,
+    budget: MemBudget,
+    slot: Option<Slot>,
+) -> (H, Counters) {
+    let (r, c) = run(rx, Recycling::new(handler, bufs), limits, budget, slot);
+    (r.inner, c)
+}
 
 /// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
 /// Charges what its flows hold to `budget`, which all workers share.

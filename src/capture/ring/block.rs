@@ -172,7 +172,7 @@ impl RingSource {
         taken
     }
 
-    fn frame_from(&self, h: &Tpacket3Hdr, bytes: &[u8]) -> Frame {
+    fn frame_from(&mut self, h: &Tpacket3Hdr, bytes: &[u8]) -> Frame {
         let ts = Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64);
         let no = FrameNo(self.frames + 1);
         // The kernel strips a VLAN tag the NIC offloaded; put it back so the frame looks
@@ -205,7 +205,7 @@ impl RingSource {
             ts,
             orig_len: h.len,
             link: self.link,
-            data: bytes[..bytes.len().min(self.snaplen)].to_vec(),
+            data: self.bufs.copy(&bytes[..bytes.len().min(self.snaplen)]),
         }
     }
 
