@@ -24,9 +24,52 @@ pub enum Class {
 /// Frames kept while a connection is not recognized, so its pcap can start at the SYN.
 #[derive(Default)]
 pub struct Held {
-    pub frames: Vec<Frame>,
-    /// Frames that did not fit (`max_held_frames`).
+    frames: Vec<Frame>,
+    /// Captured bytes of `frames`, kept so the cost is known without walking them.
+    bytes: usize,
+    /// Frames that did not fit (`max_held_frames`) or were given up (`--memcap`).
     pub lost: u64,
+}
+
+impl Held {
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn push(&mut self, frame: Frame) {
+        self.bytes += frame.data.capacity();
+        self.frames.push(frame);
+    }
+
+    /// Every frame held, in order; nothing is held after.
+    pub fn take(&mut self) -> Vec<Frame> {
+        self.bytes = 0;
+        std::mem::take(&mut self.frames)
+    }
+
+    /// Gives every frame up (counted as lost); returns how many there were.
+    pub fn give_up(&mut self) -> usize {
+        let n = self.take().len();
+        self.lost += n as u64;
+        n
+    }
+
+    /// Heap bytes the held frames take: each frame's buffer and its place in the vector,
+    /// with the allocator's bookkeeping.
+    pub fn cost(&self) -> usize {
+        const ALLOC_OVERHEAD: usize = 16;
+        if self.frames.capacity() == 0 {
+            return 0;
+        }
+        self.bytes
+            + self.frames.len() * ALLOC_OVERHEAD
+            + self.frames.capacity() * std::mem::size_of::<Frame>()
+            + ALLOC_OVERHEAD
+    }
 }
 
 /// The `--explain` lines of a data connection.
