@@ -168,3 +168,40 @@ impl FlowState {
             .map(|s| (s.flags, s.payload_len))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{LinkType, Timestamp};
+
+    fn frame(no: u64, len: usize) -> Frame {
+        Frame {
+            no: FrameNo(no),
+            ts: Timestamp(no),
+            orig_len: len as u32,
+            link: LinkType::Ethernet,
+            data: vec![0; len],
+        }
+    }
+
+    #[test]
+    fn held_frames_cost_their_buffers_and_places_until_taken_or_given_up() {
+        let mut h = Held::default();
+        assert_eq!(h.cost(), 0);
+        h.push(frame(1, 100));
+        let one = h.cost();
+        assert!(one >= 100 + std::mem::size_of::<Frame>(), "{one}");
+        h.push(frame(2, 1000));
+        assert!(h.cost() >= one + 1000, "{}", h.cost());
+        let taken = h.take();
+        assert_eq!(taken.iter().map(|f| f.no.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((h.cost(), h.lost), (0, 0));
+
+        h.push(frame(3, 60));
+        h.push(frame(4, 60));
+        assert_eq!(h.give_up(), 2);
+        assert_eq!((h.cost(), h.len(), h.lost), (0, 0, 2));
+        // The README's table gives a held frame's place as 56 bytes and 16 of bookkeeping.
+        assert!(std::mem::size_of::<Frame>() <= 56);
+    }
+}
