@@ -5,6 +5,8 @@
 # the transfer that the SYN flood surrounds. Nothing here asserts: the figures are read.
 #
 #   syn-flood     1,000,000 SYN-only connections, a 2 MB transfer half before, half after
+#   held-flood    as syn-flood, each connection's SYN followed by 4 bytes ("OFT2"): too few
+#                 to name it, so with -w every connection holds two frames
 #   ooo-holes     1 connection, 200,000 out-of-order segments behind a hole never filled
 #   ooo-many      10,000 connections, each holding 1 MiB out of order (a ~10 GB capture)
 #   flap-garbage  a FLAP connection carrying 50 MB of garbage
@@ -14,6 +16,7 @@
 # Env:   FLOOD_SCALE=N divides every size by N (a quick look: FLOOD_SCALE=10)
 #        OFTSNIFF_BEFORE=PATH also runs that binary (e.g. a build of main) on each capture
 #        FLOOD_ONLY="syn-flood ooo-holes" runs only these
+#        FLOOD_WRITE=1 also runs each capture with -w (a temp pcap, the held frames charged)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,7 +24,7 @@ ROOT=$PWD
 MEMCAPS=("$@")
 [ ${#MEMCAPS[@]} -gt 0 ] || MEMCAPS=(64M 512M)
 SCALE=${FLOOD_SCALE:-1}
-ONLY=${FLOOD_ONLY:-syn-flood ooo-holes ooo-many flap-garbage prompt-huge}
+ONLY=${FLOOD_ONLY:-syn-flood held-flood ooo-holes ooo-many flap-garbage prompt-huge}
 
 [ -x /usr/bin/time ] || { echo "bench-flood: needs GNU time (/usr/bin/time)" >&2; exit 2; }
 
@@ -41,10 +44,11 @@ generate() {
     "$OFTGEN" "$name" "$SCRATCH/$name.pcap" "$@" 2>&1 | sed 's/^/   /' >&2
 }
 
-# run LABEL BIN MEMCAP FILE: one run, its peak RSS, evictions and transfer lines.
+# run LABEL BIN MEMCAP FILE [ARGS...]: one run, its peak RSS, evictions and transfer lines.
 run() {
     local label=$1 bin=$2 memcap=$3 file=$4 rc=0
-    local args=(-r "$file")
+    shift 4
+    local args=(-r "$file" "$@")
     [ "$memcap" = "-" ] || args+=(--memcap "$memcap")
     /usr/bin/time -v -o "$SCRATCH/time" "$bin" "${args[@]}" >"$SCRATCH/out" 2>"$SCRATCH/err" || rc=$?
     local rss wall
@@ -52,7 +56,7 @@ run() {
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$SCRATCH/time")
     printf '  %-26s memcap %-6s peak RSS %8.1f MB  wall %s  exit %d\n' \
         "$label" "$memcap" "$(echo "$rss / 1024" | bc -l)" "$wall" "$rc"
-    grep -E 'evicted|holes given up|flows seen|bytes discarded|dropped' "$SCRATCH/err" | sed 's/^/      /' || true
+    grep -E 'evicted|holes given up|flows seen|bytes discarded|dropped|written to pcap' "$SCRATCH/err" | sed 's/^/      /' || true
     grep -E '^\S+ +T[0-9]+ +(file|transfer) ' "$SCRATCH/out" | sed 's/^/      /' | cut -c1-150 || true
 }
 
@@ -63,6 +67,10 @@ bench() {
     cat "$file" >/dev/null
     for m in "${MEMCAPS[@]}"; do
         run "oftsniff" "$OFTSNIFF" "$m" "$file"
+        if [ -n "${FLOOD_WRITE:-}" ]; then
+            run "oftsniff -w" "$OFTSNIFF" "$m" "$file" -w "$SCRATCH/written.pcap"
+            rm -f "$SCRATCH/written.pcap"
+        fi
     done
     if [ -n "${OFTSNIFF_BEFORE:-}" ]; then
         run "before ($(basename "$OFTSNIFF_BEFORE"))" "$OFTSNIFF_BEFORE" - "$file"
@@ -78,6 +86,10 @@ bench base
 for f in $ONLY; do
     case $f in
     syn-flood) generate syn-flood --connections $((1000000 / SCALE)) --transfer 2000000 ;;
+    held-flood)
+        generate syn-flood --connections $((1000000 / SCALE)) --transfer 2000000 --opening
+        mv "$SCRATCH/syn-flood.pcap" "$SCRATCH/held-flood.pcap"
+        ;;
     ooo-holes) generate ooo-holes --segments $((200000 / SCALE)) ;;
     ooo-many) generate ooo-many --connections $((10000 / SCALE)) --bytes $((1 << 20)) ;;
     flap-garbage) generate flap-garbage --bytes $((50000000 / SCALE)) ;;

@@ -98,6 +98,9 @@ counters! {
     /// Directions whose buffered holes were given up because the process passed
     /// `--memcap` (workers).
     memcap_ooo_flushes: "holes given up at --memcap",
+    /// Frames held for pcap output by not-yet-recognized connections, given up because
+    /// the process passed `--memcap` (the longest idle connections' first; workers).
+    memcap_held_frames_dropped: "held frames given up at --memcap",
     /// Frames of not-yet-recognized connections not held past `--max-held-frames`
     /// (session handler, in the workers).
     held_frames_dropped: "frames not held for pcap output (--max-held-frames)",
@@ -165,6 +168,7 @@ const GROUPED: &[&str] = &[
     "memcap_flows_evicted",
     "memcap_protected_evicted",
     "memcap_ooo_flushes",
+    "memcap_held_frames_dropped",
 ];
 
 impl Counters {
@@ -200,10 +204,16 @@ impl Counters {
                 self.ooo_limit_gaps, self.mem_limit_flushes, self.ooo_dropped_bytes
             ));
         }
-        if self.memcap_flows_evicted + self.memcap_protected_evicted + self.memcap_ooo_flushes > 0 {
+        let memcap = [
+            self.memcap_flows_evicted,
+            self.memcap_protected_evicted,
+            self.memcap_ooo_flushes,
+            self.memcap_held_frames_dropped,
+        ];
+        if memcap.iter().sum::<u64>() > 0 {
             out.push(format!(
-                "{} flows evicted at --memcap (and {} protected transfers), {} holes given up at --memcap",
-                self.memcap_flows_evicted, self.memcap_protected_evicted, self.memcap_ooo_flushes
+                "{} flows evicted at --memcap (and {} protected transfers), {} holes given up at --memcap, {} held frames given up at --memcap",
+                memcap[0], memcap[1], memcap[2], memcap[3]
             ));
         }
         out.extend(

@@ -70,6 +70,76 @@ fn transfer_before_a_syn_flood_is_reported_in_full_under_a_small_memcap() {
     assert_eq!(n(st, "flows_evicted"), 0, "{st}");
 }
 
+/// Frames the capture holds: the transfer's plus two per flooding connection (its SYN
+/// and its opening).
+fn frames_of(evs: &[Value]) -> u64 {
+    n(stats(evs), "frames_captured")
+}
+
+/// The file of a run (or of reading back its pcap) is the whole transfer.
+fn assert_transfer_complete(evs: &[Value], what: &str) {
+    let files = of_kind(evs, "file");
+    assert_eq!(files.len(), 1, "{what}: {files:?}");
+    assert_eq!(files[0]["status"], "complete", "{what}: {}", files[0]);
+    assert_eq!(files[0]["checksum_ok"], true, "{what}: {}", files[0]);
+    assert_eq!(
+        n(files[0], "bytes"),
+        FILE_BYTES as u64,
+        "{what}: {}",
+        files[0]
+    );
+}
+
+#[test]
+fn held_frames_of_a_flood_give_way_and_the_transfer_is_written_in_full() {
+    let dir = TempDir::new("memcap-held");
+    let pcap = dir.join("opening-flood.pcap");
+    let w = BufWriter::new(File::create(&pcap).unwrap());
+    let summary = flood::opening_flood(FLOOD, Some(FILE_BYTES), w).unwrap();
+    let transfer_frames = summary.frames - 2 * FLOOD;
+    let out = dir.join("written.pcap");
+    let out_s = out.to_str().unwrap();
+    for workers in ["1", "2"] {
+        // Each flooding connection holds its SYN and its 4-byte opening for `-w`: 1 MiB
+        // holds a few hundred of them.
+        let (evs, err) = run_json(
+            &pcap,
+            &["--memcap", "1M", "--workers", workers, "-w", out_s],
+        );
+        let st = stats(&evs);
+        assert_eq!(frames_of(&evs), summary.frames, "{st}");
+        assert_eq!(n(st, "flows_seen"), FLOOD + 1, "{workers} workers: {st}");
+        let shed = n(st, "memcap_held_frames_dropped");
+        assert!(shed > FLOOD, "{workers} workers: {st}");
+        assert!(shed <= 2 * FLOOD, "{workers} workers: {st}");
+        assert_eq!(n(st, "memcap_protected_evicted"), 0, "{st}");
+        assert_eq!(n(st, "held_frames_dropped"), 0, "{st}");
+        assert!(
+            err.contains(&format!("{shed} held frames given up at --memcap")),
+            "{err}"
+        );
+        assert_transfer_complete(&evs, "run");
+        let transfers = of_kind(&evs, "transfer");
+        assert_eq!(transfers.len(), 1, "{transfers:?}");
+        assert_eq!(n(transfers[0], "frames_lost"), 0, "{}", transfers[0]);
+
+        // Every frame of the transfer is in the pcap, and nothing of the flood.
+        let (back, _) = run_json(&out, &[]);
+        assert_eq!(frames_of(&back), transfer_frames, "{workers} workers");
+        assert_eq!(n(stats(&back), "flows_seen"), 1);
+        assert_transfer_complete(&back, "written pcap");
+    }
+
+    // The default budget holds every flooding connection's frames: none given up.
+    let (evs, _) = run_json(&pcap, &["-w", out_s]);
+    let st = stats(&evs);
+    assert_eq!(n(st, "memcap_held_frames_dropped"), 0, "{st}");
+    assert_eq!(n(st, "memcap_flows_evicted"), 0, "{st}");
+    assert_transfer_complete(&evs, "default budget");
+    let (back, _) = run_json(&out, &[]);
+    assert_eq!(frames_of(&back), transfer_frames);
+}
+
 #[test]
 fn a_budget_too_small_for_the_transfer_evicts_it_and_says_so() {
     let dir = TempDir::new("memcap-tiny");

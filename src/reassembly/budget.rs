@@ -44,6 +44,13 @@ impl MemBudget {
         self.used().saturating_sub(self.limit)
     }
 
+    /// The limit divided among the accounts' holders (one per worker's table, and any
+    /// other clone): if every table held no more than this, the process would be within
+    /// the limit, so one that is over it knows the excess is (partly) its own.
+    pub fn share(&self) -> usize {
+        self.limit / Arc::strong_count(&self.used).max(1)
+    }
+
     /// Records a holding that went from `before` to `after` bytes.
     pub fn change(&self, before: usize, after: usize) {
         if after > before {
@@ -70,5 +77,10 @@ mod tests {
         b.change(30, 0);
         assert!(!a.over());
         assert_eq!(b.used(), 80);
+        assert_eq!(a.share(), 50);
+        let c = b.clone();
+        assert_eq!(c.share(), 33);
+        drop((b, c));
+        assert_eq!(a.share(), 100);
     }
 }

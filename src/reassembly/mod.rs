@@ -123,6 +123,16 @@ pub trait StreamHandler {
         false
     }
 
+    /// Heap bytes a flow's state holds that the handler can give up under memory
+    /// pressure (`shed`), charged to the budget with the flow.
+    fn held_cost(&self, _st: &Self::State) -> usize {
+        0
+    }
+
+    /// The process is over `--memcap`: give up what `held_cost` counts (and count it).
+    /// Called only for flows that are not `protected`.
+    fn shed(&mut self, _st: &mut Self::State) {}
+
     /// The handler's own counters so far, for the counters published while running.
     fn counters(&self) -> Option<&crate::stats::Counters> {
         None

@@ -57,6 +57,9 @@ struct Slot<S> {
     since: Timestamp,
     prev: u32,
     next: u32,
+    /// What the handler's state holds that it can give up (`StreamHandler::held_cost`),
+    /// as last charged (u32 keeps the slot within `FLOW_SLOT_BYTES`; more saturates).
+    held: u32,
 }
 
 /// Hands one direction's bytes and gaps to the handler, counting gaps on the way.
@@ -100,6 +103,9 @@ pub struct FlowTable<H: StreamHandler> {
     /// The process-wide budget, and what this table charged to it.
     budget: MemBudget,
     charged: usize,
+    /// Bytes of `Slot::held` over all flows, and the level at which they are shed again.
+    held: usize,
+    shed_at: usize,
     /// Packet-time clock: the latest frame timestamp seen (never goes back).
     now: Timestamp,
     max_flows: usize,
@@ -143,6 +149,8 @@ impl<H: StreamHandler> FlowTable<H> {
             mem: 0,
             budget,
             charged: 0,
+            held: 0,
+            shed_at: 0,
             now: Timestamp(0),
             max_flows: limits.max_flows.max(1),
             max_ooo: limits.max_ooo_bytes,
@@ -210,6 +218,7 @@ impl<H: StreamHandler> FlowTable<H> {
                 let meta = slot.conn.meta;
                 let st = self.app(h, i);
                 h.frame(st, &meta, frame);
+                self.recharge_held(h, i);
                 return;
             }
             Lookup::Live(i) => {
@@ -231,6 +240,7 @@ impl<H: StreamHandler> FlowTable<H> {
         let meta = slot_mut(&mut self.slots, i).conn.meta;
         let st = self.app(h, i);
         h.frame(st, &meta, frame);
+        self.recharge_held(h, i);
         self.end_if_over(h, i, teardown, counters);
 
         if self.mem > self.max_mem {
@@ -459,6 +469,7 @@ impl<H: StreamHandler> FlowTable<H> {
             since: self.now,
             prev: NIL,
             next: NIL,
+            held: 0,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -521,6 +532,7 @@ impl<H: StreamHandler> FlowTable<H> {
         slot.closed = true;
         let heap_after = slot.conn.heap_cost();
         self.charge(heap_before, heap_after);
+        self.recharge_held(h, i);
     }
 }
 

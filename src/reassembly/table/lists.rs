@@ -60,6 +60,7 @@ impl<H: StreamHandler> FlowTable<H> {
         self.unlink(i);
         if let Some(slot) = self.slots[i as usize].take() {
             self.mem -= slot.conn.buffered_cost();
+            self.held -= slot.held as usize;
             self.charge(Self::flow_cost(&slot), 0);
             self.map.remove(&slot.conn.meta.key);
         }

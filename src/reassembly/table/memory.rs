@@ -8,13 +8,16 @@
 //! - any other segment: the handler's state, boxed (`size_of::<H::State>()`; ~400 bytes
 //!   for the session handler), plus what it allocates as the flow goes on;
 //! - first payload or FIN: both reassemblers (`conn::STREAMS_COST`);
-//! - out-of-order bytes: each piece's bytes plus `stream::PIECE_OVERHEAD`.
+//! - out-of-order bytes: each piece's bytes plus `stream::PIECE_OVERHEAD`;
+//! - what the handler holds and could give up (`StreamHandler::held_cost`: frames kept
+//!   for pcap output until the connection is recognized).
 //!
-//! Under the budget, the table gives up holes first (the flow goes on after a gap), then
-//! flows: lingering ones (over anyway), then the longest idle, then, only when nothing
-//! else is left, flows the handler protects (a transfer in progress).
+//! Under the budget, the table gives up held frames first (only pcap output loses
+//! them), then holes (the flow goes on after a gap), then flows: lingering ones (over
+//! anyway), then the longest idle, then, only when nothing else is left, flows the
+//! handler protects (a transfer in progress).
 
-use super::{slot_mut, Deliver, FlowTable, Slot, DIRS, NIL};
+use super::{slot_mut, Deliver, FlowTable, ListId, Slot, DIRS, NIL};
 use crate::decode::TcpPacket;
 use crate::reassembly::{CloseReason, SegmentMeta, StreamHandler};
 use crate::stats::Counters;
@@ -76,7 +79,7 @@ impl<H: StreamHandler> FlowTable<H> {
             App::Pending(_) => 0,
             App::Open(_) => size_of::<H::State>() + ALLOC_OVERHEAD,
         };
-        base + app + slot.conn.heap_cost()
+        base + app + slot.held as usize + slot.conn.heap_cost()
     }
 
     /// Records that holdings went from `before` to `after` bytes.
@@ -127,12 +130,26 @@ impl<H: StreamHandler> FlowTable<H> {
         true
     }
 
-    /// Over `--memcap`: holes first, then flows, until the account is within it again
-    /// or this table has nothing left to give (other workers relieve their own share
-    /// on their next frame).
+    /// Over `--memcap`: held frames, then holes, then flows, until the account is within
+    /// it again or this table holds no more than its share (`MemBudget::share`). Below
+    /// its share, the excess is other workers', which they relieve on their next frame:
+    /// a worker that gave up its own flows for another's flood would lose a transfer it
+    /// follows, or a connection between its SYN and its next segment. When every table
+    /// is within its share the process is within the budget, so some table always acts.
     pub(super) fn keep_within_budget(&mut self, h: &mut H, counters: &mut Counters) {
-        if !self.budget.over() {
+        if !self.over_share() {
             return;
+        }
+        // Held frames when they are a real share of the budget, and grew again since the
+        // last walk: a walk visits flows from the idle end, most of which may hold nothing.
+        let sixteenth = self.budget.limit() / 16;
+        if self.held > sixteenth.max(self.shed_at) {
+            let free = self.budget.excess() + self.budget.limit() / 8;
+            self.shed_held(h, free);
+            self.shed_at = self.held + sixteenth;
+            if !self.over_share() {
+                return;
+            }
         }
         // Holes only where they are a real share of the budget: the scan below looks at
         // every flow, and is paid once per eighth of the budget regrown, not per frame.
@@ -140,7 +157,47 @@ impl<H: StreamHandler> FlowTable<H> {
             let free = self.budget.excess() + self.budget.limit() / 8;
             self.relieve_memory(h, counters, self.mem.saturating_sub(free), true);
         }
-        while self.budget.over() && self.evict_one(h, counters, Cause::Memcap) {}
+        while self.over_share() && self.evict_one(h, counters, Cause::Memcap) {}
+    }
+
+    fn over_share(&self) -> bool {
+        self.budget.over() && self.charged > self.budget.share()
+    }
+
+    /// Charges what flow `i`'s handler state now holds that it could give up.
+    pub(super) fn recharge_held(&mut self, h: &H, i: u32) {
+        let slot = slot_mut(&mut self.slots, i);
+        let now = match &slot.app {
+            App::Open(st) => h.held_cost(st).min(u32::MAX as usize) as u32,
+            App::Pending(_) => 0,
+        };
+        let before = std::mem::replace(&mut slot.held, now);
+        if before != now {
+            let (before, now) = (before as usize, now as usize);
+            self.held = self.held + now - before;
+            self.charge(before, now);
+        }
+    }
+
+    /// Has the handler give up what unprotected flows hold, lingering flows first, then
+    /// the longest idle, until `free` bytes came back or none is left. Frames of a
+    /// recognized transfer are never held, so they are not among them.
+    fn shed_held(&mut self, h: &mut H, free: usize) {
+        let target = self.held.saturating_sub(free);
+        for list in [ListId::Linger, ListId::Active] {
+            let mut t = self.list(list).tail;
+            while t != NIL && self.held > target {
+                let slot = slot_mut(&mut self.slots, t);
+                let prev = slot.prev;
+                if let (App::Open(st), true) = (&mut slot.app, slot.held > 0) {
+                    if !h.protected(st) {
+                        h.shed(st);
+                        self.recharge_held(h, t);
+                    }
+                }
+                t = prev;
+            }
+        }
     }
 
     /// Ends one flow to make room: a lingering one, else the longest idle one that is

@@ -38,6 +38,11 @@ struct Rec {
     lazy: bool,
     /// Flow ids `protected` names.
     protect: Vec<u32>,
+    /// Bytes each frame makes its flow hold (`held_cost`), held per flow id until shed.
+    hold: usize,
+    held: std::collections::HashMap<u32, usize>,
+    /// Flow ids in the order `shed` was called.
+    shed: Vec<u32>,
 }
 
 impl StreamHandler for Rec {
@@ -77,6 +82,16 @@ impl StreamHandler for Rec {
     }
     fn frame(&mut self, st: &mut u32, _: &ConnMeta, frame: Frame) {
         self.ev.push((*st, Ev::Frame(frame.no)));
+        if self.hold > 0 {
+            *self.held.entry(*st).or_default() += self.hold;
+        }
+    }
+    fn held_cost(&self, st: &u32) -> usize {
+        self.held.get(st).copied().unwrap_or(0)
+    }
+    fn shed(&mut self, st: &mut u32) {
+        self.held.remove(st);
+        self.shed.push(*st);
     }
     fn close(&mut self, st: &mut u32, _: &ConnMeta, s: &FlowSummary, r: CloseReason, _: Timestamp) {
         self.summaries.push(*s);

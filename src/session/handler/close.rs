@@ -28,7 +28,7 @@ impl SessionHandler {
             .all(|d| d.bytes == 0 && d.gap_bytes == 0);
         if silent && !conn.midstream && matches!(st.class, Class::Unknown(_)) {
             let cref = Self::conn_ref(st, conn);
-            let frames = std::mem::take(&mut st.held.frames);
+            let frames = st.held.take();
             self.send(Report::Attempt { conn: cref, frames });
         }
         if matches!(st.class, Class::Data(_)) {

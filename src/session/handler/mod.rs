@@ -297,8 +297,8 @@ impl SessionHandler {
                 });
             }
             Class::Data(_) | Class::Unknown(_) => {
-                if st.held.frames.len() < self.opts.max_held_frames {
-                    st.held.frames.push(frame);
+                if st.held.len() < self.opts.max_held_frames {
+                    st.held.push(frame);
                 } else {
                     st.held.lost += 1;
                     self.counters.held_frames_dropped += 1;
@@ -309,7 +309,9 @@ impl SessionHandler {
                     self.send(Report::RendezvousFrame { cookie, frame });
                 }
             }
-            _ => st.held.frames.clear(),
+            _ => {
+                st.held.take();
+            }
         }
     }
 }
@@ -354,6 +356,14 @@ impl StreamHandler for SessionHandler {
 
     fn protected(&self, st: &FlowState) -> bool {
         matches!(st.class, Class::Data(_) | Class::Flap(_))
+    }
+
+    fn held_cost(&self, st: &FlowState) -> usize {
+        st.held.cost()
+    }
+
+    fn shed(&mut self, st: &mut FlowState) {
+        self.counters.memcap_held_frames_dropped += st.held.give_up() as u64;
     }
 
     fn batch_end(&mut self, now: Timestamp) {

@@ -77,12 +77,12 @@ impl SessionHandler {
         }
         // Held frames go after this call's phases: the PROMPT names the file, and the
         // first frames start the transfer's `--pcap-dir` file, named after it.
-        let release_held = self.opts.pcap && !st.held.frames.is_empty();
+        let release_held = self.opts.pcap && !st.held.is_empty();
         for out in std::mem::take(&mut st.outs) {
             self.report_out(st, conn, out);
         }
         if release_held {
-            let frames = std::mem::take(&mut st.held.frames);
+            let frames = st.held.take();
             let cref = Self::conn_ref(st, conn);
             self.send(Report::Frames { conn: cref, frames });
         }

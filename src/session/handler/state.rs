@@ -24,9 +24,52 @@ pub enum Class {
 /// Frames kept while a connection is not recognized, so its pcap can start at the SYN.
 #[derive(Default)]
 pub struct Held {
-    pub frames: Vec<Frame>,
-    /// Frames that did not fit (`max_held_frames`).
+    frames: Vec<Frame>,
+    /// Captured bytes of `frames`, kept so the cost is known without walking them.
+    bytes: usize,
+    /// Frames that did not fit (`max_held_frames`) or were given up (`--memcap`).
     pub lost: u64,
+}
+
+impl Held {
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn push(&mut self, frame: Frame) {
+        self.bytes += frame.data.capacity();
+        self.frames.push(frame);
+    }
+
+    /// Every frame held, in order; nothing is held after.
+    pub fn take(&mut self) -> Vec<Frame> {
+        self.bytes = 0;
+        std::mem::take(&mut self.frames)
+    }
+
+    /// Gives every frame up (counted as lost); returns how many there were.
+    pub fn give_up(&mut self) -> usize {
+        let n = self.take().len();
+        self.lost += n as u64;
+        n
+    }
+
+    /// Heap bytes the held frames take: each frame's buffer and its place in the vector,
+    /// with the allocator's bookkeeping.
+    pub fn cost(&self) -> usize {
+        const ALLOC_OVERHEAD: usize = 16;
+        if self.frames.capacity() == 0 {
+            return 0;
+        }
+        self.bytes
+            + self.frames.len() * ALLOC_OVERHEAD
+            + self.frames.capacity() * std::mem::size_of::<Frame>()
+            + ALLOC_OVERHEAD
+    }
 }
 
 /// The `--explain` lines of a data connection.
@@ -123,5 +166,42 @@ impl FlowState {
         self.seg
             .filter(|s| s.frame == at.frame)
             .map(|s| (s.flags, s.payload_len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{LinkType, Timestamp};
+
+    fn frame(no: u64, len: usize) -> Frame {
+        Frame {
+            no: FrameNo(no),
+            ts: Timestamp(no),
+            orig_len: len as u32,
+            link: LinkType::Ethernet,
+            data: vec![0; len],
+        }
+    }
+
+    #[test]
+    fn held_frames_cost_their_buffers_and_places_until_taken_or_given_up() {
+        let mut h = Held::default();
+        assert_eq!(h.cost(), 0);
+        h.push(frame(1, 100));
+        let one = h.cost();
+        assert!(one >= 100 + std::mem::size_of::<Frame>(), "{one}");
+        h.push(frame(2, 1000));
+        assert!(h.cost() >= one + 1000, "{}", h.cost());
+        let taken = h.take();
+        assert_eq!(taken.iter().map(|f| f.no.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!((h.cost(), h.lost), (0, 0));
+
+        h.push(frame(3, 60));
+        h.push(frame(4, 60));
+        assert_eq!(h.give_up(), 2);
+        assert_eq!((h.cost(), h.len(), h.lost), (0, 0, 2));
+        // The README's table gives a held frame's place as 56 bytes and 16 of bookkeeping.
+        assert!(std::mem::size_of::<Frame>() <= 56);
     }
 }

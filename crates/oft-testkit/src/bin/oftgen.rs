@@ -75,6 +75,10 @@ enum Cmd {
         /// Bytes of a direct OFT2 transfer around the flood (0: none)
         #[arg(long, default_value_t = 0)]
         transfer: u32,
+        /// Each flooding client follows its SYN with 4 bytes ("OFT2"), too few to name
+        /// the connection: a sniffer writing pcap holds its frames
+        #[arg(long)]
+        opening: bool,
     },
     /// Flood: one connection of 100-byte segments after a hole that is never filled
     OooHoles {
@@ -207,12 +211,20 @@ fn run(cmd: Cmd) -> Result<(), String> {
             out,
             connections,
             transfer,
-        } => flood::syn_flood(
-            connections,
-            (transfer > 0).then_some(transfer),
-            create(&out)?,
-        )
-        .map_err(|e| format!("{}: {e}", out.display()))?,
+            opening,
+        } => {
+            let gen = if opening {
+                flood::opening_flood
+            } else {
+                flood::syn_flood
+            };
+            gen(
+                connections,
+                (transfer > 0).then_some(transfer),
+                create(&out)?,
+            )
+            .map_err(|e| format!("{}: {e}", out.display()))?
+        }
         Cmd::OooHoles { out, segments } => flood::ooo_holes(segments, create(&out)?)
             .map_err(|e| format!("{}: {e}", out.display()))?,
         Cmd::OooMany {

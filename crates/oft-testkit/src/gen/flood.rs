@@ -128,6 +128,29 @@ pub fn syn_flood<W: Write>(
     transfer: Option<u32>,
     out: W,
 ) -> io::Result<CaptureSummary> {
+    flood_around(connections, transfer, &[], out)
+}
+
+/// The opening a flooding client of `opening_flood` sends: an OFT2 magic, too few bytes
+/// to name the connection, so a sniffer writing pcap keeps the connection's frames.
+pub const FLOOD_OPENING: &[u8] = b"OFT2";
+
+/// As `syn_flood`, but each flooding client follows its SYN with one segment carrying
+/// `FLOOD_OPENING` and nothing more: every connection holds two frames unrecognized.
+pub fn opening_flood<W: Write>(
+    connections: u64,
+    transfer: Option<u32>,
+    out: W,
+) -> io::Result<CaptureSummary> {
+    flood_around(connections, transfer, FLOOD_OPENING, out)
+}
+
+fn flood_around<W: Write>(
+    connections: u64,
+    transfer: Option<u32>,
+    opening: &[u8],
+    out: W,
+) -> io::Result<CaptureSummary> {
     let mut w = SegmentWriter::new(out)?;
     let mut t = transfer.map(|size| Transfer::new(size, 7, EPOCH));
     if let (Some(t), Some(size)) = (&mut t, transfer) {
@@ -140,6 +163,9 @@ pub fn syn_flood<W: Write>(
         clock = Timestamp(start.0 + i * FLOOD_GAP);
         let mut c = TcpConv::new(flood_client(i), server, clock);
         c.syn();
+        if !opening.is_empty() {
+            c.send_segment(Dir::ClientToServer, opening);
+        }
         w.drain(&mut c)?;
     }
     if let Some(t) = &mut t {

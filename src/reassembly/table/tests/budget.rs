@@ -132,6 +132,66 @@ fn memcap_gives_up_holes_before_evicting_flows() {
 }
 
 #[test]
+fn memcap_gives_up_held_frames_of_idle_unprotected_flows_before_anything_else() {
+    let cost = open_flow_cost();
+    // Each flow holds one frame of `held` bytes; just too little room for three.
+    let held = 4096;
+    assert!(
+        held > cost,
+        "a flow's held frame must outweigh its state here"
+    );
+    let limits = Limits {
+        memcap: 3 * (cost + held) - 1,
+        ..Limits::default()
+    };
+    let mut n = Net::new(limits);
+    n.rec.hold = held;
+    n.rec.protect = vec![1];
+    for i in 0..3 {
+        n.send(&client(i), SERVER, 1000, 0, SYN, b"", i as f64);
+    }
+    // Flow 1 is the longest idle but protected: flow 2's frame goes, and that is enough.
+    assert_eq!(n.rec.shed, vec![2]);
+    assert!(n.rec.closes().is_empty());
+    assert_eq!(n.counters.memcap_flows_evicted, 0);
+    assert_eq!(n.table.charged(), 3 * cost + 2 * held);
+
+    // A fourth flow: the next idle flow holding something is flow 3.
+    n.send(&client(3), SERVER, 1000, 0, SYN, b"", 3.0);
+    assert_eq!(n.rec.shed, vec![2, 3]);
+    assert!(n.rec.closes().is_empty());
+    assert_eq!(n.table.charged(), 4 * cost + 2 * held);
+
+    // What is still held is given back with its flows.
+    n.finish();
+    assert_eq!(n.table.charged(), 0);
+}
+
+#[test]
+fn memcap_leaves_a_worker_within_its_share_alone() {
+    let cost = open_flow_cost();
+    let limits = Limits {
+        memcap: 4 * cost,
+        ..Limits::default()
+    };
+    let mut n = Net::new(limits.clone());
+    // Another worker's table on the same account: two holders, a share of 2 flows each.
+    let mut mine = Net::new(limits.clone());
+    mine.table = FlowTable::with_budget(&limits, n.table.budget.clone());
+    for i in 0..4 {
+        mine.send(&client(i), SERVER, 1000, 0, SYN, b"", i as f64);
+    }
+    // The account is full. One more flow in the table within its share (one flow):
+    // nothing of it goes; the excess is the other table's, which evicts on its next frame.
+    n.send(&client(10), SERVER, 1000, 0, SYN, b"", 5.0);
+    assert!(n.rec.closes().is_empty(), "{:?}", n.rec.closes());
+    assert_eq!(n.counters.memcap_flows_evicted, 0);
+    mine.send(&client(11), SERVER, 1000, 0, SYN, b"", 6.0);
+    assert_eq!(mine.counters.memcap_flows_evicted, 2);
+    assert_eq!(n.table.budget.used(), 4 * cost);
+}
+
+#[test]
 fn max_flows_spares_protected_flows_too() {
     let limits = Limits {
         max_flows: 2,
