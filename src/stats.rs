@@ -141,6 +141,9 @@ counters! {
     /// Capture files of a multi-file `-r` skipped: unreadable, or damaged part way
     /// (their frames before the damage are kept) (capture thread).
     files_skipped: "capture files skipped (unreadable or damaged)",
+    /// Frames of `-r` input the capture filter left out (capture thread); live, the kernel
+    /// drops them before anyone can count them, as with tcpdump.
+    frames_filtered: "frames left out by the capture filter (-r)",
 }
 
 /// Printed on every run, like tcpdump's counters, whatever their value.

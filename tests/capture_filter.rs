@@ -49,9 +49,17 @@ fn senders(evs: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A counter of the run's final `stats` event.
+fn stat(events: &[Value], name: &str) -> u64 {
+    events
+        .iter()
+        .rfind(|e| e["event"] == "stats")
+        .and_then(|e| e[name].as_u64())
+        .unwrap_or_else(|| panic!("{name} in the stats event"))
+}
+
 fn frames_captured(evs: &[Value]) -> u64 {
-    let stats = evs.iter().rev().find(|e| e["event"] == "stats").unwrap();
-    stats["frames_captured"].as_u64().unwrap()
+    stat(evs, "frames_captured")
 }
 
 #[test]
@@ -65,8 +73,14 @@ fn offline_filter_selects_one_of_two_transfers() {
     assert_eq!(senders(&trailing), ["198.19.0.2:5190"]);
     let dash_f = json_run(&pcap, &["-f", "host 198.18.0.1"]);
     assert_eq!(senders(&dash_f), ["198.19.0.1:5190"]);
-    // The two transfers have the same shape: each keeps half the frames.
+    // The two transfers have the same shape: each keeps half the frames, and the other
+    // half is counted as left out by the filter.
     assert_eq!(frames_captured(&trailing) * 2, frames_captured(&all));
+    assert_eq!(
+        stat(&trailing, "frames_filtered"),
+        frames_captured(&trailing)
+    );
+    assert_eq!(stat(&all, "frames_filtered"), 0);
     // Frame numbers stay the file's: T2's frames are not renumbered from 1.
     let t1_frames: Vec<u64> = dash_f.iter().filter_map(|e| e["frame"].as_u64()).collect();
     let t2_frames: Vec<u64> = trailing

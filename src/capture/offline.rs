@@ -67,6 +67,8 @@ pub struct OfflineSource {
     format: Format,
     /// Records read so far; the next frame gets `frames_read + 1`.
     frames_read: u64,
+    /// Frames the capture filter left out.
+    frames_filtered: u64,
     warnings: Vec<CaptureWarning>,
     /// An error met after some frames of a batch were already taken; returned next call so
     /// those frames still reach the pipeline.
@@ -128,6 +130,7 @@ impl OfflineSource {
             path,
             format,
             frames_read: 0,
+            frames_filtered: 0,
             warnings: Vec::new(),
             pending_error: None,
             finished: false,
@@ -222,6 +225,11 @@ impl OfflineSource {
     }
 
     /// Frames read so far (including ones not yet handed out of a batch).
+    /// Frames the capture filter (`set_filter`) left out so far.
+    pub fn frames_filtered(&self) -> u64 {
+        self.frames_filtered
+    }
+
     pub fn frames_read(&self) -> u64 {
         self.frames_read
     }
@@ -369,6 +377,7 @@ impl OfflineSource {
             if let (Some(filter), Some(frame)) = (&mut self.filter, batch.last()) {
                 if !filter.matches(frame).map_err(CaptureError::Filter)? {
                     batch.pop();
+                    self.frames_filtered += 1;
                     return Ok(Step::Skip);
                 }
             }

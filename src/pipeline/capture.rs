@@ -137,9 +137,13 @@ pub fn capture_thread(
     let mut warnings = Vec::new();
     match &mut source {
         Source::Live(l) => counters.kernel_dropped = l.kernel_drops(),
-        Source::Offline(o) => warnings.extend(o.warnings().iter().map(|w| w.to_string())),
+        Source::Offline(o) => {
+            counters.frames_filtered = o.frames_filtered();
+            warnings.extend(o.warnings().iter().map(|w| w.to_string()));
+        }
         Source::Files(s) => {
             counters.files_skipped = s.files_skipped();
+            counters.frames_filtered = s.frames_filtered();
             warnings.extend(s.notes().iter().cloned());
         }
     }

@@ -41,6 +41,8 @@ pub struct OfflineSet {
     /// One line per file skipped, and per warning of a file read.
     notes: Vec<String>,
     files_skipped: u64,
+    /// Frames the filter left out in files already closed.
+    filtered_closed: u64,
     link: LinkType,
     file_snaplen: Option<u32>,
 }
@@ -118,6 +120,7 @@ impl OfflineSet {
             next_no: 1,
             notes,
             files_skipped,
+            filtered_closed: 0,
             link,
             file_snaplen,
         })
@@ -136,6 +139,23 @@ impl OfflineSet {
     /// Files skipped so far, unreadable from the start or corrupt part way.
     pub fn files_skipped(&self) -> u64 {
         self.files_skipped
+    }
+
+    /// Frames the capture filter left out, over every file read so far.
+    pub fn frames_filtered(&self) -> u64 {
+        self.filtered_closed
+            + self
+                .open
+                .iter()
+                .map(|h| h.src.frames_filtered())
+                .sum::<u64>()
+    }
+
+    /// Closes open file `i`, keeping its count of filtered frames.
+    fn close(&mut self, i: usize) -> Head {
+        let done = self.open.swap_remove(i);
+        self.filtered_closed += done.src.frames_filtered();
+        done
     }
 
     /// A line per file skipped and per warning of a file read.
@@ -169,7 +189,7 @@ impl OfflineSet {
             batch.push(frame);
             added += 1;
             if self.open[i].frames.is_empty() && !self.fill(i) {
-                let done = self.open.swap_remove(i);
+                let done = self.close(i);
                 self.notes
                     .extend(done.src.warnings().iter().map(|w| w.to_string()));
             }
@@ -207,7 +227,7 @@ impl OfflineSet {
         });
         let i = self.open.len() - 1;
         if !self.fill(i) {
-            self.open.swap_remove(i);
+            self.close(i);
         }
     }
 
