@@ -242,16 +242,7 @@ pub fn flap_garbage<W: Write>(bytes: u64, out: W) -> io::Result<CaptureSummary> 
     c.handshake();
     c.send(Dir::ServerToClient, &[0x2a, 1, 0, 1, 0, 4, 0, 0, 0, 1]);
     w.drain(&mut c)?;
-    let mut rng = XorShift64::new(5);
-    let mut buf = vec![0u8; 16 * DEFAULT_MSS];
-    let mut left = bytes;
-    while left > 0 {
-        let n = left.min(buf.len() as u64) as usize;
-        rng.fill(&mut buf[..n]);
-        c.send(Dir::ServerToClient, &buf[..n]);
-        w.drain(&mut c)?;
-        left -= n as u64;
-    }
+    send_random(&mut c, &mut w, 5, bytes)?;
     c.close();
     w.drain(&mut c)?;
     finish(w)
@@ -276,19 +267,31 @@ pub fn prompt_huge<W: Write>(announced: u32, bytes: u64, out: W) -> io::Result<C
     c.send(Dir::ServerToClient, &p.emit());
     c.send(Dir::ClientToServer, &p.ack(Cookie(*b"1234567\0")).emit());
     w.drain(&mut c)?;
-    let mut rng = XorShift64::new(9);
+    send_random(&mut c, &mut w, 9, bytes)?;
+    c.close();
+    w.drain(&mut c)?;
+    finish(w)
+}
+
+/// `bytes` of pseudo-random data (seeded by `seed`) from the server, streamed out as it
+/// is made, so a flood of gigabytes needs no memory.
+fn send_random<W: Write>(
+    c: &mut TcpConv,
+    w: &mut SegmentWriter<W>,
+    seed: u64,
+    bytes: u64,
+) -> io::Result<()> {
+    let mut rng = XorShift64::new(seed);
     let mut buf = vec![0u8; 16 * DEFAULT_MSS];
     let mut left = bytes;
     while left > 0 {
         let n = left.min(buf.len() as u64) as usize;
         rng.fill(&mut buf[..n]);
         c.send(Dir::ServerToClient, &buf[..n]);
-        w.drain(&mut c)?;
+        w.drain(c)?;
         left -= n as u64;
     }
-    c.close();
-    w.drain(&mut c)?;
-    finish(w)
+    Ok(())
 }
 
 fn finish<W: Write>(w: SegmentWriter<W>) -> io::Result<CaptureSummary> {
