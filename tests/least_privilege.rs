@@ -163,14 +163,15 @@ impl LiveRun {
         per_thread(self.child.id(), key)
     }
 
-    /// `key` of every thread but the signal thread, which starts before the capture
-    /// socket is opened and only ever waits for signals.
-    fn capture_side(&self, key: &str) -> Vec<(String, String)> {
+    /// `key` of every thread, having checked that the ones that matter are there: the
+    /// signal thread and the pcap writer start before the capture socket is opened, the
+    /// others after.
+    fn every_thread(&self, key: &str, early: &[&str]) -> Vec<(String, String)> {
         let all = self.threads(key);
-        for name in ["capture-0", "worker-0", "events"] {
+        for name in ["capture-0", "worker-0", "events"].iter().chain(early) {
             assert!(all.iter().any(|(n, _)| n == name), "{name} in {all:?}");
         }
-        all.into_iter().filter(|(n, _)| n != "signals").collect()
+        all
     }
 
     /// Sends traffic over the namespace's `lo`: refused TCP connections, each a SYN and
@@ -209,16 +210,19 @@ fn all_equal(got: &[(String, String)], want: &str, what: &str) {
 }
 
 #[test]
-fn live_as_root_without_z_keeps_only_dac_override_in_every_capture_thread() {
+fn live_as_root_without_z_keeps_only_dac_override_in_every_thread() {
     if skip_unless_root("live_as_root_without_z_keeps_only_dac_override") {
         return;
     }
-    let run = LiveRun::start(1, &[], &[]);
+    let dir = TempDir::new("lp-root");
+    let pcap = dir.path().join("out.pcap");
+    let run = LiveRun::start(1, &[], &["-w", pcap.to_str().unwrap()]);
+    let early = ["signals", "pcap-writer"];
     let (eff, prm, bnd, nnp) = (
-        run.capture_side("CapEff:"),
-        run.capture_side("CapPrm:"),
-        run.capture_side("CapBnd:"),
-        run.capture_side("NoNewPrivs:"),
+        run.every_thread("CapEff:", &early),
+        run.every_thread("CapPrm:", &early),
+        run.every_thread("CapBnd:", &early),
+        run.every_thread("NoNewPrivs:", &early),
     );
     let out = run.finish(true);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -242,8 +246,8 @@ fn live_z_nobody_leaves_no_capability_in_any_thread() {
     // thread's included.
     let (eff, prm) = (run.threads("CapEff:"), run.threads("CapPrm:"));
     let (bnd, nnp, uids) = (
-        run.capture_side("CapBnd:"),
-        run.capture_side("NoNewPrivs:"),
+        run.every_thread("CapBnd:", &["signals"]),
+        run.every_thread("NoNewPrivs:", &["signals"]),
         run.threads("Uid:"),
     );
     let out = run.finish(true);
@@ -278,8 +282,8 @@ fn a_non_root_user_with_net_raw_and_net_admin_captures_live_then_keeps_none() {
     let wrap = ["setpriv", &ruid, &rgid, "--clear-groups", &inh, &amb];
     let run = LiveRun::start(3, &wrap, &["-c", "4"]);
     let (eff, amb, uids) = (
-        run.capture_side("CapEff:"),
-        run.capture_side("CapAmb:"),
+        run.every_thread("CapEff:", &["signals"]),
+        run.every_thread("CapAmb:", &["signals"]),
         run.threads("Uid:"),
     );
     run.traffic();

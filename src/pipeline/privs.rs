@@ -12,9 +12,9 @@
 //! capabilities keeps none. The bounding and ambient sets are emptied too and
 //! no_new_privs set, so no program run later could regain any.
 //!
-//! Capabilities belong to threads: the capture, worker and event threads, which handle
-//! captured bytes, start after this and inherit it; the signal thread and the pcap
-//! writer started before keep theirs without `-Z` (setuid clears every thread's).
+//! Capabilities belong to threads: the capture, worker and event threads start after
+//! this and inherit it; the threads started before (signals, the pcap writer) are made
+//! to drop theirs too (`threads`).
 
 use crate::config::{Config, Input};
 use std::ffi::CString;
@@ -32,7 +32,7 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
             eprintln!("oftsniff: running as root (no -Z USER given to drop to)");
         }
         let keep = if root { 1u64 << CAP_DAC_OVERRIDE } else { 0 };
-        return caps::limit_to(keep)
+        return threads::everywhere(Step::LimitTo(keep))
             .map_err(|e| RunError::input(format!("oftsniff: cannot drop capabilities: {e}")));
     };
     let fail = |what: &str| {
@@ -63,7 +63,7 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
         })?;
     }
     // Emptying the bounding set needs CAP_SETPCAP, which setuid is about to take away.
-    caps::clear_bounding_and_ambient()
+    threads::everywhere(Step::ClearBounding)
         .map_err(|e| RunError::input(format!("oftsniff: -Z {user}: capabilities: {e}")))?;
     // SAFETY: setgroups reads one gid_t from a valid pointer; setgid and setuid take
     // plain integers. glibc applies each to every thread of the process.
@@ -86,7 +86,7 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
     }
     // setuid to a non-root user emptied the permitted and effective sets already; this
     // also covers `-Z root` and sets no_new_privs.
-    caps::limit_to(0)
+    threads::everywhere(Step::LimitTo(0))
         .map_err(|e| RunError::input(format!("oftsniff: -Z {user}: capabilities: {e}")))
 }
 
@@ -94,6 +94,9 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
 const CAP_DAC_OVERRIDE: u32 = 1;
 
 mod caps;
+mod threads;
+
+use threads::Step;
 
 /// The files and directories this run created to write to.
 fn outputs(cfg: &Config) -> Vec<PathBuf> {
