@@ -143,6 +143,11 @@ pub struct Args {
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
 
+    /// Do not install the seccomp filter that, once started, refuses new programs,
+    /// processes, IP sockets, tracing, mounts and module loading.
+    #[arg(long)]
+    pub no_sandbox: bool,
+
     /// Worker threads (default: available cores).
     #[arg(help_heading = "Limits", long, value_name = "N")]
     pub workers: Option<usize>,
@@ -399,6 +404,7 @@ impl Args {
             no_classify: self.no_classify,
             compare,
             user: self.user,
+            sandbox: !self.no_sandbox,
             snaplen: match self.snaplen {
                 0 => crate::capture::DEFAULT_SNAPLEN,
                 n => n,

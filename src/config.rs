@@ -30,6 +30,8 @@ pub struct Config {
     pub compare: Vec<TransferRef>,
     /// `-Z USER`: the user to become once the source and outputs are open.
     pub user: Option<String>,
+    /// Installs the seccomp filter after start (`--no-sandbox` turns it off).
+    pub sandbox: bool,
     /// `-s`: bytes of each frame kept, live or read (tcpdump's 262,144 by default);
     /// also the snapshot length written in `-w`/`--pcap-dir` file headers.
     pub snaplen: u32,

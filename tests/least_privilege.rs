@@ -167,11 +167,23 @@ impl LiveRun {
     /// signal thread and the pcap writer start before the capture socket is opened, the
     /// others after.
     fn every_thread(&self, key: &str, early: &[&str]) -> Vec<(String, String)> {
-        let all = self.threads(key);
-        for name in ["capture-0", "worker-0", "events"].iter().chain(early) {
-            assert!(all.iter().any(|(n, _)| n == name), "{name} in {all:?}");
+        let names = || {
+            ["capture-0", "worker-0", "events"]
+                .into_iter()
+                .chain(early.iter().copied())
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let all = self.threads(key);
+            let missing: Vec<&str> = names()
+                .filter(|m| !all.iter().any(|(n, _)| n == m))
+                .collect();
+            if missing.is_empty() {
+                return all;
+            }
+            assert!(Instant::now() < deadline, "{missing:?} not in {all:?}");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        all
     }
 
     /// Sends traffic over the namespace's `lo`: refused TCP connections, each a SYN and
@@ -218,11 +230,12 @@ fn live_as_root_without_z_keeps_only_dac_override_in_every_thread() {
     let pcap = dir.path().join("out.pcap");
     let run = LiveRun::start(1, &[], &["-w", pcap.to_str().unwrap()]);
     let early = ["signals", "pcap-writer"];
-    let (eff, prm, bnd, nnp) = (
+    let (eff, prm, bnd, nnp, seccomp) = (
         run.every_thread("CapEff:", &early),
         run.every_thread("CapPrm:", &early),
         run.every_thread("CapBnd:", &early),
         run.every_thread("NoNewPrivs:", &early),
+        run.every_thread("Seccomp:", &early),
     );
     let out = run.finish(true);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -233,6 +246,23 @@ fn live_as_root_without_z_keeps_only_dac_override_in_every_thread() {
     all_equal(&prm, "0000000000000002", "CapPrm");
     all_equal(&bnd, "0000000000000000", "CapBnd");
     all_equal(&nnp, "1", "NoNewPrivs");
+    // 2: filter mode, in every thread (the filter went in with TSYNC).
+    all_equal(&seccomp, "2", "Seccomp");
+}
+
+#[test]
+fn no_sandbox_leaves_seccomp_off_and_the_capture_unchanged() {
+    if skip_unless_root("no_sandbox_leaves_seccomp_off") {
+        return;
+    }
+    let run = LiveRun::start(4, &[], &["--no-sandbox", "-c", "4"]);
+    let seccomp = run.every_thread("Seccomp:", &["signals"]);
+    run.traffic();
+    let out = run.finish(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("4 frames captured"), "{stderr}");
+    all_equal(&seccomp, "0", "Seccomp");
 }
 
 #[test]

@@ -193,6 +193,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let outputs = open_outputs(cfg, &mut sources, &signals)?;
     say_what_is_read(cfg, &sources);
     privs::drop_privileges(cfg)?;
+    privs::confine(cfg);
     let live = sources[0].is_live_like();
     let board = Board::default();
     let (rep_tx, rep_rx) = bounded::<ReportBatch>(cfg.limits.report_queue_batches);

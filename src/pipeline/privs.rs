@@ -90,10 +90,22 @@ pub(super) fn drop_privileges(cfg: &Config) -> Result<(), RunError> {
         .map_err(|e| RunError::input(format!("oftsniff: -Z {user}: capabilities: {e}")))
 }
 
+/// Installs the seccomp filter in every thread, or says once why it could not: a kernel
+/// or container without seccomp must not cost the capture.
+pub(super) fn confine(cfg: &Config) {
+    if !cfg.sandbox {
+        return;
+    }
+    if let Err(e) = sandbox::confine() {
+        eprintln!("oftsniff: warning: no seccomp sandbox ({e}); going on without it");
+    }
+}
+
 /// linux/capability.h: the one capability root without `-Z` keeps.
 const CAP_DAC_OVERRIDE: u32 = 1;
 
 mod caps;
+mod sandbox;
 mod threads;
 
 use threads::Step;
