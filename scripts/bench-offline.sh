@@ -22,11 +22,17 @@
 # with and without --no-classify, printing wall and CPU (user+sys) microseconds per
 # transfer: the cost per transfer should stay flat as transfers multiply.
 #
-# Usage: scripts/bench-offline.sh [--keep] [--regen] [--scaling-only]
+# Workers: --workers 1 against 2 on the issue's two workloads (oft-transfers, and oft-mix:
+# 10,000 transfers of 2 kB among 50,000 other connections), median of 5 runs of wall and
+# CPU each, and the CPU of each thread (ns on CPU from /proc/PID/task/*/schedstat, sampled
+# every 10 ms until exit) of a sixth run, to see which thread limits the speedup.
+#
+# Usage: scripts/bench-offline.sh [--keep] [--regen] [--scaling-only] [--workers-only]
 #   --keep          generate into target/bench-data (kept for the next run) instead of a
 #                   temp dir
 #   --regen         regenerate even when target/bench-data already holds the workloads
 #   --scaling-only  only the scaling run
+#   --workers-only  only the workers run
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,13 +40,15 @@ ROOT=$PWD
 KEEP=0
 REGEN=0
 SCALING_ONLY=0
+WORKERS_ONLY=0
 for a in "$@"; do
     case "$a" in
     --scaling-only) SCALING_ONLY=1 ;;
+    --workers-only) WORKERS_ONLY=1 ;;
     --keep) KEEP=1 ;;
     --regen) REGEN=1 ;;
     -h | --help)
-        sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -233,6 +241,78 @@ scaling() {
     done
 }
 
+# thread_cpu CMD...: runs CMD, samples each thread's time on CPU until it exits, prints
+# one line per thread name (threads of one name summed, e.g. the workers).
+thread_cpu() {
+    "$@" >/dev/null 2>&1 &
+    local pid=$! t c s rest
+    : >"$SCRATCH/threads"
+    while kill -0 "$pid" 2>/dev/null; do
+        # Builtins only: a fork per thread and sample would take CPU from the run.
+        for t in /proc/"$pid"/task/*; do
+            # name, tid, ns on CPU; a thread gone meanwhile is skipped.
+            { read -r c <"$t/comm" && read -r s rest <"$t/schedstat"; } 2>/dev/null || continue
+            echo "$c ${t##*/} $s" >>"$SCRATCH/threads"
+        done
+        sleep 0.01
+    done
+    wait "$pid" || true
+    # Largest sample of each thread, summed by name (worker-0 and worker-1 stay apart).
+    awk '$3 > max[$1 " " $2] {max[$1 " " $2] = $3}
+        END {for (k in max) {split(k, a, " "); s[a[1]] += max[k]}
+        for (n in s) if (s[n] >= 5e6) printf "%s=%.2fs ", n, s[n] / 1e9; print ""}' \
+        "$SCRATCH/threads"
+}
+
+# median5 CMD...: five runs; prints "wall W cpu C" (each the median of its five).
+median5() {
+    local i
+    for i in 1 2 3 4 5; do
+        /usr/bin/time -f "%e %U %S" -o "$SCRATCH/t" "$@" >/dev/null 2>&1 || true
+        awk '{printf "%s %.2f\n", $1, $2 + $3}' "$SCRATCH/t"
+    done >"$SCRATCH/runs"
+    local w c
+    w=$(cut -d' ' -f1 "$SCRATCH/runs" | sort -n | sed -n 3p)
+    c=$(cut -d' ' -f2 "$SCRATCH/runs" | sort -n | sed -n 3p)
+    # cores used: how much of the machine the run got (cpu / wall).
+    awk -v w="$w" -v c="$c" 'BEGIN { printf "wall %s s cpu %s s (%.2f cores)", w, c, c / w }'
+}
+
+# --workers 1 against 2: medians, speedup, and where each thread's CPU went.
+workers() {
+    local name file w1 w2
+    if [ ! -s "$DATA/oft-mix.pcap" ] || [ "$REGEN" -eq 1 ]; then
+        echo "== generating $DATA/oft-mix.pcap" >&2
+        mergecap -F pcap -w "$DATA/oft-mix.pcap" \
+            <("$OFTGEN" oft-transfers /dev/stdout --transfers 10000 --file-bytes 2000 2>/dev/null) \
+            <("$OFTGEN" many-flows /dev/stdout --flows 50000 2>/dev/null)
+    fi
+    echo
+    echo "workers: oftsniff -r FILE --json /dev/null -q, median of 5 (wall, user+sys)"
+    for name in oft-transfers oft-mix; do
+        file=$DATA/$name.pcap
+        cat "$file" >/dev/null
+        w1=$(median5 "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null -q)
+        w2=$(median5 "$OFTSNIFF" -r "$file" --workers 2 --json /dev/null -q)
+        printf '  %-14s --workers 1: %s   --workers 2: %s' "$name" "$w1" "$w2"
+        awk -v a="$w1" -v b="$w2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+            printf "   speedup %.2fx wall\n", x[2] / y[2] }'
+        echo "    (threads: on-CPU time of one more run each; threads under 5 ms left out)"
+        for n in 1 2; do
+            printf '    threads, --workers %d: %s\n' "$n" \
+                "$(thread_cpu "$OFTSNIFF" -r "$file" --workers "$n" --json /dev/null -q)"
+        done
+    done
+}
+
+if [ "$WORKERS_ONLY" -eq 1 ]; then
+    command -v mergecap >/dev/null 2>&1 || need_pkg mergecap wireshark-common
+    echo "oftsniff workers benchmark, $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+    generate oft-transfers
+    workers
+    exit 0
+fi
+
 if [ "$SCALING_ONLY" -eq 1 ]; then
     echo "oftsniff scaling benchmark, $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
     scaling
@@ -250,3 +330,8 @@ bench elephants
 bench many-flows
 bench oft-transfers
 scaling
+if command -v mergecap >/dev/null 2>&1; then
+    workers
+else
+    echo "SKIPPED workers: mergecap (wireshark-common) is not installed"
+fi

@@ -141,7 +141,7 @@ fn frames_by_conn(path: &Path) -> Vec<(Option<ConnKey>, Vec<u8>)> {
                 },
                 Err(_) => None,
             };
-            out.push((key, f.data));
+            out.push((key, f.data.into_vec()));
         }
     }
     out

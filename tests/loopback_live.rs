@@ -34,7 +34,7 @@ fn frames(pcap: &Path) -> Vec<Vec<u8>> {
         if src.next_batch(&mut batch, 256).expect("read pcap") == 0 {
             return out;
         }
-        out.extend(batch.drain(..).map(|f| f.data));
+        out.extend(batch.drain(..).map(|f| f.data.into_vec()));
     }
 }
 

@@ -31,7 +31,7 @@ fn frame(no: u64, ts_ms: u64, len: usize) -> Frame {
         ts: Timestamp(ts_ms * 1_000_000),
         orig_len: len as u32 + 4,
         link: LinkType::Ethernet,
-        data,
+        data: data.into(),
     }
 }
 

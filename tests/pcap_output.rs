@@ -47,7 +47,7 @@ fn tcp(f: &Frame) -> Option<(SocketAddr, SocketAddr, Vec<u8>)> {
 type Ident = (u64, u32, Vec<u8>);
 
 fn ident(f: &Frame) -> Ident {
-    (f.ts.0, f.orig_len, f.data.clone())
+    (f.ts.0, f.orig_len, f.data.to_vec())
 }
 
 fn idents(frames: &[Frame]) -> Vec<Ident> {

@@ -224,6 +224,13 @@ pub enum CaptureWarning {
         offset: u64,
         bytes_left: u64,
     },
+    /// The file shrank while it was being read (another process truncated or rewrote it);
+    /// the frames before `frame` were read, the rest of the file is left out.
+    ChangedWhileRead {
+        path: PathBuf,
+        frame: FrameNo,
+        offset: u64,
+    },
 }
 
 impl fmt::Display for CaptureWarning {
@@ -239,6 +246,17 @@ impl fmt::Display for CaptureWarning {
                 "oftsniff: warning: {}: truncated: the last record (frame {frame}, byte offset \
                  {offset}) is cut short after {bytes_left} bytes; the {} frames before it were \
                  read",
+                path.display(),
+                frame.0.saturating_sub(1)
+            ),
+            CaptureWarning::ChangedWhileRead {
+                path,
+                frame,
+                offset,
+            } => write!(
+                f,
+                "oftsniff: warning: {}: the file shrank while it was being read (byte offset \
+                 {offset}); the {} frames before it were read, the rest is left out",
                 path.display(),
                 frame.0.saturating_sub(1)
             ),

@@ -1,7 +1,11 @@
 //! The unit the capture stage hands forward: one captured frame, copied once out of the
-//! kernel ring or the capture file, owned from then on by whoever holds it.
+//! kernel ring or a pipe, or left where it lies in a mapped capture file; owned from then
+//! on by whoever holds it.
 
 use std::fmt;
+
+mod data;
+pub use data::FrameData;
 
 /// Capture time of a frame, nanoseconds since the Unix epoch. Packet time, not wall time:
 /// every timeout in the pipeline is measured in it so offline runs are deterministic.
@@ -129,7 +133,7 @@ pub struct Frame {
     pub ts: Timestamp,
     pub orig_len: u32,
     pub link: LinkType,
-    pub data: Vec<u8>,
+    pub data: FrameData,
 }
 
 /// Frames travel in batches so channel costs are paid per batch, not per frame.

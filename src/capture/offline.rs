@@ -1,9 +1,10 @@
 //! Capture files: classic pcap (micro- or nanosecond, either byte order) and pcapng (any
-//! number of sections and interfaces, each with its own link type and clock), read with
-//! pcap-parser's streaming readers over one large buffer.
+//! number of sections and interfaces, each with its own link type and clock).
 //!
-//! The file is read in multi-megabyte chunks straight into the parser's buffer; each frame
-//! is parsed in place and copied exactly once, into its `Frame`.
+//! A regular file is mapped into memory and its frames point into the mapping: no copy
+//! (`mapped`). A pipe, standard input, or a file that cannot be mapped is read with
+//! pcap-parser's streaming readers, in multi-megabyte chunks straight into the parser's
+//! buffer, each frame copied exactly once, into its `Frame`.
 
 use std::io::{self, Chain, Cursor};
 use std::path::{Path, PathBuf};
@@ -15,14 +16,19 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapNGReader};
 
 use super::error::{CaptureError, CaptureWarning};
 use super::filter::{FilterExpr, FrameFilter};
-use super::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
+use super::frame::{Batch, Frame, FrameData, FrameNo, LinkType, Timestamp};
 use super::pool::{BufTaker, FramePool};
 
 mod errors;
 mod header;
 mod input;
+mod mapped;
 mod pcapng;
 mod set;
+mod sigbus;
+
+use mapped::MappedReader;
+pub use mapped::MappedRegion;
 
 use errors::Problem;
 use pcapng::{ng_block, NgInterface};
@@ -42,10 +48,25 @@ pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES / 2;
 /// The probed prefix followed by the rest of the file, so non-seekable inputs work too.
 type Input = Chain<Cursor<Vec<u8>>, input::InputFile>;
 
+/// A record reader over a buffer filled by reads, or over a mapping.
+trait RecordReader: PcapReaderIterator + Send {
+    /// The mapping records are parsed in, if any.
+    fn region(&self) -> Option<&Arc<MappedRegion>> {
+        None
+    }
+}
+impl RecordReader for LegacyPcapReader<Input> {}
+impl RecordReader for PcapNGReader<Input> {}
+impl RecordReader for MappedReader {
+    fn region(&self) -> Option<&Arc<MappedRegion>> {
+        Some(MappedReader::region(self))
+    }
+}
+
 /// Which of the two container formats, with what each needs to turn records into frames.
 enum Format {
     Pcap {
-        reader: LegacyPcapReader<Input>,
+        reader: Box<dyn RecordReader>,
         link: LinkType,
         nanos: bool,
         big_endian: bool,
@@ -54,7 +75,7 @@ enum Format {
         snaplen: u32,
     },
     PcapNg {
-        reader: PcapNGReader<Input>,
+        reader: Box<dyn RecordReader>,
         /// Interfaces of the current section, indexed by interface id.
         ifaces: Vec<NgInterface>,
         big_endian: bool,
@@ -87,6 +108,23 @@ pub struct OfflineSource {
     snaplen: Option<usize>,
     /// Size of the parser's buffer now; at most `READ_BUFFER_BYTES`.
     buffer_bytes: usize,
+    /// The mapping records are parsed in (a regular file), which frames point into.
+    region: Option<Arc<MappedRegion>>,
+}
+
+/// Where a frame's bytes come from: its range of the mapping, or a copy.
+pub(super) struct FrameBytes<'a> {
+    bufs: &'a mut BufTaker,
+    region: Option<&'a Arc<MappedRegion>>,
+}
+
+impl FrameBytes<'_> {
+    pub(super) fn take(&mut self, bytes: &[u8]) -> FrameData {
+        match self.region.and_then(|r| FrameData::in_region(r, bytes)) {
+            Some(d) => d,
+            None => self.bufs.copy(bytes),
+        }
+    }
 }
 
 /// The read buffer for an input of `len` bytes (`None`: a pipe, size unknown): the whole
@@ -121,12 +159,38 @@ impl OfflineSource {
         path: impl AsRef<Path>,
         stop: Option<Arc<AtomicBool>>,
     ) -> Result<OfflineSource, CaptureError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), stop, true)
+    }
+
+    /// Reads a regular file instead of mapping it (tests compare the two paths).
+    #[cfg(test)]
+    fn open_unmapped(path: &Path) -> Result<OfflineSource, CaptureError> {
+        Self::open_with(path, None, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        stop: Option<Arc<AtomicBool>>,
+        map: bool,
+    ) -> Result<OfflineSource, CaptureError> {
+        let path = path.to_path_buf();
         let cut_by_stop = Arc::new(AtomicBool::new(false));
-        let (magic, input, pipe, len) = header::open_input(&path, stop, cut_by_stop.clone())?;
-        let buffer_bytes = buffer_bytes_for(len);
-        let format = header::read_format(&path, magic, input, buffer_bytes)?;
-        Ok(OfflineSource {
+        let mapped = if map {
+            header::open_mapped(&path)?
+        } else {
+            None
+        };
+        let (format, pipe, buffer_bytes) = match mapped {
+            Some(format) => (format, false, READ_BUFFER_BYTES),
+            None => {
+                let (magic, input, pipe, len) =
+                    header::open_input(&path, stop, cut_by_stop.clone())?;
+                let buffer_bytes = buffer_bytes_for(len);
+                let format = header::read_format(&path, magic, input, buffer_bytes)?;
+                (format, pipe, buffer_bytes)
+            }
+        };
+        let mut src = OfflineSource {
             path,
             format,
             frames_read: 0,
@@ -140,7 +204,15 @@ impl OfflineSource {
             pipe,
             snaplen: None,
             buffer_bytes,
-        })
+            region: None,
+        };
+        src.region = src.reader().region().cloned();
+        Ok(src)
+    }
+
+    /// Whether frames point into a mapping of the file rather than into buffers of their own.
+    pub fn is_mapped(&self) -> bool {
+        self.region.is_some()
     }
 
     /// Skips frames the filter does not match from now on, as tcpdump -r does.
@@ -254,6 +326,7 @@ impl OfflineSource {
             Format::Pcap { reader, .. } => reader.refill().map_err(|e| e.to_owned_vec()),
             Format::PcapNg { reader, .. } => reader.refill().map_err(|e| e.to_owned_vec()),
         };
+        self.region = self.reader().region().cloned();
         if res.is_err() {
             return Err(CaptureError::Unreadable {
                 path: self.path.clone(),
@@ -295,10 +368,10 @@ impl OfflineSource {
         self.cut_by_stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn reader(&self) -> &dyn PcapReaderIterator {
+    fn reader(&self) -> &dyn RecordReader {
         match &self.format {
-            Format::Pcap { reader, .. } => reader,
-            Format::PcapNg { reader, .. } => reader,
+            Format::Pcap { reader, .. } => reader.as_ref(),
+            Format::PcapNg { reader, .. } => reader.as_ref(),
         }
     }
 
@@ -323,7 +396,10 @@ impl OfflineSource {
     /// borrows the parser's buffer; the buffer is advanced afterwards.
     fn step(&mut self, batch: &mut Batch) -> Result<Step, CaptureError> {
         let no = self.next_frame_no();
-        let bufs = &mut self.bufs;
+        let mut bytes = FrameBytes {
+            bufs: &mut self.bufs,
+            region: self.region.as_ref(),
+        };
         let outcome: Result<(usize, Step), Problem> = match &mut self.format {
             Format::Pcap {
                 reader,
@@ -340,7 +416,7 @@ impl OfflineSource {
                         ts: Timestamp(ts),
                         orig_len: b.origlen,
                         link: *link,
-                        data: bufs.copy(b.data),
+                        data: bytes.take(b.data),
                     });
                     Ok((len, Step::Frame))
                 }
@@ -353,7 +429,7 @@ impl OfflineSource {
                 big_endian,
             } => match reader.next() {
                 Ok((len, PcapBlockOwned::NG(block))) => {
-                    match ng_block(block, ifaces, big_endian, no, batch, bufs) {
+                    match ng_block(block, ifaces, big_endian, no, batch, &mut bytes) {
                         Ok(s) => Ok((len, s)),
                         Err(p) => Err(Problem::Ng(p)),
                     }
@@ -367,6 +443,9 @@ impl OfflineSource {
             Err(Problem::Reader(e)) => return self.reader_error(e),
             Err(Problem::Ng(p)) => return Err(self.ng_error(p)),
         };
+        if self.region.as_ref().is_some_and(|r| r.changed()) {
+            return Ok(self.changed_while_read(step, batch));
+        }
         match &mut self.format {
             Format::Pcap { reader, .. } => reader.consume_noshift(consumed),
             Format::PcapNg { reader, .. } => reader.consume_noshift(consumed),

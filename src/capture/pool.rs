@@ -9,6 +9,8 @@
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
+use super::frame::FrameData;
+
 /// Buffers per bundle crossing the channel.
 const BUNDLE: usize = 256;
 /// Larger buffers (jumbo frames, GRO captures) go back to the allocator: a pool of them
@@ -70,7 +72,11 @@ impl BufTaker {
     }
 
     /// An owned copy of `bytes`.
-    pub fn copy(&mut self, bytes: &[u8]) -> Vec<u8> {
+    pub fn copy(&mut self, bytes: &[u8]) -> FrameData {
+        FrameData::Owned(self.copy_vec(bytes))
+    }
+
+    fn copy_vec(&mut self, bytes: &[u8]) -> Vec<u8> {
         let small = bytes.len() <= SMALL;
         let spare = if small { &self.small } else { &self.large };
         if spare.is_empty() {
@@ -116,7 +122,11 @@ pub struct BufReturner {
 }
 
 impl BufReturner {
-    pub fn give(&mut self, buf: Vec<u8>) {
+    /// Takes back a frame's buffer; a mapped frame's bytes have none to give.
+    pub fn give(&mut self, data: FrameData) {
+        let FrameData::Owned(buf) = data else {
+            return;
+        };
         if buf.capacity() == 0 || buf.capacity() > MAX_POOLED_CAPACITY {
             return;
         }

@@ -69,7 +69,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Every frame of a capture, read with oftsniff's own reader.
+/// Every frame of a capture, read with oftsniff's own reader. The frames own their bytes:
+/// tests rewrite the file they read in place, which would change (or, cut short, zero)
+/// the bytes of frames still pointing into its mapping.
 pub fn read_frames(p: &Path) -> Vec<Frame> {
     let mut src = OfflineSource::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let mut all = Vec::new();
@@ -82,7 +84,10 @@ pub fn read_frames(p: &Path) -> Vec<Frame> {
         if n == 0 {
             break;
         }
-        all.append(&mut batch);
+        all.extend(batch.drain(..).map(|mut f| {
+            f.data = f.data.into_vec().into();
+            f
+        }));
     }
     assert!(
         src.warnings().is_empty(),

@@ -19,7 +19,7 @@ fn tcp_frame(src: [u8; 4], dst: [u8; 4]) -> Frame {
         ts: Timestamp(0),
         orig_len: d.len() as u32,
         link: LinkType::Ethernet,
-        data: d,
+        data: d.into(),
     }
 }
 
@@ -63,7 +63,7 @@ fn port_filter_reads_the_tcp_header() {
 #[test]
 fn raw_ip_frames_get_their_own_program() {
     let mut frame = tcp_frame([198, 18, 0, 2], [198, 18, 0, 3]);
-    frame.data.drain(..14);
+    frame.data.to_mut().drain(..14);
     frame.link = LinkType::Raw;
     let mut f = FrameFilter::new(FilterExpr::new("src host 198.18.0.2").unwrap());
     assert!(f.matches(&frame).unwrap());

@@ -3,15 +3,29 @@
 
 use std::io;
 
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::PcapError;
 
 use super::header::{PCAPNG_BOM_LE, PCAPNG_SHB_MAGIC};
 use super::pcapng::NgProblem;
 use super::{Format, OfflineSource, Step, MAX_RECORD_BYTES};
 use crate::capture::error::{CaptureError, CaptureWarning};
+use crate::capture::frame::Batch;
 
 impl OfflineSource {
+    /// The file shrank under its mapping: the record just parsed (and any after it) may be
+    /// zeros, so it is dropped, and the file ends here with a warning.
+    pub(super) fn changed_while_read(&mut self, step: Step, batch: &mut Batch) -> Step {
+        if let Step::Frame = step {
+            batch.pop();
+        }
+        self.warnings.push(CaptureWarning::ChangedWhileRead {
+            path: self.path.clone(),
+            frame: self.next_frame_no(),
+            offset: self.offset(),
+        });
+        Step::End
+    }
+
     pub(super) fn ng_error(&self, reason: NgProblem) -> CaptureError {
         match reason {
             NgProblem::UnsupportedLink(linktype) => CaptureError::UnsupportedLinkType {

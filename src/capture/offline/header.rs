@@ -5,11 +5,16 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::Path;
 
+use pcap_parser::pcap::{
+    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header, PcapHeader,
+};
+use pcap_parser::pcapng::parse_sectionheaderblock;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::input::InputFile;
-use super::{Format, Input};
+use super::mapped::{MappedReader, Records};
+use super::{Format, Input, RecordReader};
 use crate::capture::error::CaptureError;
 use crate::capture::frame::{FrameNo, LinkType};
 use std::sync::atomic::AtomicBool;
@@ -17,6 +22,9 @@ use std::sync::Arc;
 
 /// Bytes read up front to recognise the format: enough for any sane pcapng section header.
 const PROBE_BYTES: usize = 64 << 10;
+/// Smaller files are read, not mapped: too short to hold a magic number, they are
+/// refused with the read path's error.
+const MIN_MAPPED_BYTES: u64 = 4;
 
 pub(super) const PCAPNG_SHB_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 pub(super) const PCAPNG_BOM_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
@@ -65,6 +73,72 @@ pub(super) fn open_input(
     Ok((magic4, input, pipe, len))
 }
 
+/// A regular file (of at least `MIN_MAPPED_BYTES`), mapped, with its format read from the
+/// mapping. `None` when it is not such a file or cannot be mapped: the caller reads it
+/// instead (and reports any error opening it).
+pub(super) fn open_mapped(path: &Path) -> Result<Option<Format>, CaptureError> {
+    // Looked at before opening: opening a FIFO would wait for its writer, and closing it
+    // again would leave that writer a broken pipe.
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if path.as_os_str() == "-" || !regular {
+        return Ok(None);
+    }
+    let Ok(file) = File::open(path) else {
+        return Ok(None);
+    };
+    let len = match file.metadata() {
+        Ok(m) if m.is_file() && m.len() >= MIN_MAPPED_BYTES => m.len(),
+        _ => return Ok(None),
+    };
+    let Some(mut reader) = MappedReader::map(file, len) else {
+        return Ok(None);
+    };
+    let data = reader.data();
+    let magic4 = [data[0], data[1], data[2], data[3]];
+    if magic4 == PCAPNG_SHB_MAGIC {
+        // As pcap-parser's reader does: the first block must be a section header.
+        parse_sectionheaderblock(data).map_err(|e| header_error(path, nom_error(e)))?;
+        reader.set_records(Records::PcapNg { big_endian: false });
+        return Ok(Some(Format::PcapNg {
+            reader: Box::new(reader),
+            ifaces: Vec::new(),
+            big_endian: false,
+        }));
+    }
+    if !is_pcap_magic(magic4) {
+        return Err(CaptureError::BadMagic {
+            path: path.to_path_buf(),
+            magic: u32::from_be_bytes(magic4),
+        });
+    }
+    let (_, header) = parse_pcap_header(data).map_err(|e| header_error(path, nom_error(e)))?;
+    reader.set_records(Records::Pcap(if header.is_modified_format() {
+        parse_pcap_frame_modified
+    } else if header.is_bigendian() {
+        parse_pcap_frame_be
+    } else {
+        parse_pcap_frame
+    }));
+    reader.consume_noshift(header.size());
+    pcap_format(path, &header, Box::new(reader)).map(Some)
+}
+
+/// A nom error of a header parser as the reader would have returned it.
+fn nom_error(e: nom::Err<PcapError<&[u8]>>) -> PcapError<&'static [u8]> {
+    match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e.to_owned_vec(),
+        nom::Err::Incomplete(nom::Needed::Size(n)) => PcapError::Incomplete(n.get()),
+        nom::Err::Incomplete(nom::Needed::Unknown) => PcapError::Incomplete(0),
+    }
+}
+
+fn is_pcap_magic(magic4: [u8; 4]) -> bool {
+    matches!(
+        u32::from_le_bytes(magic4),
+        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34
+    )
+}
+
 /// The format the magic number names, with its reader.
 pub(super) fn read_format(
     path: &Path,
@@ -72,18 +146,14 @@ pub(super) fn read_format(
     input: Input,
     buffer_bytes: usize,
 ) -> Result<Format, CaptureError> {
-    let magic_le = u32::from_le_bytes(magic4);
     if magic4 == PCAPNG_SHB_MAGIC {
         let reader = PcapNGReader::new(buffer_bytes, input).map_err(|e| header_error(path, e))?;
         Ok(Format::PcapNg {
-            reader,
+            reader: Box::new(reader),
             ifaces: Vec::new(),
             big_endian: false,
         })
-    } else if matches!(
-        magic_le,
-        0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34
-    ) {
+    } else if is_pcap_magic(magic4) {
         read_pcap_header(path, input, buffer_bytes)
     } else {
         Err(CaptureError::BadMagic {
@@ -111,6 +181,15 @@ fn read_pcap_header(
         });
     };
     reader.consume_noshift(len);
+    pcap_format(path, &header, Box::new(reader))
+}
+
+/// A classic pcap's format from its file header: link type, resolution, byte order.
+fn pcap_format(
+    path: &Path,
+    header: &PcapHeader,
+    reader: Box<dyn RecordReader>,
+) -> Result<Format, CaptureError> {
     let raw_link = header.network.0 as u32;
     // The upper bits of the pcap link-type field carry FCS information, not the type.
     let link =

@@ -4,9 +4,8 @@
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{Block, OptionCode, PcapNGOption};
 
-use super::Step;
+use super::{FrameBytes, Step};
 use crate::capture::frame::{Batch, Frame, FrameNo, LinkType, Timestamp};
-use crate::capture::pool::BufTaker;
 
 /// One pcapng Interface Description Block, as far as frames need it.
 pub(super) struct NgInterface {
@@ -31,7 +30,7 @@ pub(super) fn ng_block(
     big_endian: &mut bool,
     no: FrameNo,
     batch: &mut Batch,
-    bufs: &mut BufTaker,
+    bytes: &mut FrameBytes<'_>,
 ) -> Result<Step, NgProblem> {
     match block {
         Block::SectionHeader(shb) => {
@@ -64,7 +63,7 @@ pub(super) fn ng_block(
                 ts: ng_timestamp(raw_ts, units, iface.offset_secs),
                 orig_len: epb.origlen,
                 link,
-                data: bufs.copy(epb.packet_data()),
+                data: bytes.take(epb.packet_data()),
             });
             Ok(Step::Frame)
         }
@@ -83,7 +82,7 @@ pub(super) fn ng_block(
                 ts: Timestamp(0),
                 orig_len: spb.origlen,
                 link,
-                data: bufs.copy(data),
+                data: bytes.take(data),
             });
             Ok(Step::Frame)
         }

@@ -1,6 +1,7 @@
 use super::*;
 
 mod build;
+mod mapped;
 
 use build::{ng_block, ng_epb, ng_idb, ng_shb, pcap, rec, Rec, TempFile};
 

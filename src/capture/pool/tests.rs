@@ -9,7 +9,7 @@ fn buffers_come_back_to_the_taker_in_bundles() {
         .map(|_| {
             let v = vec![7u8; 100];
             let p = v.as_ptr();
-            ret.give(v);
+            ret.give(v.into());
             p
         })
         .collect();
@@ -26,7 +26,7 @@ fn too_small_or_absent_buffers_mean_a_fresh_copy() {
     let mut taker = pool.taker();
     let mut ret = pool.returner();
     for _ in 0..BUNDLE {
-        ret.give(Vec::with_capacity(2));
+        ret.give(Vec::with_capacity(2).into());
     }
     assert_eq!(taker.copy(&[9; 1000]), vec![9; 1000]);
 }
@@ -36,7 +36,7 @@ fn a_full_pool_drops_what_it_is_given() {
     let pool = FramePool::new(1);
     let mut ret = pool.returner();
     for _ in 0..3 * BUNDLE {
-        ret.give(vec![0; 10]);
+        ret.give(vec![0; 10].into());
     }
     assert_eq!(pool.rx.len(), 1);
 }

@@ -197,7 +197,7 @@ impl RingSource {
                 ts,
                 orig_len: h.len.saturating_add(4),
                 link: self.link,
-                data,
+                data: data.into(),
             };
         }
         Frame {
@@ -229,7 +229,7 @@ impl RingSource {
             ts: Timestamp(h.sec as u64 * 1_000_000_000 + h.nsec as u64),
             orig_len: h.len.saturating_add(SLL_HDR_LEN as u32),
             link: LinkType::LinuxSll,
-            data,
+            data: data.into(),
         }
     }
 }

@@ -8,7 +8,7 @@ fn frame(ts: u64, len: usize) -> Frame {
         ts: Timestamp(ts),
         orig_len: len as u32,
         link: LinkType::Ethernet,
-        data: vec![0xab; len],
+        data: vec![0xab; len].into(),
     }
 }
 

@@ -7,7 +7,7 @@ fn f(no: u64, ts_ms: u64) -> Frame {
         ts: Timestamp(ts_ms * 1_000_000),
         orig_len: 10,
         link: LinkType::Ethernet,
-        data: vec![0; 10],
+        data: vec![0; 10].into(),
     }
 }
 

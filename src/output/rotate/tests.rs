@@ -35,7 +35,7 @@ fn frame(i: u64) -> Frame {
         ts: Timestamp(i),
         orig_len: 1000,
         link: LinkType::Ethernet,
-        data: vec![i as u8; 1000],
+        data: vec![i as u8; 1000].into(),
     }
 }
 

@@ -44,7 +44,7 @@ fn frame(ts_s: u64) -> Frame {
         ts: Timestamp::from_parts(ts_s, 0),
         orig_len: 60,
         link: LinkType::Ethernet,
-        data: vec![0; 60],
+        data: vec![0; 60].into(),
     }
 }
 

@@ -164,7 +164,7 @@ impl Net {
             ts: Timestamp((t * 1e9) as u64),
             orig_len: data.len() as u32,
             link: LinkType::Raw,
-            data,
+            data: data.into(),
         };
         let pkt = TcpPacket {
             src: ep(from),

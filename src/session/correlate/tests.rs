@@ -561,7 +561,7 @@ proptest::proptest! {
                         ts,
                         orig_len: 0,
                         link: crate::capture::LinkType::Ethernet,
-                        data: Vec::new(),
+                        data: Vec::new().into(),
                     },
                 },
             };

@@ -180,7 +180,7 @@ mod tests {
             ts: Timestamp(no),
             orig_len: len as u32,
             link: LinkType::Ethernet,
-            data: vec![0; len],
+            data: vec![0; len].into(),
         }
     }
 

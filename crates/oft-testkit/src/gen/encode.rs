@@ -55,7 +55,7 @@ pub fn frame(seg: &Segment) -> Frame {
         ts: seg.ts,
         orig_len: data.len() as u32,
         link: LinkType::Ethernet,
-        data,
+        data: data.into(),
     }
 }
 

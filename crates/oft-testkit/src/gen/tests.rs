@@ -380,7 +380,7 @@ fn elephants_stream_valid_deterministic_frames_and_the_scripted_bytes() {
             ts: Timestamp(*ts),
             orig_len: data.len() as u32,
             link: oftsniff::capture::LinkType::Ethernet,
-            data: data.to_vec(),
+            data: data.to_vec().into(),
         };
         let p = parse(&f);
         assert!(in_benchmark_net(p.src.ip));
