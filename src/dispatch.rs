@@ -5,7 +5,10 @@
 use crate::capture::{Batch, Frame, Timestamp};
 use crate::decode::hash::{shard, Shard};
 use crate::stats::Counters;
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::TrySendError;
+
+mod queue;
+pub use queue::{work_queue, WorkReceiver, WorkSender};
 
 /// What a worker receives.
 pub enum WorkItem {
@@ -24,7 +27,7 @@ pub enum Backpressure {
 }
 
 pub struct Dispatcher {
-    workers: Vec<Sender<WorkItem>>,
+    workers: Vec<WorkSender>,
     pending: Vec<Batch>,
     batch_frames: usize,
     policy: Backpressure,
@@ -40,8 +43,21 @@ pub struct Dispatcher {
 /// (and, with `-w`, their frames) for up to this long.
 const TICK_NANOS: u64 = Timestamp::NANOS_PER_SEC / 10;
 
+/// The worker, of `workers`, that owns the flows hashing to `hash`. Kept as the plain
+/// remainder: which worker owns a flow decides the order of same-time records between
+/// workers, so the golden outputs with two workers depend on it.
+pub fn worker_of(hash: u64, workers: usize) -> usize {
+    (hash % workers.max(1) as u64) as usize
+}
+
 impl Dispatcher {
-    pub fn new(workers: Vec<Sender<WorkItem>>, batch_frames: usize, policy: Backpressure) -> Self {
+    /// One queue per worker: from `work_queue`, or plain channel ends (tests).
+    pub fn new<S: Into<WorkSender>>(
+        workers: Vec<S>,
+        batch_frames: usize,
+        policy: Backpressure,
+    ) -> Self {
+        let workers: Vec<WorkSender> = workers.into_iter().map(Into::into).collect();
         let pending = workers
             .iter()
             .map(|_| Vec::with_capacity(batch_frames))
@@ -58,9 +74,8 @@ impl Dispatcher {
     }
 
     pub fn push(&mut self, frame: Frame) {
-        let n = self.workers.len() as u64;
         let w = match shard(frame.link, &frame.data) {
-            Shard::Tcp(h) => (h % n) as usize,
+            Shard::Tcp(h) => worker_of(h, self.workers.len()),
             Shard::NotTcp => {
                 self.counters.non_tcp += 1;
                 return;

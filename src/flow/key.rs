@@ -127,5 +127,60 @@ impl Hasher for FnvHasher {
     }
 }
 
+/// The flow table's hasher: deterministic as `FnvHasher`, but it takes a word per step
+/// instead of a byte, and a `FlowKey` feeds it small integers (address family, ports)
+/// and 4- or 16-byte addresses. The table hashes a key for every frame; byte-wise FNV
+/// over the ~44 bytes a key writes was a long chain of dependent multiplies there.
+#[derive(Clone, Copy, Default)]
+pub struct FlowHasher(u64);
+
+impl FlowHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FlowHasher {
+    fn finish(&self) -> u64 {
+        // The table takes its bucket from the low bits and a tag from the high ones:
+        // mix both.
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ (rest.len() as u64) << 56);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
 #[cfg(test)]
 mod tests;

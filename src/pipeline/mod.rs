@@ -18,7 +18,7 @@ use self::capture::{capture_thread, CaptureDone, CaptureShared, Source};
 use self::events::{event_loop, EventOptions, EventsDone, LiveReport};
 use crate::capture::{CaptureError, FramePool, Timestamp};
 use crate::config::Config;
-use crate::dispatch::{Dispatcher, WorkItem};
+use crate::dispatch::{work_queue, Dispatcher, WorkSender};
 use crate::output::carve::Carver;
 use crate::output::explain;
 use crate::output::pcap_out::{PcapOut, PcapOutConfig, PcapOutHandle, PcapOutStats};
@@ -347,7 +347,7 @@ fn spawn<T: Send + 'static>(
 /// The worker threads, which end with their counters, and the senders of their
 /// channels (for the dispatchers).
 struct Workers {
-    senders: Vec<Sender<WorkItem>>,
+    senders: Vec<WorkSender>,
     threads: Vec<JoinHandle<Counters>>,
 }
 
@@ -366,7 +366,7 @@ fn spawn_workers(
     let budget = crate::reassembly::MemBudget::new(cfg.limits.memcap);
     for i in 0..cfg.workers {
         let budget = budget.clone();
-        let (tx, rx) = bounded::<WorkItem>(cfg.limits.queue_batches);
+        let (tx, rx) = work_queue(cfg.limits.queue_batches);
         senders.push(tx);
         let limits = cfg.limits.clone();
         let name = format!("worker-{i}");
@@ -404,7 +404,7 @@ fn spawn_workers(
 fn spawn_capture(
     cfg: &Config,
     sources: Vec<Source>,
-    senders: Vec<Sender<WorkItem>>,
+    senders: Vec<WorkSender>,
     signals: &signals::RunSignals,
     board: &Board,
 ) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {

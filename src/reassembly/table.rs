@@ -19,7 +19,7 @@ use super::{CloseReason, ConnMeta, SegmentMeta, StreamHandler};
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::config::Limits;
 use crate::decode::TcpPacket;
-use crate::flow::key::FnvHasher;
+use crate::flow::key::FlowHasher;
 use crate::flow::{Direction, FlowKey};
 use crate::stats::Counters;
 
@@ -91,7 +91,7 @@ impl<H: StreamHandler> StreamSink for Deliver<'_, H> {
 
 /// All TCP flows of one worker. Single-threaded by design: one worker owns it.
 pub struct FlowTable<H: StreamHandler> {
-    map: HashMap<FlowKey, u32, BuildHasherDefault<FnvHasher>>,
+    map: HashMap<FlowKey, u32, BuildHasherDefault<FlowHasher>>,
     /// Boxed: a slot is several hundred bytes, and a vector of them doubling under a
     /// burst of new flows would briefly hold twice the table.
     slots: Vec<Option<Box<Slot<H::State>>>>,
