@@ -135,7 +135,7 @@ fn frame_of(src: IpAddr, dst: IpAddr, sp: u16, dp: u16, vlan: bool) -> Frame {
         ts: Timestamp(1),
         orig_len: data.len() as u32,
         link: LinkType::Ethernet,
-        data,
+        data: data.into(),
     }
 }
 
