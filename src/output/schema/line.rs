@@ -53,7 +53,6 @@ impl Line<'_> {
         if needs_escape(s) {
             return serde_json::to_writer(&mut *self.out, s);
         }
-        self.out.reserve(s.len() + 2);
         self.out.push(b'"');
         self.out.extend_from_slice(s.as_bytes());
         self.out.push(b'"');
@@ -64,11 +63,12 @@ impl Line<'_> {
     /// (debug builds, the tests', check that none needs it).
     fn key(&mut self, first: bool, key: &'static str) {
         debug_assert!(!needs_escape(key), "field name {key:?} needs escaping");
-        self.out.reserve(key.len() + 4);
-        if !first {
-            self.out.push(b',');
+        // `,"` and `":` as fixed-size copies around the name's.
+        if first {
+            self.out.push(b'"');
+        } else {
+            self.out.extend_from_slice(b",\"");
         }
-        self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\":");
     }
