@@ -20,7 +20,9 @@
 #
 # Scaling: 1k, 10k and 100k transfers of 200-byte files (oftgen oft-transfers), each
 # with and without --no-classify, printing wall and CPU (user+sys) microseconds per
-# transfer: the cost per transfer should stay flat as transfers multiply.
+# transfer and peak RSS of each: the cost per transfer should stay flat as transfers
+# multiply. oftgen packs them tight (10k in 0.24 s of packet time), so this is also
+# where transfers held after they end (--max-held-transfers) would show as memory.
 #
 # Workers: --workers 1 against 2 on the issue's two workloads (oft-transfers, and oft-mix:
 # 10,000 transfers of 2 kB among 50,000 other connections), median of 5 runs of wall and
@@ -112,6 +114,7 @@ now_ns() { date +%s%N; }
 # leaves the wall time (ns) in $LAST_NS (0 when the command failed).
 LAST_NS=0
 LAST_CPU=0
+LAST_RSS_KB=0
 row() {
     local label=$1 file=$2 frames=$3
     shift 3
@@ -130,6 +133,7 @@ row() {
     LAST_NS=$((t1 - t0))
     local rss_kb
     rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
+    LAST_RSS_KB=$rss_kb
     LAST_CPU=$(awk -F': ' '/User time|System time/ {c += $2} END {printf "%.3f", c}' "$SCRATCH/time")
     awk -v l="$label" -v s="$size" -v f="$frames" -v ns="$((t1 - t0))" -v rss="$rss_kb" \
         -v cpu="$LAST_CPU" 'BEGIN {
@@ -219,9 +223,9 @@ bench() {
 scaling() {
     echo
     echo "scaling: oftgen oft-transfers --file-bytes 200, oftsniff --workers 1 --json /dev/null -q"
-    printf '  %-10s %12s %12s %14s %14s %8s\n' transfers "wall us/tr" "cpu us/tr" \
-        "no-classify us" "no-classify cpu" "ratio"
-    local n file cls_ns cls_cpu
+    printf '  %-10s %10s %10s %9s %13s %13s %9s %7s\n' transfers "wall us/tr" "cpu us/tr" "RSS MB" \
+        "no-cls wall" "no-cls cpu" "RSS MB" "cpu x"
+    local n file cls_ns cls_cpu cls_rss
     for n in 1000 10000 100000; do
         file=$DATA/scaling-$n.pcap
         if [ ! -s "$file" ] || [ "$REGEN" -eq 1 ]; then
@@ -232,11 +236,13 @@ scaling() {
             >/dev/null
         cls_ns=$LAST_NS
         cls_cpu=$LAST_CPU
+        cls_rss=$LAST_RSS_KB
         row "--no-classify" "$file" 1 "$OFTSNIFF" -r "$file" --workers 1 --json /dev/null -q \
             --no-classify >/dev/null
-        awk -v n="$n" -v a="$cls_ns" -v ac="$cls_cpu" -v b="$LAST_NS" -v bc="$LAST_CPU" 'BEGIN {
-            printf "  %-10d %12.2f %12.2f %14.2f %14.2f %7.2fx\n", n, a / 1e3 / n, ac * 1e6 / n,
-                b / 1e3 / n, bc * 1e6 / n, (bc > 0 ? ac / bc : 0) }'
+        awk -v n="$n" -v a="$cls_ns" -v ac="$cls_cpu" -v ar="$cls_rss" -v b="$LAST_NS" \
+            -v bc="$LAST_CPU" -v br="$LAST_RSS_KB" 'BEGIN {
+            printf "  %-10d %10.2f %10.2f %9.1f %13.2f %13.2f %9.1f %6.2fx\n", n, a / 1e3 / n,
+                ac * 1e6 / n, ar / 1024, b / 1e3 / n, bc * 1e6 / n, br / 1024, (bc > 0 ? ac / bc : 0) }'
         [ "$KEEP" -eq 1 ] || rm -f "$file"
     done
 }

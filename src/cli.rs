@@ -328,6 +328,12 @@ pub struct Args {
     #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_transfers)]
     pub max_transfers: usize,
 
+    /// Limit: transfers held after they are over, waiting out their 5 s linger for late
+    /// legs (and as many remembered once reported, for late reports); past it the oldest
+    /// is reported (or forgotten) at once (counted).
+    #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_held_transfers)]
+    pub max_held_transfers: usize,
+
     /// Limit: frames held per not-yet-recognized flow, so a pcap starts at its SYN.
     #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_held_frames)]
     pub max_held_frames: usize,
@@ -476,6 +482,7 @@ impl Args {
             max_held_frames: self.max_held_frames,
             midstream_scan_bytes: self.midstream_scan_bytes,
             max_transfers: self.max_transfers.max(1),
+            max_held_transfers: self.max_held_transfers.max(1),
             overlap_window_bytes: self.overlap_window_bytes,
             rst_linger_ms: self.rst_linger_ms,
             message_link_secs: self.message_link_secs,

@@ -203,6 +203,14 @@ pub struct Limits {
     /// Transfers followed at once by the correlator; past it the longest idle end early
     /// (`--max-transfers`, default 65,536).
     pub max_transfers: usize,
+    /// Transfers the correlator holds after they are over: at most this many wait out
+    /// their linger (5 s of packet time after their last connection closed, for legs
+    /// reported late), and as many are remembered once reported (60 s, for late
+    /// reports); past it the oldest is reported or forgotten at once (counted in
+    /// `transfers_reported_early`, `transfers_forgotten_early`). Keeps memory flat when
+    /// many short transfers end within a few seconds (`--max-held-transfers`, default
+    /// 1,024).
+    pub max_held_transfers: usize,
     /// Delivered bytes kept per direction to compare retransmissions with, so one whose
     /// content differs is counted in `overlaps_differing` (0: none kept, only buffered
     /// out-of-order bytes are compared). Costs up to twice this per flow
@@ -244,6 +252,7 @@ impl Default for Limits {
             max_held_frames: 256,
             midstream_scan_bytes: 256 << 10,
             max_transfers: 65_536,
+            max_held_transfers: 1_024,
             // Off by default: even a small window, times two directions of up to
             // `max_flows` flows per worker, could add gigabytes at the flow limit.
             overlap_window_bytes: 0,

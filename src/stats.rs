@@ -144,6 +144,13 @@ counters! {
     /// Frames of `-r` input the capture filter left out (capture thread); live, the kernel
     /// drops them before anyone can count them, as with tcpdump.
     frames_filtered: "frames left out by the capture filter (-r)",
+    /// Transfers reported before their 5 s linger after their last connection closed was
+    /// over, because `--max-held-transfers` were lingering (correlator): a leg reported
+    /// later than that would start a transfer of its own.
+    transfers_reported_early: "transfers reported before their linger ended (--max-held-transfers)",
+    /// Reported transfers forgotten before their 60 s, because `--max-held-transfers`
+    /// were remembered (correlator): a late report of one starts a transfer of its own.
+    transfers_forgotten_early: "reported transfers forgotten early (--max-held-transfers)",
 }
 
 /// Printed on every run, like tcpdump's counters, whatever their value.

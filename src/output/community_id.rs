@@ -19,18 +19,24 @@ use std::net::IpAddr;
 /// IANA protocol number of TCP.
 pub const PROTO_TCP: u8 = 6;
 
-fn addr_bytes(ip: &IpAddr) -> Vec<u8> {
+/// The address's bytes, on the stack (every flow and transfer record computes an ID).
+fn addr_bytes(ip: &IpAddr) -> ([u8; 16], usize) {
+    let mut b = [0; 16];
     match ip {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
+        IpAddr::V4(a) => {
+            b[..4].copy_from_slice(&a.octets());
+            (b, 4)
+        }
+        IpAddr::V6(a) => (a.octets(), 16),
     }
 }
 
 /// The Community ID of the flow between `a` and `b` (either order gives the same ID).
 /// Mixed address families cannot occur within one flow; they are hashed as given.
 pub fn community_id(seed: u16, proto: u8, a: &Endpoint, b: &Endpoint) -> String {
-    let (ab, bb) = (addr_bytes(&a.ip), addr_bytes(&b.ip));
-    let a_first = (ab.as_slice(), a.port) <= (bb.as_slice(), b.port);
+    let ((ab, an), (bb, bn)) = (addr_bytes(&a.ip), addr_bytes(&b.ip));
+    let (ab, bb) = (&ab[..an], &bb[..bn]);
+    let a_first = (ab, a.port) <= (bb, b.port);
     let ((src, sport), (dst, dport)) = if a_first {
         ((ab, a.port), (bb, b.port))
     } else {
@@ -38,16 +44,16 @@ pub fn community_id(seed: u16, proto: u8, a: &Endpoint, b: &Endpoint) -> String 
     };
     let mut h = Sha1::new();
     h.update(seed.to_be_bytes());
-    h.update(&src);
-    h.update(&dst);
+    h.update(src);
+    h.update(dst);
     h.update([proto, 0]);
     h.update(sport.to_be_bytes());
     h.update(dport.to_be_bytes());
     let digest = h.finalize();
-    format!(
-        "1:{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
+    let mut id = String::with_capacity(30);
+    id.push_str("1:");
+    base64::engine::general_purpose::STANDARD.encode_string(digest, &mut id);
+    id
 }
 
 /// The Community ID (seed 0) of a TCP connection.

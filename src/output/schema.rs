@@ -12,9 +12,10 @@ use crate::session::TransferId;
 use crate::stats::Counters;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
-use std::io::{self, Write};
+use std::io;
 
 mod directim;
+mod line;
 mod message;
 mod phase;
 
@@ -80,8 +81,8 @@ enum Record<'a> {
     Stats(&'a StatsRecord),
 }
 
-/// Writes one event as a JSON line.
-pub fn write_event<W: Write>(w: &mut W, ev: &Event) -> io::Result<()> {
+/// Appends one event as a JSON line to `w`.
+pub fn write_event(w: &mut Vec<u8>, ev: &Event) -> io::Result<()> {
     let rec = match ev {
         Event::Phase {
             transfer,
@@ -100,14 +101,16 @@ pub fn write_event<W: Write>(w: &mut W, ev: &Event) -> io::Result<()> {
             Record::Message(message::message_record(*transfer, msg))
         }
     };
-    serde_json::to_writer(&mut *w, &rec)?;
-    w.write_all(b"\n")
+    line::write(w, &rec)?;
+    w.push(b'\n');
+    Ok(())
 }
 
-/// Writes the run's counters as the `stats` JSON line.
-pub fn write_stats<W: Write>(w: &mut W, s: &StatsRecord) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, &Record::Stats(s))?;
-    w.write_all(b"\n")
+/// Appends the run's counters as the `stats` JSON line to `w`.
+pub fn write_stats(w: &mut Vec<u8>, s: &StatsRecord) -> io::Result<()> {
+    line::write(w, &Record::Stats(s))?;
+    w.push(b'\n');
+    Ok(())
 }
 
 fn file_record(transfer: TransferId, f: &FileSeen) -> FileRecord {

@@ -26,7 +26,8 @@ pub fn event_loop(
     mut opts: EventOptions,
 ) -> std::io::Result<EventsDone> {
     let mut correlator = Correlator::new(opts.explain || opts.record, opts.max_transfers)
-        .with_message_link(opts.message_link_secs);
+        .with_message_link(opts.message_link_secs)
+        .with_max_held(opts.max_held_transfers);
     let mut out = Outputs {
         record: opts.record.then(RunRecord::default),
         pcap_pending: Vec::new(),
@@ -94,6 +95,8 @@ pub fn event_loop(
     Ok(EventsDone {
         record,
         transfers_evicted: correlator.transfers_evicted,
+        transfers_reported_early: correlator.reported_early(),
+        transfers_forgotten_early: correlator.forgotten_early(),
         reports_forced: merge.forced,
         transfers: out.transfers,
         files: out.files,
@@ -117,6 +120,8 @@ fn final_stats(
         interim: false,
     };
     s.counters.transfers_evicted = correlator.transfers_evicted;
+    s.counters.transfers_reported_early = correlator.reported_early();
+    s.counters.transfers_forgotten_early = correlator.forgotten_early();
     s.counters.reports_forced = merge.forced;
     // The writer's counters are final only once it has every frame.
     out.flush_pcap();
@@ -166,6 +171,8 @@ pub struct EventsDone {
     /// Transfers, files (with `record`) and ladders (with `explain` or `record`).
     pub record: RunRecord,
     pub transfers_evicted: u64,
+    pub transfers_reported_early: u64,
+    pub transfers_forgotten_early: u64,
     /// Reports correlated before a slower worker caught up (the merge was full).
     pub reports_forced: u64,
     /// `transfer` and `file` events written.
@@ -200,6 +207,8 @@ pub struct EventOptions {
     pub record: bool,
     pub live: bool,
     pub max_transfers: usize,
+    /// `--max-held-transfers`.
+    pub max_held_transfers: usize,
     /// `--message-link-secs`.
     pub message_link_secs: u64,
     pub workers: usize,

@@ -151,6 +151,7 @@ fn event_options(
         record: cfg.outputs.record() || !cfg.compare.is_empty(),
         live,
         max_transfers: cfg.limits.max_transfers,
+        max_held_transfers: cfg.limits.max_held_transfers,
         message_link_secs: cfg.limits.message_link_secs,
         workers: cfg.workers,
         max_held_reports: cfg.limits.max_held_reports,
@@ -494,6 +495,8 @@ fn finish(
     let done = match event_thread.join() {
         Ok(Ok(done)) => {
             stats.counters.transfers_evicted = done.transfers_evicted;
+            stats.counters.transfers_reported_early = done.transfers_reported_early;
+            stats.counters.transfers_forgotten_early = done.transfers_forgotten_early;
             stats.counters.reports_forced = done.reports_forced;
             done
         }

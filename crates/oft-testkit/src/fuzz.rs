@@ -183,6 +183,7 @@ pub fn run_frames(frames: Vec<Frame>) -> FlowOutcome {
         record: true,
         live: false,
         max_transfers: limits.max_transfers,
+        max_held_transfers: limits.max_held_transfers,
         workers: 1,
         max_held_reports: limits.max_held_reports,
         message_link_secs: limits.message_link_secs,

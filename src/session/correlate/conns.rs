@@ -147,6 +147,7 @@ impl Correlator {
         }
         if tr.conns.open.is_empty() {
             tr.conns.closed_at = Some(end);
+            self.start_linger(t, end, out);
         }
     }
 

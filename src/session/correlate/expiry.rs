@@ -5,6 +5,7 @@
 use super::{Correlator, CorrelatorOutput};
 use crate::capture::Timestamp;
 use crate::session::event::{Event, Ladder, SessionKind, TransferId, TransferSummary};
+use std::collections::VecDeque;
 
 const SEC: u64 = Timestamp::NANOS_PER_SEC;
 /// Packet time an ended transfer is remembered (late legs, duplicates).
@@ -18,7 +19,113 @@ const LINGER_NANOS: u64 = 5 * SEC;
 /// A sweep walks every transfer: once per second of packet time is plenty.
 const SWEEP_NANOS: u64 = SEC;
 
+/// Transfers that are over but still held, oldest first: those waiting out their
+/// linger after their last connection closed, and those reported and remembered for
+/// late reports. Without a bound, a capture packing many short transfers into a few
+/// seconds of packet time held every one of them until the end of the input.
+#[derive(Default)]
+pub(super) struct Held {
+    /// Transfers with the time their last connection closed (stale once it reopened,
+    /// ended or merged: checked when taken out).
+    lingering: VecDeque<(TransferId, Timestamp)>,
+    ended: VecDeque<TransferId>,
+    /// Of each kind, at most this many (`Limits::max_held_transfers`).
+    pub(super) max: usize,
+    /// Reported before their linger was over, because `max` were lingering.
+    pub reported_early: u64,
+    /// Forgotten before `FORGET_NANOS`, because `max` reported ones were remembered.
+    pub forgotten_early: u64,
+}
+
+impl Held {
+    pub(super) fn new(max: usize) -> Self {
+        Held {
+            max: max.max(1),
+            ..Held::default()
+        }
+    }
+}
+
 impl Correlator {
+    /// At most `max` transfers wait out their linger, and as many are remembered after
+    /// they are reported (`--max-held-transfers`).
+    pub fn with_max_held(mut self, max: usize) -> Self {
+        self.held.max = max.max(1);
+        self
+    }
+
+    /// Transfers the correlator holds: open, lingering or remembered.
+    pub fn held(&self) -> usize {
+        self.transfers.len()
+    }
+
+    /// Transfers reported before their linger was over (`--max-held-transfers`).
+    pub fn reported_early(&self) -> u64 {
+        self.held.reported_early
+    }
+
+    /// Reported transfers forgotten early (`--max-held-transfers`).
+    pub fn forgotten_early(&self) -> u64 {
+        self.held.forgotten_early
+    }
+
+    /// Transfer `t`'s last connection closed at `at`: it lingers, and past the bound the
+    /// one lingering longest is reported now.
+    pub(super) fn start_linger(
+        &mut self,
+        t: TransferId,
+        at: Timestamp,
+        out: &mut dyn CorrelatorOutput,
+    ) {
+        self.held.lingering.push_back((t, at));
+        while self.held.lingering.len() > self.held.max {
+            let Some((old, at)) = self.held.lingering.pop_front() else {
+                break;
+            };
+            if self.lingers_since(old, at) {
+                self.held.reported_early += 1;
+                self.end_transfer(old, out);
+            }
+        }
+    }
+
+    fn lingers_since(&self, t: TransferId, at: Timestamp) -> bool {
+        self.transfers
+            .get(&t)
+            .is_some_and(|tr| !tr.id.ended && tr.conns.closed_at == Some(at))
+    }
+
+    /// Transfer `t` was reported: it is remembered, and past the bound the one
+    /// remembered longest is forgotten now.
+    fn remember_ended(&mut self, t: TransferId) {
+        self.held.ended.push_back(t);
+        while self.held.ended.len() > self.held.max {
+            let Some(old) = self.held.ended.pop_front() else {
+                break;
+            };
+            if self.transfers.get(&old).is_some_and(|tr| tr.id.ended) {
+                self.held.forgotten_early += 1;
+                self.forget(old);
+            }
+        }
+    }
+
+    /// Drops the queues' oldest entries that no longer stand for a held transfer.
+    fn prune_held(&mut self) {
+        while let Some(&(t, at)) = self.held.lingering.front() {
+            if self.lingers_since(t, at) {
+                break;
+            }
+            self.held.lingering.pop_front();
+        }
+        while let Some(&t) = self.held.ended.front() {
+            if self.transfers.get(&t).is_some_and(|tr| tr.id.ended) {
+                break;
+            }
+            self.held.ended.pop_front();
+        }
+    }
+
     /// Reports transfers whose connections all closed a while ago (packet time).
     pub(super) fn tick(&mut self, now: Timestamp, out: &mut dyn CorrelatorOutput) {
         self.now = self.now.max(now);
@@ -49,6 +156,7 @@ impl Correlator {
         for t in gone {
             self.forget(t);
         }
+        self.prune_held();
     }
 
     /// Past the cap, the transfers idle longest end first.
@@ -70,6 +178,8 @@ impl Correlator {
 
     /// Reports every transfer not yet reported (end of input).
     pub fn finish(&mut self, out: &mut dyn CorrelatorOutput) {
+        // Nothing can come for them any more: none is let go early, none counted.
+        self.held.max = usize::MAX;
         self.release_messages(true, out);
         let ids: Vec<TransferId> = self.transfers.keys().copied().collect();
         for t in ids {
@@ -179,5 +289,6 @@ impl Correlator {
             out.transfer_ended(t);
         }
         out.event(Event::Transfer(Box::new(summary)));
+        self.remember_ended(t);
     }
 }

@@ -52,6 +52,8 @@ pub struct Correlator {
     pub transfers_evicted: u64,
     /// `--messages`: conversations and the messages waiting for their transfer.
     messages: messages::Conversations,
+    /// Transfers over but held for late reports, and how many were let go early.
+    held: expiry::Held,
 }
 
 impl Correlator {
@@ -73,6 +75,7 @@ impl Correlator {
             max_transfers: max_transfers.max(1),
             transfers_evicted: 0,
             messages: Default::default(),
+            held: expiry::Held::new(usize::MAX),
         }
     }
 
@@ -147,11 +150,8 @@ impl Correlator {
         id
     }
 
-    fn live(&self, mut id: TransferId) -> TransferId {
-        while let Some(&to) = self.merged.get(&id) {
-            id = to;
-        }
-        id
+    fn live(&self, id: TransferId) -> TransferId {
+        live_in(&self.merged, id)
     }
 
     /// The live transfer a cookie names, if it has not ended.
@@ -247,6 +247,9 @@ impl Correlator {
         self.by_cookie.insert(c, t);
         if let Some(tr) = self.transfers.get_mut(&t) {
             tr.id.cookie.get_or_insert(c);
+            if !tr.id.cookies.contains(&c) {
+                tr.id.cookies.push(c);
+            }
         }
     }
 
@@ -265,23 +268,61 @@ impl Correlator {
         let Some(k) = self.transfers.get_mut(&keep) else {
             return;
         };
+        k.id.absorbed.push(gone);
         k.absorb(g);
         if let Some(c) = k.id.cookie {
             self.by_cookie.insert(c, keep);
         }
     }
 
-    /// Drops an ended transfer and every index entry that leads to it.
+    /// Drops an ended transfer and every index entry that leads to it. The transfer
+    /// knows its own keys, so this costs what it holds, not what every index holds: with
+    /// transfers forgotten one by one as others end, walking the indexes made each
+    /// transfer's cost grow with the number held.
     fn forget(&mut self, t: TransferId) {
-        self.transfers.remove(&t);
-        self.conns.retain(|_, v| *v != t);
-        self.by_cookie.retain(|_, v| *v != t);
-        self.by_endpoint.retain(|_, v| *v != t);
-        self.by_token.retain(|_, v| *v != t);
-        self.merged.retain(|_, v| *v != t);
+        let Some(tr) = self.transfers.remove(&t) else {
+            return;
+        };
+        // Through `merged`, entries of transfers folded into it lead here too.
+        let merged = &self.merged;
+        let here = |v: &TransferId| live_in(merged, *v) == t;
+        drop_keys(&mut self.conns, tr.conns.legs.iter().map(|l| l.id), here);
+        drop_keys(&mut self.by_cookie, tr.id.cookies.iter().copied(), here);
+        drop_keys(
+            &mut self.by_endpoint,
+            tr.conns.predicted.iter().copied(),
+            here,
+        );
+        drop_keys(&mut self.by_token, tr.conns.tokens.iter().copied(), here);
+        for g in &tr.id.absorbed {
+            self.merged.remove(g);
+        }
     }
 }
 
+/// Where transfer `id` lives now, following the transfers it was folded into.
+fn live_in(merged: &HashMap<TransferId, TransferId>, mut id: TransferId) -> TransferId {
+    while let Some(&to) = merged.get(&id) {
+        id = to;
+    }
+    id
+}
+
+/// Removes each of `keys` whose entry satisfies `here`.
+fn drop_keys<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, TransferId>,
+    keys: impl Iterator<Item = K>,
+    here: impl Fn(&TransferId) -> bool,
+) {
+    for k in keys {
+        if map.get(&k).is_some_and(&here) {
+            map.remove(&k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod held_tests;
 #[cfg(test)]
 mod prediction_tests;
 #[cfg(test)]

@@ -127,6 +127,7 @@ impl Correlator {
         };
         if rv.use_proxy {
             self.by_token.insert(port, t);
+            tr.conns.tokens.push(port);
             return;
         }
         for ip in rv.addresses() {

@@ -16,7 +16,7 @@ use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
 const COOKIE: Cookie = Cookie(*b"7654321\0");
 
 #[derive(Default)]
-struct Out(Vec<Event>);
+pub(super) struct Out(pub(super) Vec<Event>);
 impl CorrelatorOutput for Out {
     fn event(&mut self, ev: Event) {
         self.0.push(ev);

@@ -22,6 +22,10 @@ pub struct Identity {
     pub cancelled: bool,
     /// Reported (its `transfer` event is out); kept a while for late reports.
     pub ended: bool,
+    /// Every cookie `by_cookie` was given for it (forgetting it takes them out).
+    pub cookies: Vec<Cookie>,
+    /// Transfers folded into it, which `merged` leads here.
+    pub absorbed: Vec<TransferId>,
 }
 
 /// Its data connections, those predicted and those that led nowhere.
@@ -31,6 +35,8 @@ pub struct Conns {
     pub open: Vec<ConnId>,
     /// Where the latest direct PROPOSE said the data connection would go.
     pub predicted: Vec<Endpoint>,
+    /// Proxy tokens its PROPOSEs announced (`by_token` keys).
+    pub tokens: Vec<u16>,
     /// Predicted connections that never carried data (refused, abandoned).
     pub attempts: u64,
     pub frames_lost: u64,
@@ -223,9 +229,12 @@ impl Transfer {
         k.id.end = k.id.end.max(g.id.end);
         k.id.first_file = k.id.first_file.take().or(g.id.first_file);
         k.id.cancelled |= g.id.cancelled;
+        k.id.cookies.extend(g.id.cookies);
+        k.id.absorbed.extend(g.id.absorbed);
         k.conns.legs.extend(g.conns.legs);
         k.conns.open.extend(g.conns.open);
         k.conns.predicted.extend(g.conns.predicted);
+        k.conns.tokens.extend(g.conns.tokens);
         k.conns.frames_lost += g.conns.frames_lost;
         k.conns.flap = k.conns.flap.or(g.conns.flap);
         k.dim.absorb(g.dim);
