@@ -56,7 +56,18 @@ pub const FLOW_SLOT_BYTES: usize = 256;
 const _: () = assert!(size_of::<Slot<()>>() <= FLOW_SLOT_BYTES);
 
 /// An allocation's bookkeeping in the allocator, beyond the bytes asked for.
-const ALLOC_OVERHEAD: usize = 16;
+pub(super) const ALLOC_OVERHEAD: usize = 16;
+
+/// A flow's share of the table's index at its worst, so what the map and slab really
+/// take never passes what their flows are charged (measured before: a SYN flood at
+/// `--memcap 32M` had the map at 14.75 MB, over twice what its entries were charged).
+/// The map holds at most 7 entries per 8 buckets (a bucket is the entry and a control
+/// byte) and doubles when full, the old table alive while the new one fills: just after
+/// growing, 3 buckets' worth per 7/8 entry. The slab (8 bytes a flow) and free list (4)
+/// double the same way. The map shrinks when under a third full (`FlowTable::remove`),
+/// to a quarter over its entries, so its buckets never outnumber this share of them.
+pub(super) const INDEX_BYTES: usize =
+    (size_of::<(crate::flow::FlowKey, u32)>() + 1) * 3 * 8 / 7 + 3 * 12;
 
 /// Flows looked at from the idle end for one that is not protected before a protected
 /// one is evicted: protected flows are few (transfers), so this finds one at once unless
@@ -73,8 +84,7 @@ impl<H: StreamHandler> FlowTable<H> {
     /// What a flow is charged to the budget: its slot, map entry and slab index, its
     /// handler state once made, and its reassemblers' heap.
     pub(super) fn flow_cost(slot: &Slot<H::State>) -> usize {
-        let map_entry = 2 * size_of::<(crate::flow::FlowKey, u32)>();
-        let base = size_of::<Slot<H::State>>() + ALLOC_OVERHEAD + map_entry + 12;
+        let base = size_of::<Slot<H::State>>() + ALLOC_OVERHEAD + INDEX_BYTES;
         let app = match slot.app {
             App::Pending(_) => 0,
             App::Open(_) => size_of::<H::State>() + ALLOC_OVERHEAD,
