@@ -300,13 +300,13 @@ pub struct Args {
 
     /// Limit: frame bytes queued from the capture thread to the workers (reading a
     /// file, the reader waits at it); taken out of --memcap. Default: a sixteenth of
-    /// --memcap, within 4M-32M.
+    /// --memcap, within 64k-32M.
     #[arg(help_heading = "Limits", long, value_name = "SIZE", value_parser = crate::config::parse_size)]
     pub max_queue_bytes: Option<usize>,
 
     /// Limit: frame bytes the pcap writer (-w, --pcap-dir) holds to restore capture
     /// order; past it the oldest is written. Taken out of --memcap. Default: a
-    /// sixteenth of --memcap, within 4M-32M.
+    /// sixteenth of --memcap, within 64k-32M.
     #[arg(help_heading = "Limits", long, value_name = "SIZE", value_parser = crate::config::parse_size)]
     pub pcap_window_bytes: Option<usize>,
 

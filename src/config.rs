@@ -228,7 +228,7 @@ pub struct Limits {
     pub max_held_reports: usize,
     /// Frame bytes queued from the capture thread to the workers, counted with each
     /// frame's bookkeeping (`--max-queue-bytes`, default a sixteenth of `--memcap`
-    /// within 4–32 MiB, see [`side_bytes_for`]). Reading a file, the capture thread waits
+    /// within 64 KiB–32 MiB, see [`side_bytes_for`]). Reading a file, the capture thread waits
     /// at it; live, the batch counts above bound the queues and the kernel ring drops.
     pub queue_bytes: usize,
     /// Bytes of frames the pcap writer holds to put the workers' frames back in capture
@@ -279,9 +279,9 @@ pub fn held_reports_for(memcap: usize) -> usize {
 
 /// Bytes set aside, for a budget of `memcap`, for each of the buffers between threads
 /// that `--memcap` covers beside the flows (the frame queues, the pcap writer's window):
-/// a sixteenth of it, within 4–32 MiB (32 MiB holds over 20,000 full-size frames).
+/// a sixteenth of it, within 64 KiB–32 MiB (32 MiB holds over 20,000 full-size frames).
 pub fn side_bytes_for(memcap: usize) -> usize {
-    (memcap / 16).clamp(4 << 20, 32 << 20)
+    (memcap / 16).clamp(64 << 10, 32 << 20)
 }
 
 impl Limits {
@@ -352,6 +352,7 @@ mod tests {
     fn side_buffers_come_out_of_the_flows_budget() {
         use super::{side_bytes_for, Limits};
         assert_eq!(side_bytes_for(64 << 20), 4 << 20);
+        assert_eq!(side_bytes_for(1 << 10), 64 << 10);
         assert_eq!(side_bytes_for(256 << 20), 16 << 20);
         assert_eq!(side_bytes_for(8 << 30), 32 << 20);
         let l = Limits {
