@@ -16,7 +16,7 @@ const FILE_BYTES: u32 = 300_000;
 
 /// The fixed base beside `--memcap` that README (Memory) states: the process, the
 /// allocator's slack, what is not charged. Generous on purpose for a debug build.
-const FIXED_BASE_MIB: u64 = 64;
+const FIXED_BASE_MIB: u64 = 48;
 
 /// Runs oftsniff on `args` and returns its peak RSS in KiB, as GNU time reads it.
 fn peak_rss_kib(args: &[&str]) -> u64 {

@@ -10,7 +10,9 @@
 //! - first payload or FIN: both reassemblers (`conn::STREAMS_COST`);
 //! - out-of-order bytes: each piece's bytes plus `stream::PIECE_OVERHEAD`;
 //! - what the handler holds and could give up (`StreamHandler::held_cost`: frames kept
-//!   for pcap output until the connection is recognized).
+//!   for pcap output until the connection is recognized);
+//! - what the handler took as the connection went on and cannot give up
+//!   (`StreamHandler::buffered_cost`: its readers' partial messages), in KiB.
 //!
 //! Under the budget, the table gives up held frames first (only pcap output loses
 //! them), then holes (the flow goes on after a gap), then flows: lingering ones (over
@@ -89,7 +91,7 @@ impl<H: StreamHandler> FlowTable<H> {
             App::Pending(_) => 0,
             App::Open(_) => size_of::<H::State>() + ALLOC_OVERHEAD,
         };
-        base + app + slot.held as usize + slot.conn.heap_cost()
+        base + app + slot.held as usize + ((slot.bufd as usize) << 10) + slot.conn.heap_cost()
     }
 
     /// Records that holdings went from `before` to `after` bytes.
@@ -174,14 +176,22 @@ impl<H: StreamHandler> FlowTable<H> {
         self.budget.over() && self.charged > self.budget.share()
     }
 
-    /// Charges what flow `i`'s handler state now holds that it could give up.
+    /// Charges what flow `i`'s handler state now holds: what it could give up, and the
+    /// buffers it took as the connection went on.
     pub(super) fn recharge_held(&mut self, h: &H, i: u32) {
         let slot = slot_mut(&mut self.slots, i);
-        let now = match &slot.app {
-            App::Open(st) => h.held_cost(st).min(u32::MAX as usize) as u32,
-            App::Pending(_) => 0,
+        let (now, bufd) = match &slot.app {
+            App::Open(st) => (
+                h.held_cost(st).min(u32::MAX as usize) as u32,
+                h.buffered_cost(st).div_ceil(1 << 10).min(u16::MAX as usize) as u16,
+            ),
+            App::Pending(_) => (0, 0),
         };
         let before = std::mem::replace(&mut slot.held, now);
+        let bufd_before = std::mem::replace(&mut slot.bufd, bufd);
+        if bufd_before != bufd {
+            self.charge((bufd_before as usize) << 10, (bufd as usize) << 10);
+        }
         if before != now {
             let (before, now) = (before as usize, now as usize);
             self.held = self.held + now - before;

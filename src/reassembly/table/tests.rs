@@ -43,6 +43,9 @@ struct Rec {
     held: std::collections::HashMap<u32, usize>,
     /// Flow ids in the order `shed` was called.
     shed: Vec<u32>,
+    /// Bytes every flow's state buffers once it saw payload (`buffered_cost`), per id.
+    buffer: usize,
+    buffered: std::collections::HashSet<u32>,
 }
 
 impl StreamHandler for Rec {
@@ -76,6 +79,7 @@ impl StreamHandler for Rec {
     ) {
         assert!(!b.is_empty(), "empty data call");
         self.ev.push((*st, Ev::Data(dir, b.to_vec())));
+        self.buffered.insert(*st);
     }
     fn gap(&mut self, st: &mut u32, _: &ConnMeta, dir: Direction, len: u64, _: Timestamp) {
         self.ev.push((*st, Ev::Gap(dir, len)));
@@ -88,6 +92,13 @@ impl StreamHandler for Rec {
     }
     fn held_cost(&self, st: &u32) -> usize {
         self.held.get(st).copied().unwrap_or(0)
+    }
+    fn buffered_cost(&self, st: &u32) -> usize {
+        if self.buffered.contains(st) {
+            self.buffer
+        } else {
+            0
+        }
     }
     fn shed(&mut self, st: &mut u32) {
         self.held.remove(st);
