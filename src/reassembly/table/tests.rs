@@ -443,7 +443,7 @@ fn overlap_differing_is_counted() {
 #[test]
 fn ooo_limit_forces_gap_and_is_counted() {
     let limits = Limits {
-        max_ooo_bytes: 100 + stream::PIECE_OVERHEAD,
+        max_ooo_bytes: stream::piece_cost(100),
         ..Limits::default()
     };
     let mut n = Net::new(limits);
@@ -459,7 +459,7 @@ fn ooo_limit_forces_gap_and_is_counted() {
 #[test]
 fn memory_limit_flushes_largest_buffers() {
     let limits = Limits {
-        max_reassembly_mem: 3 * (1000 + stream::PIECE_OVERHEAD),
+        max_reassembly_mem: 3 * stream::piece_cost(1000),
         ..Limits::default()
     };
     let mut n = Net::new(limits);
@@ -483,7 +483,7 @@ fn memory_limit_flushes_largest_buffers() {
     );
     assert_eq!(
         n.table.reassembly_mem(),
-        900 + 1000 + 2 * stream::PIECE_OVERHEAD
+        stream::piece_cost(900) + stream::piece_cost(1000)
     );
 }
 
