@@ -17,6 +17,7 @@
 #        OFTSNIFF_BEFORE=PATH also runs that binary (e.g. a build of main) on each capture
 #        FLOOD_ONLY="syn-flood ooo-holes" runs only these
 #        FLOOD_WRITE=1 also runs each capture with -w (a temp pcap, the held frames charged)
+#        FLOOD_WORKERS="1 2" runs each with these --workers counts (default: oftsniff's own)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,8 +55,15 @@ run() {
     local rss wall
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$SCRATCH/time")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$SCRATCH/time")
-    printf '  %-26s memcap %-6s peak RSS %8.1f MB  wall %s  exit %d\n' \
-        "$label" "$memcap" "$(echo "$rss / 1024" | bc -l)" "$wall" "$rc"
+    # RSS less the budget: what the fixed base (README, Memory) must cover.
+    local over=""
+    if [ "$memcap" != "-" ]; then
+        local capk
+        capk=$(numfmt --from=iec "$memcap")
+        over=$(printf '  RSS-memcap %6.1f MiB' "$(echo "($rss * 1024 - $capk) / 1048576" | bc -l)")
+    fi
+    printf '  %-26s memcap %-6s peak RSS %8.1f MiB%s  wall %s  exit %d\n' \
+        "$label" "$memcap" "$(echo "$rss / 1024" | bc -l)" "$over" "$wall" "$rc"
     grep -E 'evicted|holes given up|flows seen|bytes discarded|dropped|written to pcap' "$SCRATCH/err" | sed 's/^/      /' || true
     grep -E '^\S+ +T[0-9]+ +(file|transfer) ' "$SCRATCH/out" | sed 's/^/      /' | cut -c1-150 || true
 }
@@ -65,12 +73,16 @@ bench() {
     echo
     printf '%s: %.1f MB capture\n' "$name" "$(echo "$(stat -c %s "$file") / 1000000" | bc -l)"
     cat "$file" >/dev/null
-    for m in "${MEMCAPS[@]}"; do
-        run "oftsniff" "$OFTSNIFF" "$m" "$file"
-        if [ -n "${FLOOD_WRITE:-}" ]; then
-            run "oftsniff -w" "$OFTSNIFF" "$m" "$file" -w "$SCRATCH/written.pcap"
-            rm -f "$SCRATCH/written.pcap"
-        fi
+    for w in ${FLOOD_WORKERS:--}; do
+        local wargs=() wl=""
+        [ "$w" = "-" ] || { wargs=(--workers "$w"); wl=" --workers $w"; }
+        for m in "${MEMCAPS[@]}"; do
+            run "oftsniff$wl" "$OFTSNIFF" "$m" "$file" "${wargs[@]}"
+            if [ -n "${FLOOD_WRITE:-}" ]; then
+                run "oftsniff -w$wl" "$OFTSNIFF" "$m" "$file" -w "$SCRATCH/written.pcap" "${wargs[@]}"
+                rm -f "$SCRATCH/written.pcap"
+            fi
+        done
     done
     if [ -n "${OFTSNIFF_BEFORE:-}" ]; then
         run "before ($(basename "$OFTSNIFF_BEFORE"))" "$OFTSNIFF_BEFORE" - "$file"

@@ -303,6 +303,18 @@ pub struct Args {
     #[arg(help_heading = "Limits", long, value_name = "SIZE", default_value = "512M", value_parser = crate::config::parse_size)]
     pub memcap: usize,
 
+    /// Limit: frame bytes queued from the capture thread to the workers (reading a
+    /// file, the reader waits at it); taken out of --memcap. Default: a sixteenth of
+    /// --memcap, within 64k-32M.
+    #[arg(help_heading = "Limits", long, value_name = "SIZE", value_parser = crate::config::parse_size)]
+    pub max_queue_bytes: Option<usize>,
+
+    /// Limit: frame bytes the pcap writer (-w, --pcap-dir) holds to restore capture
+    /// order; past it the oldest is written. Taken out of --memcap. Default: a
+    /// sixteenth of --memcap, within 64k-32M.
+    #[arg(help_heading = "Limits", long, value_name = "SIZE", value_parser = crate::config::parse_size)]
+    pub pcap_window_bytes: Option<usize>,
+
     /// Limit: concurrent flows per worker; the longest-idle one is evicted past it.
     #[arg(help_heading = "Limits", long, value_name = "N", default_value_t = Limits::default().max_flows)]
     pub max_flows: usize,
@@ -487,6 +499,13 @@ impl Args {
             rst_linger_ms: self.rst_linger_ms,
             message_link_secs: self.message_link_secs,
             max_held_reports: crate::config::held_reports_for(self.memcap),
+            queue_bytes: self
+                .max_queue_bytes
+                .unwrap_or_else(|| crate::config::side_bytes_for(self.memcap))
+                .max(1),
+            pcap_window_bytes: self
+                .pcap_window_bytes
+                .unwrap_or_else(|| crate::config::side_bytes_for(self.memcap)),
             ..Limits::default()
         }
     }

@@ -236,6 +236,15 @@ pub struct Limits {
     /// [`held_reports_for`]); past it the oldest is correlated before a slow worker caught up
     /// (`reports_forced`).
     pub max_held_reports: usize,
+    /// Frame bytes queued from the capture thread to the workers, counted with each
+    /// frame's bookkeeping (`--max-queue-bytes`, default a sixteenth of `--memcap`
+    /// within 64 KiB–32 MiB, see [`side_bytes_for`]). Reading a file, the capture thread waits
+    /// at it; live, the batch counts above bound the queues and the kernel ring drops.
+    pub queue_bytes: usize,
+    /// Bytes of frames the pcap writer holds to put the workers' frames back in capture
+    /// order (`--pcap-window-bytes`, default as `queue_bytes`); past it the oldest is
+    /// written, and a frame that comes later than that is counted (`late_frames`).
+    pub pcap_window_bytes: usize,
 }
 
 impl Default for Limits {
@@ -262,6 +271,8 @@ impl Default for Limits {
             report_queue_batches: 64,
             pcap_queue_batches: 64,
             max_held_reports: 100_000,
+            queue_bytes: 32 << 20,
+            pcap_window_bytes: 32 << 20,
         }
     }
 }
@@ -275,6 +286,33 @@ impl Default for Limits {
 pub fn held_reports_for(memcap: usize) -> usize {
     let each = std::mem::size_of::<(crate::capture::Timestamp, crate::session::report::Report)>();
     (memcap / 16 / each).clamp(1_000, Limits::default().max_held_reports)
+}
+
+/// Bytes set aside, for a budget of `memcap`, for each of the buffers between threads
+/// that `--memcap` covers beside the flows (the frame queues, the pcap writer's window):
+/// a sixteenth of it, within 64 KiB–32 MiB (32 MiB holds over 20,000 full-size frames).
+pub fn side_bytes_for(memcap: usize) -> usize {
+    (memcap / 16).clamp(64 << 10, 32 << 20)
+}
+
+impl Limits {
+    /// What the workers' flows may be charged (`MemBudget`): `--memcap` less what the
+    /// buffers between threads may hold (the frame queues, the event thread's held
+    /// reports, the pcap writer's window when there is pcap output), so the process as a
+    /// whole stays within `--memcap` plus a fixed base (README, Memory). At least a
+    /// sixteenth of `--memcap`, whatever the finer limits say.
+    pub fn flow_budget(&self, pcap: bool) -> usize {
+        let reports = self.max_held_reports.saturating_mul(std::mem::size_of::<(
+            crate::capture::Timestamp,
+            crate::session::report::Report,
+        )>());
+        let window = if pcap { self.pcap_window_bytes } else { 0 };
+        let side = self
+            .queue_bytes
+            .saturating_add(reports)
+            .saturating_add(window);
+        self.memcap.saturating_sub(side).max(self.memcap / 16)
+    }
 }
 
 /// Parses a byte size as tcpdump and friends write it: a number with an optional unit
@@ -319,6 +357,29 @@ mod tests {
         assert!(parse_size("M").is_err());
         assert!(parse_size("-1M").is_err());
         assert!(parse_size("99999999999999999999G").is_err());
+    }
+
+    #[test]
+    fn side_buffers_come_out_of_the_flows_budget() {
+        use super::{side_bytes_for, Limits};
+        assert_eq!(side_bytes_for(64 << 20), 4 << 20);
+        assert_eq!(side_bytes_for(1 << 10), 64 << 10);
+        assert_eq!(side_bytes_for(256 << 20), 16 << 20);
+        assert_eq!(side_bytes_for(8 << 30), 32 << 20);
+        let l = Limits {
+            memcap: 64 << 20,
+            queue_bytes: 4 << 20,
+            pcap_window_bytes: 4 << 20,
+            max_held_reports: 0,
+            ..Limits::default()
+        };
+        assert_eq!(l.flow_budget(false), 60 << 20);
+        assert_eq!(l.flow_budget(true), 56 << 20);
+        let tiny = Limits {
+            memcap: 1 << 20,
+            ..l
+        };
+        assert_eq!(tiny.flow_budget(true), (1 << 20) / 16);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `--memcap` through the binary: a flood under a small budget is evicted and counted, and
 //! the transfer that was running before the flood is still reported in full after it.
-//! Counts and records only: the RSS figures live in scripts/bench-flood.sh.
+//! Counts and records only: the peak RSS bound is tests/memory_rss.rs, the figures of
+//! every flood scripts/bench-flood.sh.
 
 mod common;
 

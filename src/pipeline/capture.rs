@@ -2,8 +2,8 @@
 //! fanout group) and hands them to its dispatcher; nothing else happens here.
 
 use crate::capture::{
-    Batch, CaptureError, FilterExpr, FramePool, LinkType, LiveOptions, LiveSource, OfflineSet,
-    OfflineSource, Timestamp,
+    Batch, CaptureError, FilterExpr, Frame, FramePool, LinkType, LiveOptions, LiveSource,
+    OfflineSet, OfflineSource, Timestamp,
 };
 use crate::config::Input;
 use crate::dispatch::{Backpressure, Dispatcher};
@@ -101,6 +101,8 @@ pub struct CaptureShared {
     pub stop: Arc<AtomicBool>,
     /// Stop asked for again: no waiting for what the kernel still holds.
     pub hurry: Arc<AtomicBool>,
+    /// Reading files: frame bytes queued to the workers, which the reader waits at.
+    pub queued: Option<super::queued::QueuedBytes>,
 }
 
 /// What one capture thread leaves behind.
@@ -285,6 +287,26 @@ fn hand_on(
     for frame in batch.drain(..) {
         counters.frames_captured += 1;
         *last_ts = (*last_ts).max(frame.ts);
-        dispatcher.push(frame);
+        match &shared.queued {
+            Some(q) => push_counted(dispatcher, q, frame),
+            None => dispatcher.push(frame),
+        }
+    }
+}
+
+/// Hands a frame on and counts its bytes as queued, first waiting for room while the
+/// queues are full (`Limits::queue_bytes`). A frame the dispatcher drops as not TCP
+/// never reaches a worker, so its bytes come off here.
+fn push_counted(dispatcher: &mut Dispatcher, q: &super::queued::QueuedBytes, frame: Frame) {
+    let cost = super::queued::frame_cost(&frame);
+    if q.would_pass(cost) {
+        dispatcher.flush();
+        q.wait_for_room();
+    }
+    q.add(cost);
+    let non_tcp = dispatcher.counters.non_tcp;
+    dispatcher.push(frame);
+    if dispatcher.counters.non_tcp != non_tcp {
+        q.sub(cost);
     }
 }

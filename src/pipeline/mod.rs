@@ -10,6 +10,7 @@ pub mod capture;
 pub mod compare;
 pub mod events;
 mod privs;
+mod queued;
 mod recycle;
 pub mod signals;
 pub mod worker;
@@ -208,7 +209,14 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let carver = outputs.carver.clone();
     let recycle = recycle::recycle_pool(cfg, &mut sources);
     let workers = spawn_workers(cfg, &rep_tx, outputs.carver, &board, recycle)?;
-    let captures = spawn_capture(cfg, sources, workers.senders, &signals, &board)?;
+    let captures = spawn_capture(
+        cfg,
+        sources,
+        workers.senders,
+        workers.queued,
+        &signals,
+        &board,
+    )?;
     let captured = join_capture(captures)?;
     let mut counters = join_workers(workers.threads)?;
     counters.add(&captured.counters);
@@ -300,6 +308,7 @@ fn open_outputs(
         pcap.rotate_files = out.rotate_files;
         pcap.pcap_dir = out.pcap_dir.clone();
         pcap.channel_capacity = cfg.limits.pcap_queue_batches;
+        pcap.reorder.max_bytes = cfg.limits.pcap_window_bytes;
         pcap.reopen = Some(signals.reopen.clone());
         for s in sources.iter_mut() {
             s.use_pool(&pcap.pool);
@@ -349,6 +358,8 @@ fn spawn<T: Send + 'static>(
 /// channels (for the dispatchers).
 struct Workers {
     senders: Vec<WorkSender>,
+    /// Frame bytes in their queues, when a file is read (`Limits::queue_bytes`).
+    queued: Option<queued::QueuedBytes>,
     threads: Vec<JoinHandle<Counters>>,
 }
 
@@ -364,9 +375,14 @@ fn spawn_workers(
     let opts = Arc::new(session_options(cfg));
     let mut senders = Vec::with_capacity(cfg.workers);
     let mut threads = Vec::with_capacity(cfg.workers);
-    let budget = crate::reassembly::MemBudget::new(cfg.limits.memcap);
+    let budget = crate::reassembly::MemBudget::new(cfg.limits.flow_budget(cfg.outputs.pcap()));
+    let queued = match cfg.input {
+        crate::config::Input::Live(_) => None,
+        _ => Some(queued::QueuedBytes::new(cfg.limits.queue_bytes)),
+    };
     for i in 0..cfg.workers {
         let budget = budget.clone();
+        let q = queued.clone();
         let (tx, rx) = work_queue(cfg.limits.queue_batches);
         senders.push(tx);
         let limits = cfg.limits.clone();
@@ -378,8 +394,8 @@ fn spawn_workers(
             let handler = PassThrough::new(i, rep_tx.clone(), opts.flow_records);
             spawn(name, "worker", move || {
                 let (h, mut c) = match bufs {
-                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, slot),
-                    None => worker::run(rx, handler, &limits, budget, slot),
+                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, q, slot),
+                    None => worker::run(rx, handler, &limits, budget, q, slot),
                 };
                 c.add(&h.counters);
                 c
@@ -388,8 +404,8 @@ fn spawn_workers(
             let handler = SessionHandler::new(i, rep_tx.clone(), opts.clone(), carver.clone());
             spawn(name, "worker", move || {
                 let (h, mut c) = match bufs {
-                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, slot),
-                    None => worker::run(rx, handler, &limits, budget, slot),
+                    Some(b) => worker::run_recycling(rx, handler, b, &limits, budget, q, slot),
+                    None => worker::run(rx, handler, &limits, budget, q, slot),
                 };
                 c.add(&h.counters);
                 c
@@ -397,7 +413,11 @@ fn spawn_workers(
         };
         threads.push(h);
     }
-    Ok(Workers { senders, threads })
+    Ok(Workers {
+        senders,
+        queued,
+        threads,
+    })
 }
 
 /// One capture thread per source, each with a dispatcher onto every worker's channel.
@@ -406,6 +426,7 @@ fn spawn_capture(
     cfg: &Config,
     sources: Vec<Source>,
     senders: Vec<WorkSender>,
+    queued: Option<queued::QueuedBytes>,
     signals: &signals::RunSignals,
     board: &Board,
 ) -> Result<Vec<JoinHandle<CaptureDone>>, RunError> {
@@ -416,6 +437,7 @@ fn spawn_capture(
         limit: cfg.count,
         stop: signals.stop.clone(),
         hurry: signals.hurry.clone(),
+        queued,
     });
     let batch = cfg.limits.batch_frames;
     let mut threads = Vec::with_capacity(sources.len());

@@ -36,6 +36,9 @@ impl<H: StreamHandler> StreamHandler for Recycling<H> {
     fn protected(&self, st: &Self::State) -> bool {
         self.inner.protected(st)
     }
+    fn buffered_cost(&self, st: &Self::State) -> usize {
+        self.inner.buffered_cost(st)
+    }
     fn counters(&self) -> Option<&Counters> {
         self.inner.counters()
     }

@@ -1,6 +1,7 @@
 //! A worker thread: owns a shard of the flows, decodes its frames, and runs them through
 //! reassembly into the stream handler. Nothing here is shared, so nothing is locked.
 
+use super::queued::{frame_cost, QueuedBytes};
 use super::recycle::Recycling;
 use crate::capture::pool::BufReturner;
 use crate::config::Limits;
@@ -20,20 +21,30 @@ pub fn run_recycling<H: StreamHandler>(
     bufs: BufReturner,
     limits: &Limits,
     budget: MemBudget,
+    queued: Option<QueuedBytes>,
     slot: Option<Slot>,
 ) -> (H, Counters) {
-    let (r, c) = run(rx, Recycling::new(handler, bufs), limits, budget, slot);
+    let (r, c) = run(
+        rx,
+        Recycling::new(handler, bufs),
+        limits,
+        budget,
+        queued,
+        slot,
+    );
     (r.inner, c)
 }
 
 /// Runs until the dispatcher hangs up, then closes every flow as `end_of_input`.
-/// Charges what its flows hold to `budget`, which all workers share.
+/// Charges what its flows hold to `budget`, which all workers share, and takes each
+/// batch's bytes off `queued` (reading files) once done with it.
 /// Publishes its counters on `slot` now and then.
 pub fn run<H: StreamHandler>(
     rx: impl Into<WorkReceiver>,
     mut handler: H,
     limits: &Limits,
     budget: MemBudget,
+    queued: Option<QueuedBytes>,
     mut slot: Option<Slot>,
 ) -> (H, Counters) {
     let mut counters = Counters::default();
@@ -43,6 +54,10 @@ pub fn run<H: StreamHandler>(
         match item {
             WorkItem::Frames(batch) => {
                 warm_headers(&batch);
+                // Off the queue once run through the table (see `queued`).
+                let cost = queued
+                    .as_ref()
+                    .map_or(0, |_| batch.iter().map(frame_cost).sum::<usize>());
                 for frame in batch {
                     counters.worker_frames += 1;
                     match decode_tcp(frame.link, &frame.data) {
@@ -62,6 +77,9 @@ pub fn run<H: StreamHandler>(
                         Err(Skip::Fragment) => counters.ip_fragments += 1,
                         Err(Skip::Undecodable) => counters.undecodable += 1,
                     }
+                }
+                if let Some(q) = &queued {
+                    q.sub(cost);
                 }
             }
             WorkItem::Tick(ts) => table.advance(&mut handler, ts, &mut counters),

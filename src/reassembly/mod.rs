@@ -129,6 +129,13 @@ pub trait StreamHandler {
         0
     }
 
+    /// Heap bytes a flow's state took as the connection went on that it cannot give up
+    /// (parsers' buffers of partial messages), charged to the budget with the flow and
+    /// returned only when the flow ends.
+    fn buffered_cost(&self, _st: &Self::State) -> usize {
+        0
+    }
+
     /// The process is over `--memcap`: give up what `held_cost` counts (and count it).
     /// Called only for flows that are not `protected`.
     fn shed(&mut self, _st: &mut Self::State) {}

@@ -60,6 +60,11 @@ struct Slot<S> {
     /// What the handler's state holds that it can give up (`StreamHandler::held_cost`),
     /// as last charged (u32 keeps the slot within `FLOW_SLOT_BYTES`; more saturates).
     held: u32,
+    /// What the handler's state holds that it cannot give up
+    /// (`StreamHandler::buffered_cost`), as last charged, in KiB rounded up (u16 keeps
+    /// the slot within `FLOW_SLOT_BYTES`; the session handler's buffers stay far below
+    /// the 64 MiB where it saturates).
+    bufd: u16,
 }
 
 /// Hands one direction's bytes and gaps to the handler, counting gaps on the way.
@@ -470,6 +475,7 @@ impl<H: StreamHandler> FlowTable<H> {
             prev: NIL,
             next: NIL,
             held: 0,
+            bufd: 0,
         };
         let i = match self.free.pop() {
             Some(i) => {

@@ -36,6 +36,11 @@ impl FlapFound {
 }
 
 impl FlapConn {
+    /// Heap bytes of the buffers of partial frames (their capacity: what they hold).
+    pub fn buffer_capacity(&self) -> usize {
+        self.pending[0].capacity() + self.pending[1].capacity()
+    }
+
     /// `messages`: also read channel-1 instant messages.
     pub fn new(messages: bool) -> Self {
         FlapConn {

@@ -57,6 +57,11 @@ impl DataConn {
         }
     }
 
+    /// Heap bytes of the buffers of partial messages (their capacity: what they hold).
+    pub fn buffer_capacity(&self) -> usize {
+        self.pending[0].capacity() + self.pending[1].capacity()
+    }
+
     /// Bytes held across both directions while they wait for the other side.
     pub fn held_bytes(&self) -> usize {
         self.pending[0].len() + self.pending[1].len()

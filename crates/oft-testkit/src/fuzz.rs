@@ -166,7 +166,7 @@ pub fn run_frames(frames: Vec<Frame>) -> FlowOutcome {
     // The handler (and with it the report sender) is dropped on return, which is how the
     // event loop learns the worker is done.
     let budget = oftsniff::reassembly::MemBudget::new(limits.memcap);
-    let _ = worker::run(work_rx, handler, &limits, budget, None);
+    let _ = worker::run(work_rx, handler, &limits, budget, None, None);
     let Ok(mut sink) = EventSink::open(Some(Path::new("/dev/null")), false, true) else {
         return FlowOutcome::default();
     };

@@ -52,6 +52,10 @@ fn a_worker_hands_every_fed_frame_buffer_back_for_the_capture_side_to_reuse() {
         })
         .collect();
     let sent: Vec<*const u8> = batch.iter().map(|f| f.data.as_ptr()).collect();
+    // Counted as the capture thread counts queued bytes; the worker takes them off.
+    let queued = crate::pipeline::queued::QueuedBytes::new(1 << 20);
+    queued.add(batch.iter().map(crate::pipeline::queued::frame_cost).sum());
+    assert!(queued.used() > n as usize * 960);
     let (tx, rx) = crossbeam_channel::bounded(1);
     tx.send(WorkItem::Frames(batch)).unwrap();
     drop(tx);
@@ -63,9 +67,15 @@ fn a_worker_hands_every_fed_frame_buffer_back_for_the_capture_side_to_reuse() {
         pool.returner(),
         &limits,
         budget,
+        Some(queued.clone()),
         None,
     );
     assert_eq!(counters.worker_frames, n as u64);
+    assert_eq!(
+        queued.used(),
+        0,
+        "the worker takes its batch's bytes off the queue"
+    );
     // The handler still saw every frame, in order, with its number and time.
     let got: Vec<(u64, u64)> = seen.0.iter().map(|s| (s.0, s.1)).collect();
     let want: Vec<(u64, u64)> = (0..n as u64).map(|i| (i + 1, 1_000_000_000 + i)).collect();

@@ -1,7 +1,7 @@
 //! The out-of-order buffer and in-order delivery: where a segment's bytes go, what becomes
 //! deliverable, and which holes are given up as gaps.
 
-use super::{Origin, StreamReassembler, StreamSink, PIECE_OVERHEAD};
+use super::{piece_cost, Origin, StreamReassembler, StreamSink, PIECE_OVERHEAD};
 
 impl StreamReassembler {
     /// Places `payload` (covering `[start, end)`) against the buffer: fresh bytes at `next`
@@ -57,7 +57,7 @@ impl StreamReassembler {
             if pos == self.next {
                 self.deliver(piece, None, sink);
             } else {
-                self.ooo_cost += piece.len() + PIECE_OVERHEAD;
+                self.ooo_cost += piece_cost(piece.len());
                 self.ooo.insert(pos, (piece.to_vec(), origin));
             }
             pos = lim;
@@ -89,7 +89,7 @@ impl StreamReassembler {
             return false;
         }
         let (piece, origin) = entry.remove();
-        self.ooo_cost -= piece.len() + PIECE_OVERHEAD;
+        self.ooo_cost -= piece_cost(piece.len());
         let skip = (self.next - k) as usize;
         if let Some(rest) = piece.get(skip..) {
             self.deliver(rest, given_up.then_some(origin), sink);

@@ -151,7 +151,7 @@ fn midstream_starts_at_first_segment() {
 fn ooo_limit_forces_gap() {
     let mut s = StreamReassembler::new();
     let mut r = Rec::default();
-    let limit = 2 * (10 + PIECE_OVERHEAD);
+    let limit = 2 * piece_cost(10);
     s.push(0, true, false, b"", Origin::default(), limit, &mut r);
     s.push(
         1,
@@ -389,7 +389,7 @@ fn snapped_ranges_count_against_the_buffer_limit_and_flush() {
     let mut r = Rec::default();
     s.push(0, true, false, b"", O, BIG, &mut r);
     s.push_cut(11, false, false, b"k", 9, O, BIG, &mut r);
-    assert_eq!(s.buffered_cost(), 1 + 2 * PIECE_OVERHEAD);
+    assert_eq!(s.buffered_cost(), piece_cost(1) + PIECE_OVERHEAD);
     s.flush(&mut r);
     assert_eq!(r.0, vec![Ev::Gap(10), Ev::Data(b"k".to_vec()), Ev::Gap(9)]);
     assert_eq!(s.buffered_cost(), 0);
@@ -493,3 +493,17 @@ fn the_window_keeps_at_most_its_size() {
 }
 
 mod prop;
+
+#[test]
+fn pieces_are_charged_as_the_allocator_sizes_them() {
+    assert_eq!(piece_cost(1), 8 + PIECE_OVERHEAD);
+    assert_eq!(piece_cost(64), 64 + PIECE_OVERHEAD);
+    assert_eq!(piece_cost(1024), 1024 + PIECE_OVERHEAD);
+    assert_eq!(piece_cost(1025), 1280 + PIECE_OVERHEAD);
+    // A full-size Ethernet segment's payload.
+    assert_eq!(piece_cost(1448), 1536 + PIECE_OVERHEAD);
+    for len in 1..5000 {
+        assert!(piece_cost(len) >= len + PIECE_OVERHEAD);
+        assert!(piece_cost(len) < len + len / 4 + 8 + PIECE_OVERHEAD);
+    }
+}

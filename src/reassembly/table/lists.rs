@@ -65,6 +65,11 @@ impl<H: StreamHandler> FlowTable<H> {
             self.map.remove(&slot.conn.meta.key);
         }
         self.free.push(i);
+        // After a flood the map would keep its largest size; its flows' charge covers
+        // it only down to a third full (`memory::INDEX_BYTES`).
+        if self.map.len() < self.map.capacity() / 3 && self.map.capacity() > 1024 {
+            self.map.shrink_to(self.map.len() + self.map.len() / 4);
+        }
     }
 
     pub(super) fn list(&mut self, id: ListId) -> &mut List {

@@ -43,6 +43,9 @@ struct Rec {
     held: std::collections::HashMap<u32, usize>,
     /// Flow ids in the order `shed` was called.
     shed: Vec<u32>,
+    /// Bytes every flow's state buffers once it saw payload (`buffered_cost`), per id.
+    buffer: usize,
+    buffered: std::collections::HashSet<u32>,
 }
 
 impl StreamHandler for Rec {
@@ -76,6 +79,7 @@ impl StreamHandler for Rec {
     ) {
         assert!(!b.is_empty(), "empty data call");
         self.ev.push((*st, Ev::Data(dir, b.to_vec())));
+        self.buffered.insert(*st);
     }
     fn gap(&mut self, st: &mut u32, _: &ConnMeta, dir: Direction, len: u64, _: Timestamp) {
         self.ev.push((*st, Ev::Gap(dir, len)));
@@ -88,6 +92,13 @@ impl StreamHandler for Rec {
     }
     fn held_cost(&self, st: &u32) -> usize {
         self.held.get(st).copied().unwrap_or(0)
+    }
+    fn buffered_cost(&self, st: &u32) -> usize {
+        if self.buffered.contains(st) {
+            self.buffer
+        } else {
+            0
+        }
     }
     fn shed(&mut self, st: &mut u32) {
         self.held.remove(st);
@@ -432,7 +443,7 @@ fn overlap_differing_is_counted() {
 #[test]
 fn ooo_limit_forces_gap_and_is_counted() {
     let limits = Limits {
-        max_ooo_bytes: 100 + stream::PIECE_OVERHEAD,
+        max_ooo_bytes: stream::piece_cost(100),
         ..Limits::default()
     };
     let mut n = Net::new(limits);
@@ -448,7 +459,7 @@ fn ooo_limit_forces_gap_and_is_counted() {
 #[test]
 fn memory_limit_flushes_largest_buffers() {
     let limits = Limits {
-        max_reassembly_mem: 3 * (1000 + stream::PIECE_OVERHEAD),
+        max_reassembly_mem: 3 * stream::piece_cost(1000),
         ..Limits::default()
     };
     let mut n = Net::new(limits);
@@ -472,7 +483,7 @@ fn memory_limit_flushes_largest_buffers() {
     );
     assert_eq!(
         n.table.reassembly_mem(),
-        900 + 1000 + 2 * stream::PIECE_OVERHEAD
+        stream::piece_cost(900) + stream::piece_cost(1000)
     );
 }
 

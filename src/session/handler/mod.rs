@@ -362,6 +362,10 @@ impl StreamHandler for SessionHandler {
         st.held.cost()
     }
 
+    fn buffered_cost(&self, st: &FlowState) -> usize {
+        st.class.buffer_cost()
+    }
+
     fn shed(&mut self, st: &mut FlowState) {
         self.counters.memcap_held_frames_dropped += st.held.give_up() as u64;
     }

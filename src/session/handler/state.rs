@@ -21,6 +21,21 @@ pub enum Class {
     Other,
 }
 
+impl Class {
+    /// What a recognized connection's reader took beside the flow state: the boxed
+    /// reader and the partial messages it holds (at most `MAX_PENDING` per direction
+    /// for a data connection, a FLAP frame for an OSCAR one).
+    pub fn buffer_cost(&self) -> usize {
+        // The allocator's bookkeeping per allocation, as the flow table counts it.
+        const ALLOC: usize = 16;
+        match self {
+            Class::Data(d) => std::mem::size_of::<DataConn>() + ALLOC + d.buffer_capacity(),
+            Class::Flap(f) => std::mem::size_of::<FlapConn>() + ALLOC + f.buffer_capacity(),
+            Class::Unknown(_) | Class::Other => 0,
+        }
+    }
+}
+
 /// Frames kept while a connection is not recognized, so its pcap can start at the SYN.
 #[derive(Default)]
 pub struct Held {

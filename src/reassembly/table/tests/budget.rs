@@ -30,7 +30,10 @@ fn syn_only_flows_wait_without_handler_state() {
     assert!(n.rec.ev.is_empty());
     let pending = n.table.charged() / 3;
     assert_eq!(n.table.charged(), 3 * pending);
-    assert!(pending < 256 + 2 * std::mem::size_of::<(FlowKey, u32)>() + 64);
+    // The slot and its share of the index (map and slab at their worst), nothing else.
+    let index = memory::INDEX_BYTES;
+    assert!(pending <= memory::FLOW_SLOT_BYTES + memory::ALLOC_OVERHEAD + index);
+    assert!(index >= 3 * (std::mem::size_of::<(FlowKey, u32)>() + 1));
 
     // The second segment opens the flow: the SYN's calls first, in order, then its own
     // (the SYN's frame call is the one skipped).
@@ -107,6 +110,35 @@ fn memcap_evicts_the_longest_idle_unprotected_flow() {
     assert_eq!(n.rec.closes()[1], (1, CloseReason::Evicted));
     assert_eq!(n.counters.memcap_protected_evicted, 1);
     assert_eq!(n.counters.memcap_flows_evicted, 1);
+}
+
+#[test]
+fn buffers_a_flow_takes_are_charged_until_it_ends_and_never_shed() {
+    let mut n = Net::new(Limits::default());
+    n.rec.buffer = 100_000;
+    n.handshake(0.0);
+    let before = n.table.charged();
+    n.send(CLIENT, SERVER, 1001, 5001, ACK, b"abc", 0.1);
+    let with = n.table.charged();
+    assert!(with >= before + 100_000, "{before} -> {with}");
+
+    // A budget the buffer passes evicts the flow (there is nothing to shed) and the
+    // charge goes with it.
+    let limits = Limits {
+        memcap: with - 50_000,
+        ..Limits::default()
+    };
+    let mut n = Net::new(limits);
+    n.rec.buffer = 100_000;
+    n.handshake(0.0);
+    n.send(CLIENT, SERVER, 1001, 5001, ACK, b"abc", 0.1);
+    assert!(n.rec.shed.is_empty());
+    assert_eq!(n.rec.closes(), vec![(1, CloseReason::Evicted)]);
+    assert_eq!(
+        n.counters.memcap_protected_evicted + n.counters.memcap_flows_evicted,
+        1
+    );
+    assert_eq!(n.table.charged(), 0);
 }
 
 #[test]
