@@ -161,6 +161,15 @@ impl Conn {
         }
     }
 
+    /// Frees both reassemblers of a connection that is over: a closed flow lingers only
+    /// to pass late frames on to the handler, which needs no stream. Their out-of-order
+    /// bytes, if any, go with them; returns that cost.
+    pub fn drop_streams(&mut self) -> usize {
+        let buffered = self.buffered_cost();
+        self.streams = None;
+        buffered
+    }
+
     /// Keeps the last `bytes` delivered bytes of each direction to compare retransmissions
     /// with (`Limits::overlap_window_bytes`).
     pub fn set_recent_window(&mut self, bytes: usize) {

@@ -367,10 +367,21 @@ impl<H: StreamHandler> FlowTable<H> {
                         self.now,
                     );
                     slot.closed = true;
+                    self.release_streams(i);
                 }
                 self.start_linger(i);
             }
         }
+    }
+
+    /// A closed flow's reassemblers go at once rather than at the end of its linger: in
+    /// a burst of short connections, thousands linger at a time.
+    fn release_streams(&mut self, i: u32) {
+        let slot = slot_mut(&mut self.slots, i);
+        let before = slot.conn.heap_cost();
+        self.mem -= slot.conn.drop_streams();
+        let after = slot.conn.heap_cost();
+        self.charge(before, after);
     }
 
     /// End of input: closes every flow still open (`EndOfInput`, or `Fin` for flows whose
@@ -536,6 +547,7 @@ impl<H: StreamHandler> FlowTable<H> {
         let summary = slot.conn.summary();
         h.close(st, &meta, &summary, reason, now);
         slot.closed = true;
+        self.mem -= slot.conn.drop_streams();
         let heap_after = slot.conn.heap_cost();
         self.charge(heap_before, heap_after);
         self.recharge_held(h, i);

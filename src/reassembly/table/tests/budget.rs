@@ -238,3 +238,23 @@ fn max_flows_spares_protected_flows_too() {
     assert_eq!(n.counters.flows_evicted, 1);
     assert_eq!(n.counters.memcap_flows_evicted, 0);
 }
+
+#[test]
+fn a_closed_flow_lingers_without_its_reassemblers() {
+    let mut n = Net::new(Limits::default());
+    n.handshake(0.0);
+    n.send(CLIENT, SERVER, 1001, 5001, ACK, b"abc", 0.1);
+    let open = n.table.charged();
+    n.send(CLIENT, SERVER, 1004, 5001, FIN, b"", 0.2);
+    n.send(SERVER, CLIENT, 5001, 1005, FIN, b"", 0.3);
+    n.send(CLIENT, SERVER, 1005, 5002, ACK, b"", 0.4);
+    assert_eq!(n.rec.closes(), vec![(1, CloseReason::Fin)]);
+    assert_eq!(n.table.len(), 1, "the flow lingers for late frames");
+    assert_eq!(
+        n.table.charged(),
+        open - crate::reassembly::conn::STREAMS_COST
+    );
+    // Late frames still reach the flow's handler.
+    let late = n.send(SERVER, CLIENT, 5001, 1005, FIN, b"", 0.5);
+    assert_eq!(n.rec.ev.last(), Some(&(1, Ev::Frame(late))));
+}
