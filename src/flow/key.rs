@@ -113,11 +113,7 @@ impl Default for FnvHasher {
 impl Hasher for FnvHasher {
     fn finish(&self) -> u64 {
         // Final avalanche so the low bits used for `% workers` are well mixed.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
+        avalanche(self.0)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -125,6 +121,15 @@ impl Hasher for FnvHasher {
             self.0 = self.0.wrapping_mul(0x100_0000_01b3);
         }
     }
+}
+
+/// Spreads every input bit over the whole word (the 64-bit finalizer of MurmurHash3).
+#[inline]
+fn avalanche(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
 }
 
 /// The flow table's hasher: deterministic as `FnvHasher`, but it takes a word per step
@@ -145,11 +150,7 @@ impl Hasher for FlowHasher {
     fn finish(&self) -> u64 {
         // The table takes its bucket from the low bits and a tag from the high ones:
         // mix both.
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x
+        avalanche(self.0)
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
