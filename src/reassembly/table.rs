@@ -368,6 +368,7 @@ impl<H: StreamHandler> FlowTable<H> {
                     );
                     slot.closed = true;
                     self.release_streams(i);
+                    self.recharge_held(h, i);
                 }
                 self.start_linger(i);
             }

@@ -493,5 +493,13 @@ impl StreamHandler for SessionHandler {
     ) {
         self.clock_at(ts);
         self.close_conn(st, conn, summary, reason, ts);
+        if self.lazy_open() {
+            // Nothing reads a closed connection's reader again when no late frame is kept
+            // for the pcap or drawn on a ladder: its state goes now rather than when the
+            // flow's linger ends, which a burst of short transfers would otherwise pay for
+            // thousands at a time.
+            st.class = Class::Other;
+            st.outs = Vec::new();
+        }
     }
 }
