@@ -2,7 +2,7 @@
 //! one worker owns each connection, gathered into per-worker batches, and sent over
 //! bounded channels. Non-TCP frames are counted and dropped here, before any copy moves on.
 
-use crate::capture::{Batch, Frame, Timestamp};
+use crate::capture::{Batch, Frame, FrameNo, Timestamp};
 use crate::decode::hash::{shard, Shard};
 use crate::stats::Counters;
 use crossbeam_channel::TrySendError;
@@ -13,8 +13,9 @@ pub use queue::{work_queue, WorkReceiver, WorkSender};
 /// What a worker receives.
 pub enum WorkItem {
     Frames(Batch),
-    /// Packet time has advanced to here (lets idle workers expire flows while live).
-    Tick(Timestamp),
+    /// Packet time has advanced to here (lets idle workers expire flows while live), and
+    /// every frame up to this number has been handed out.
+    Tick(Timestamp, FrameNo),
 }
 
 /// What to do when a worker's queue is full.
@@ -32,6 +33,9 @@ pub struct Dispatcher {
     batch_frames: usize,
     policy: Backpressure,
     last_tick: Timestamp,
+    /// Highest frame number handed out: ticks carry it, so what a tick makes a worker
+    /// report is ordered the same whichever worker it is (see `session::merge`).
+    seen: FrameNo,
     /// Latest packet time pushed.
     now: Timestamp,
     /// `non_tcp` and `queue_dropped`.
@@ -68,6 +72,7 @@ impl Dispatcher {
             batch_frames: batch_frames.max(1),
             policy,
             last_tick: Timestamp(0),
+            seen: FrameNo(0),
             now: Timestamp(0),
             counters: Counters::default(),
         }
@@ -85,6 +90,7 @@ impl Dispatcher {
         };
         let ts = frame.ts;
         self.now = self.now.max(ts);
+        self.seen = self.seen.max(frame.no);
         self.pending[w].push(frame);
         if self.pending[w].len() >= self.batch_frames {
             self.send(w);
@@ -115,11 +121,11 @@ impl Dispatcher {
                 // Offline, every worker's clock must move exactly as the file's does, or
                 // idle expiry (and so the output) would depend on thread timing.
                 Backpressure::Block => {
-                    let _ = self.workers[w].send(WorkItem::Tick(ts));
+                    let _ = self.workers[w].send(WorkItem::Tick(ts, self.seen));
                 }
                 // Live, a tick is advisory: a full queue will carry newer times soon.
                 Backpressure::Drop => {
-                    let _ = self.workers[w].try_send(WorkItem::Tick(ts));
+                    let _ = self.workers[w].try_send(WorkItem::Tick(ts, self.seen));
                 }
             }
         }

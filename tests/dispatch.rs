@@ -24,7 +24,7 @@ fn items(rx: &Receiver<WorkItem>) -> Vec<Option<Timestamp>> {
     rx.try_iter()
         .map(|i| match i {
             WorkItem::Frames(_) => None,
-            WorkItem::Tick(t) => Some(t),
+            WorkItem::Tick(t, _) => Some(t),
         })
         .collect()
 }
@@ -61,7 +61,7 @@ fn live_drops_what_a_full_queue_cannot_take_and_counts_it_without_blocking() {
         .iter()
         .map(|i| match i {
             WorkItem::Frames(b) => b.len() as u64,
-            WorkItem::Tick(_) => 0,
+            WorkItem::Tick(..) => 0,
         })
         .sum();
     // A due tick sends a partial batch early, so the one that fits may be short.

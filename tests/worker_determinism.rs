@@ -72,12 +72,19 @@ fn check(gap_secs: u64, extra: &[&str]) {
     let dir = TempDir::new(&format!("determinism-{gap_secs}-{}", extra.len()));
     let pcap = dir.join("all.pcap");
     let expected_transfers = all_scenarios(&pcap, gap_secs);
-    let one = events(&pcap, 1, extra, &dir);
+    check_file(&pcap, expected_transfers, extra, &dir);
+}
+
+/// Reads `pcap` with 1, then 2 and 3 workers (4 runs each): every run must print what
+/// the one-worker run did, in the same order.
+fn check_file(pcap: &Path, expected_transfers: usize, extra: &[&str], dir: &TempDir) {
+    let (pcap, dir) = (pcap.to_path_buf(), dir);
+    let one = events(&pcap, 1, extra, dir);
     let transfers = one.iter().filter(|e| e["event"] == "transfer").count();
     assert_eq!(transfers, expected_transfers, "one transfer per scenario");
     for workers in [2, 3] {
         for run in 0..4 {
-            let other = events(&pcap, workers, extra, &dir);
+            let other = events(&pcap, workers, extra, dir);
             if let Some(i) = (0..one.len().max(other.len())).find(|&i| one.get(i) != other.get(i)) {
                 panic!(
                     "--workers {workers} (run {run}) differs from --workers 1 at event {i}:\n  1: {}\n  {workers}: {}",
@@ -98,6 +105,25 @@ fn transfers_a_minute_apart_are_told_the_same_way_by_any_number_of_workers() {
 fn transfers_close_together_are_told_the_same_way_by_any_number_of_workers() {
     // Closer than the correlator's linger: a transfer ends while the next one starts.
     check(2, &[]);
+}
+
+#[test]
+fn frames_sharing_a_timestamp_are_told_the_same_way_by_any_number_of_workers() {
+    // A capture with a coarse clock (here every time cut to 100 ms) gives frames of
+    // different connections, owned by different workers, the same time: their events
+    // must still come in the capture's frame order, whichever worker had them.
+    let dir = TempDir::new("determinism-ties");
+    let fine = dir.join("fine.pcap");
+    let expected_transfers = all_scenarios(&fine, 2);
+    let step = Timestamp::NANOS_PER_SEC / 10;
+    let mut pcap = PcapBuilder::new();
+    pcap.add_frames(common::read_frames(&fine).into_iter().map(|mut f| {
+        f.ts = Timestamp(f.ts.0 / step * step);
+        f
+    }));
+    let coarse = dir.join("coarse.pcap");
+    pcap.write_file(&coarse).expect("write capture");
+    check_file(&coarse, expected_transfers, &[], &dir);
 }
 
 #[test]

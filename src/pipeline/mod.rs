@@ -505,7 +505,7 @@ fn finish(
     let _ = rep_tx.send(ReportBatch {
         worker: 0,
         reports: vec![(
-            Timestamp(u64::MAX),
+            Timestamp(u64::MAX).into(),
             Report::Stats(RunTotals {
                 ts: stats.ts,
                 counters: stats.counters,

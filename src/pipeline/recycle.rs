@@ -84,6 +84,9 @@ impl<H: StreamHandler> StreamHandler for Recycling<H> {
     ) {
         self.inner.close(st, conn, summary, reason, ts)
     }
+    fn handed_out(&mut self, frame: FrameNo) {
+        self.inner.handed_out(frame);
+    }
     fn batch_end(&mut self, now: Timestamp) {
         self.inner.batch_end(now)
     }

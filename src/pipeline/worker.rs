@@ -82,7 +82,10 @@ pub fn run<H: StreamHandler>(
                     q.sub(cost);
                 }
             }
-            WorkItem::Tick(ts) => table.advance(&mut handler, ts, &mut counters),
+            WorkItem::Tick(ts, frame) => {
+                handler.handed_out(frame);
+                table.advance(&mut handler, ts, &mut counters)
+            }
         }
         handler.batch_end(table.now());
         if let Some(slot) = slot.as_mut().filter(|s| s.due(rx.is_empty())) {

@@ -180,5 +180,8 @@ pub trait StreamHandler {
     );
     /// The worker finished a batch of frames (or a tick) with its packet clock at `now`:
     /// a good moment to hand on what was gathered.
+    /// Every frame up to `frame` has been handed out to the workers (the dispatcher's
+    /// tick, before the expiry it brings).
+    fn handed_out(&mut self, _frame: FrameNo) {}
     fn batch_end(&mut self, _now: Timestamp) {}
 }

@@ -202,6 +202,8 @@ impl<H: StreamHandler> FlowTable<H> {
     /// documented on [`StreamHandler`]; expiry of other flows may come first.
     pub fn process(&mut self, h: &mut H, pkt: &TcpPacket, frame: Frame, counters: &mut Counters) {
         self.now = self.now.max(frame.ts);
+        // What this frame ends by expiry is ordered by it, as in the workers it ticks.
+        h.handed_out(frame.no);
         self.expire(h, counters);
 
         let (key, dir) = FlowKey::from_segment(pkt.src, pkt.dst);

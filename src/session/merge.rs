@@ -9,14 +9,14 @@
 //! worker can still send one that comes before it: a k-way merge of the per-worker
 //! queues, ties broken by worker index so the order is the same on every run.
 
-use super::report::Report;
+use super::report::{Clock, Report};
 use crate::capture::Timestamp;
 use std::collections::VecDeque;
 
 pub struct ReportMerge {
-    queues: Vec<VecDeque<(Timestamp, Report)>>,
+    queues: Vec<VecDeque<(Clock, Report)>>,
     /// Each worker's clock as of its latest watermark.
-    marks: Vec<Timestamp>,
+    marks: Vec<Clock>,
     held: usize,
     /// Reports held at most; past it the oldest go regardless (a worker that has
     /// stalled must not hold the correlator, or memory, hostage).
@@ -30,7 +30,7 @@ impl ReportMerge {
         let workers = workers.max(1);
         ReportMerge {
             queues: (0..workers).map(|_| VecDeque::new()).collect(),
-            marks: vec![Timestamp(0); workers],
+            marks: vec![Clock::default(); workers],
             held: 0,
             max_held: max_held.max(1),
             forced: 0,
@@ -38,10 +38,11 @@ impl ReportMerge {
     }
 
     /// Takes a report stamped `clock` from `worker`; a watermark moves the worker's mark.
-    pub fn push(&mut self, worker: usize, clock: Timestamp, r: Report) {
+    pub fn push(&mut self, worker: usize, clock: impl Into<Clock>, r: Report) {
         let w = worker.min(self.queues.len() - 1);
+        let clock = clock.into();
         if let Report::Watermark { ts, .. } = r {
-            self.marks[w] = self.marks[w].max(ts).max(clock);
+            self.marks[w] = self.marks[w].max(clock).max(ts.into());
             return;
         }
         self.queues[w].push_back((clock, r));
@@ -49,7 +50,7 @@ impl ReportMerge {
     }
 
     /// The queue whose head comes first: lowest clock, then lowest worker index.
-    fn first(&self) -> Option<(usize, Timestamp)> {
+    fn first(&self) -> Option<(usize, Clock)> {
         self.queues
             .iter()
             .enumerate()
@@ -59,7 +60,7 @@ impl ReportMerge {
 
     /// Could worker `v`, whose queue is empty, still send something that goes before a
     /// report of worker `w` stamped `t`?
-    fn may_precede(&self, v: usize, w: usize, t: Timestamp) -> bool {
+    fn may_precede(&self, v: usize, w: usize, t: Clock) -> bool {
         self.marks[v] < t || (self.marks[v] == t && v < w)
     }
 
@@ -86,9 +87,9 @@ impl ReportMerge {
     }
 
     fn pop(&mut self, w: usize, out: &mut impl FnMut(Timestamp, Report)) {
-        if let Some((t, r)) = self.queues[w].pop_front() {
+        if let Some((c, r)) = self.queues[w].pop_front() {
             self.held -= 1;
-            out(t, r);
+            out(c.ts, r);
         }
     }
 }

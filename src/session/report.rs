@@ -6,7 +6,7 @@ use super::event::{
     FileSeen, FlowSeen, LadderLine, MessageSeen, OdcFlow, PhaseSeen, ProgressSeen, RendezvousSeen,
     SessionKind,
 };
-use crate::capture::{Frame, Timestamp};
+use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::flow::Endpoint;
 use crate::proto::Cookie;
 use std::net::Ipv4Addr;
@@ -113,5 +113,29 @@ pub enum Report {
 /// worker's packet clock when it was made (a clock that never goes back).
 pub struct ReportBatch {
     pub worker: usize,
-    pub reports: Vec<(Timestamp, Report)>,
+    pub reports: Vec<(Clock, Report)>,
+}
+
+/// A worker's clock: the latest packet time it has seen, then the highest frame number.
+/// Frame numbers are the capture's, the same whichever worker a frame went to, so two
+/// reports of one packet time are ordered by the frames that made them, not by which
+/// worker made them: the output does not depend on the number of workers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Clock {
+    pub ts: Timestamp,
+    pub frame: FrameNo,
+    /// The packet time the report is about, when that is earlier (a flow that timed
+    /// out, closed at its last frame): what one frame or tick ends in several workers
+    /// goes in the order it happened, as one worker closes its flows oldest first.
+    pub at: Timestamp,
+}
+
+impl From<Timestamp> for Clock {
+    fn from(ts: Timestamp) -> Self {
+        Clock {
+            ts,
+            frame: FrameNo(0),
+            at: ts,
+        }
+    }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::capture::Timestamp;
+use crate::capture::{FrameNo, Timestamp};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ fn drain_on_a_thread(rx: WorkReceiver) -> mpsc::Receiver<Vec<u64>> {
     thread::spawn(move || {
         let mut seen = Vec::new();
         while let Some(item) = rx.recv() {
-            if let WorkItem::Tick(t) = item {
+            if let WorkItem::Tick(t, _) = item {
                 seen.push(t.0);
             }
         }
@@ -26,11 +26,13 @@ fn a_parked_worker_is_woken_by_each_send_and_by_the_hang_up() {
     for i in 0..20u64 {
         // Long enough apart that the worker has found the queue empty and parked.
         thread::sleep(Duration::from_millis(2));
-        tx.send(WorkItem::Tick(Timestamp(i))).unwrap();
+        tx.send(WorkItem::Tick(Timestamp(i), FrameNo(0))).unwrap();
     }
     let second = tx.clone();
     drop(tx);
-    second.try_send(WorkItem::Tick(Timestamp(20))).unwrap();
+    second
+        .try_send(WorkItem::Tick(Timestamp(20), FrameNo(0)))
+        .unwrap();
     thread::sleep(Duration::from_millis(2));
     drop(second);
     let seen = done
@@ -45,7 +47,7 @@ fn no_wake_up_is_lost_when_sends_race_with_the_worker_going_to_sleep() {
     let done = drain_on_a_thread(rx);
     let n = 20_000u64;
     for i in 0..n {
-        tx.send(WorkItem::Tick(Timestamp(i))).unwrap();
+        tx.send(WorkItem::Tick(Timestamp(i), FrameNo(0))).unwrap();
         if i % 64 == 0 {
             // Let the worker catch up and head for sleep now and then.
             thread::yield_now();
@@ -64,7 +66,7 @@ fn a_plain_channel_end_still_blocks_and_ends_at_the_hang_up() {
     let (tx, rx) = bounded(1);
     let done = drain_on_a_thread(WorkReceiver::from(rx));
     let tx = WorkSender::from(tx);
-    tx.send(WorkItem::Tick(Timestamp(1))).unwrap();
+    tx.send(WorkItem::Tick(Timestamp(1), FrameNo(0))).unwrap();
     drop(tx);
     assert_eq!(done.recv_timeout(Duration::from_secs(10)).unwrap(), vec![1]);
 }

@@ -14,7 +14,7 @@ use super::flap::{FlapConn, FlapFound};
 use super::framer::DataConn;
 use super::machine::{DataMachine, Mode};
 use super::phase::{Arrow, Role};
-use super::report::{ConnId, ConnRef, Report, ReportBatch};
+use super::report::{Clock, ConnId, ConnRef, Report, ReportBatch};
 use super::store::FileStore;
 use crate::capture::{Frame, FrameNo, Timestamp};
 use crate::classify::{Classifier, Found, Verdict};
@@ -80,9 +80,14 @@ pub struct SessionHandler {
     /// operation (and at most one wake-up of the event thread) per batch. Each carries
     /// the worker's packet clock when it was made, so the event thread can merge the
     /// workers' reports in time order before correlating them.
-    pending: Vec<(Timestamp, Report)>,
+    pending: Vec<(Clock, Report)>,
     /// Latest packet time this worker has seen; never goes back.
     clock: Timestamp,
+    /// Highest frame number this worker has seen: with `clock`, the order of reports of
+    /// one packet time (see `merge`).
+    frame: FrameNo,
+    /// The packet time of the latest handler call (see `Clock::at`).
+    at: Timestamp,
     opts: Arc<SessionOptions>,
     store: Option<Arc<dyn FileStore>>,
     worker: u64,
@@ -103,6 +108,8 @@ impl SessionHandler {
             reports,
             pending: Vec::new(),
             clock: Timestamp(0),
+            frame: FrameNo(0),
+            at: Timestamp(0),
             opts,
             store,
             worker: worker as u64,
@@ -113,12 +120,18 @@ impl SessionHandler {
     }
 
     fn send(&mut self, r: Report) {
-        self.pending.push((self.clock, r));
+        let clock = Clock {
+            ts: self.clock,
+            frame: self.frame,
+            at: self.at,
+        };
+        self.pending.push((clock, r));
     }
 
     /// Moves the packet clock on (every handler call that carries a time does).
     fn clock_at(&mut self, ts: Timestamp) {
         self.clock = self.clock.max(ts);
+        self.at = ts;
     }
 
     /// Hands the gathered reports to the correlator.
@@ -370,6 +383,10 @@ impl StreamHandler for SessionHandler {
         self.counters.memcap_held_frames_dropped += st.held.give_up() as u64;
     }
 
+    fn handed_out(&mut self, frame: FrameNo) {
+        self.frame = self.frame.max(frame);
+    }
+
     fn batch_end(&mut self, now: Timestamp) {
         // Tells the event thread that nothing older than `now` will come from this
         // worker, so it can put events of all workers in time order.
@@ -392,6 +409,7 @@ impl StreamHandler for SessionHandler {
 
     fn segment(&mut self, st: &mut FlowState, conn: &ConnMeta, seg: &SegmentMeta) {
         self.clock_at(seg.ts);
+        self.frame = self.frame.max(seg.frame);
         st.seg = Some(*seg);
         st.rv_frame = None;
         let at = At {
@@ -473,6 +491,7 @@ impl StreamHandler for SessionHandler {
 
     fn frame(&mut self, st: &mut FlowState, conn: &ConnMeta, frame: Frame) {
         self.clock_at(frame.ts);
+        self.frame = self.frame.max(frame.no);
         if self.opts.explain && matches!(st.class, Class::Data(_) | Class::Unknown(_)) {
             self.ladder_line(st, conn, &frame);
         }
