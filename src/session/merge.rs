@@ -4,10 +4,13 @@
 //! its PROPOSE, the data connection, two proxy legs): fed in arrival order, the
 //! correlator would decide differently from run to run and with the number of workers.
 //!
-//! Every report carries its worker's packet clock, which never goes back, and each
-//! worker's watermark says its clock has reached a time. A report can go once no
+//! Every report carries its worker's clock (packet time, then the highest frame number
+//! handed out, then the time the report is about), which never goes back, and each
+//! worker's watermark says its clock has reached a point. A report can go once no
 //! worker can still send one that comes before it: a k-way merge of the per-worker
-//! queues, ties broken by worker index so the order is the same on every run.
+//! queues. Frame numbers are the capture's, whichever worker a frame went to, so reports
+//! of one packet time go in the same order with any number of workers; what is left
+//! equal goes by worker index, so the order is the same on every run.
 
 use super::report::{Clock, Report};
 use crate::capture::Timestamp;
