@@ -1,5 +1,6 @@
 use super::*;
 use crate::cli::Args;
+use crate::output::pcap_out::PcapOutStats;
 use clap::Parser;
 
 fn config(flags: &[&str]) -> Config {
