@@ -5,8 +5,8 @@
 //! capabilities; each fragment 1/1 holds text as u16 charset, u16 charset subset, bytes.
 //! Only read with `--messages`: the content is personal data.
 
-use super::flap::{parse_snac, SnacHeader};
-use super::rendezvous::{FAMILY_ICBM, SUBTYPE_TO_CLIENT, SUBTYPE_TO_HOST};
+use super::flap::parse_snac;
+use super::rendezvous::{icbm_head, FAMILY_ICBM, SUBTYPE_TO_CLIENT, SUBTYPE_TO_HOST};
 use super::tlv::{put_tlv, take_tlv, tlvs};
 use super::{be16, Cookie, ParseError};
 
@@ -130,19 +130,13 @@ impl InstantMessage {
 
     /// SNAC header and body.
     pub fn emit_snac(&self, request_id: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        SnacHeader {
-            family: self.snac.0,
-            subtype: self.snac.1,
-            flags: 0,
+        let mut out = icbm_head(
+            self.snac,
             request_id,
-        }
-        .emit_into(&mut out);
-        out.extend_from_slice(&self.cookie.0);
-        out.extend_from_slice(&CHANNEL_IM.to_be_bytes());
-        let sn = &self.screen_name.as_bytes()[..self.screen_name.len().min(255)];
-        out.push(sn.len() as u8);
-        out.extend_from_slice(sn);
+            &self.cookie,
+            CHANNEL_IM,
+            &self.screen_name,
+        );
         if self.snac.1 == SUBTYPE_TO_CLIENT {
             // Warning level 0, no user-info TLVs.
             out.extend_from_slice(&[0, 0, 0, 0]);

@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 mod emit;
 mod parse;
 
+pub use emit::icbm_head;
 pub use parse::{parse_block, parse_flap_icbm, parse_icbm};
 
 /// SNAC family of ICBM messages.

@@ -41,16 +41,8 @@ fn parses_gaims_outgoing_im() {
 
 #[test]
 fn rendezvous_and_other_snacs_are_not_ims() {
-    let mut d = Vec::new();
-    SnacHeader {
-        family: 4,
-        subtype: 6,
-        flags: 0,
-        request_id: 0,
-    }
-    .emit_into(&mut d);
-    d.extend_from_slice(&COOKIE.0);
-    d.extend_from_slice(&[0, 2, 3, b'b', b'o', b'b']);
+    // A rendezvous (channel 2) ICBM to "bob".
+    let mut d = icbm_head((4, 6), 0, &COOKIE, 2, "bob");
     assert_eq!(parse_im(&d), Ok(None));
     d[1] = 1;
     assert_eq!(parse_im(&d), Ok(None));

@@ -8,6 +8,7 @@ use super::{
 use crate::proto::flap::{self, FlapFrame, SnacHeader};
 use crate::proto::oft::{FileName, NameEncoding};
 use crate::proto::tlv::put_tlv;
+use crate::proto::Cookie;
 use std::net::Ipv4Addr;
 
 impl RendezvousMsg {
@@ -85,17 +86,13 @@ impl RendezvousMsg {
 
     /// SNAC header and body (4/6 or 4/7 according to `self.snac`).
     pub fn emit_snac(&self, request_id: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        SnacHeader {
-            family: self.snac.0,
-            subtype: self.snac.1,
-            flags: 0,
+        let mut out = icbm_head(
+            self.snac,
             request_id,
-        }
-        .emit_into(&mut out);
-        out.extend_from_slice(&self.cookie.0);
-        out.extend_from_slice(&CHANNEL_RENDEZVOUS.to_be_bytes());
-        put_screen_name(&mut out, self.screen_name.as_deref().unwrap_or(""));
+            &self.cookie,
+            CHANNEL_RENDEZVOUS,
+            self.screen_name.as_deref().unwrap_or(""),
+        );
         if self.snac.1 == SUBTYPE_TO_CLIENT {
             out.extend_from_slice(&self.warning_level.to_be_bytes());
             let n = self.user_info.len().min(usize::from(u16::MAX));
@@ -120,6 +117,29 @@ impl RendezvousMsg {
         }
         .emit()
     }
+}
+
+/// The start every ICBM SNAC (4/6, 4/7) shares, whatever its channel: the SNAC header,
+/// the message cookie, the channel and the screen name.
+pub fn icbm_head(
+    snac: (u16, u16),
+    request_id: u32,
+    cookie: &Cookie,
+    channel: u16,
+    screen_name: &str,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    SnacHeader {
+        family: snac.0,
+        subtype: snac.1,
+        flags: 0,
+        request_id,
+    }
+    .emit_into(&mut out);
+    out.extend_from_slice(&cookie.0);
+    out.extend_from_slice(&channel.to_be_bytes());
+    put_screen_name(&mut out, screen_name);
+    out
 }
 
 fn put_screen_name(out: &mut Vec<u8>, sn: &str) {
