@@ -2,12 +2,12 @@
 //! many short transfers ending within the linger no longer pile up until the end of the
 //! input, and the indexes leading to them shrink with them.
 
-use super::tests::{step_of, Out};
+use super::tests::{file_outcome, step_of, Out};
 use super::*;
 use crate::capture::FrameNo;
-use crate::session::event::{At, Event, PhaseSeen, SessionKind};
+use crate::session::event::{At, Event, PhaseSeen};
 use crate::session::phase::{Arrow, Phase, Role};
-use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
+use crate::session::report::{ConnId, ConnRef, Report};
 
 fn conn(i: u64) -> ConnRef {
     let ip = std::net::Ipv4Addr::new(198, 18, (i >> 8) as u8, i as u8);
@@ -39,20 +39,7 @@ fn one_transfer(c: &mut Correlator, i: u64, ts: Timestamp, out: &mut Out) {
         },
         out,
     );
-    let outcome = ConnOutcome {
-        kind: SessionKind::File,
-        start: ts,
-        end,
-        sender: Some(conn(i).server),
-        receiver: Some(conn(i).client),
-        proxy_creator: None,
-        proxy_ip: None,
-        screen_name: None,
-        files: 1,
-        bytes: 10,
-        frames_lost: 0,
-        odc: Vec::new(),
-    };
+    let outcome = file_outcome(&conn(i), ts, end);
     c.handle(
         Report::Closed {
             conn: conn(i),

@@ -1,17 +1,15 @@
 //! Correlator tests of address predictions across transfers: an address a PROPOSE
 //! predicted serves one connection, and transfers with different cookies never merge.
 
-use super::tests::{rendezvous, step_of};
+use super::tests::{file_outcome, rendezvous, step_of};
 use super::*;
 use crate::capture::FrameNo;
 use crate::capture::{Frame, Timestamp};
 use crate::flow::{Endpoint, FlowKey};
 use crate::proto::Cookie;
-use crate::session::event::{
-    At, ConnEnds, Event, PhaseSeen, RvType, SessionKind, TransferId, TransferLabel,
-};
+use crate::session::event::{At, ConnEnds, Event, PhaseSeen, RvType, TransferId, TransferLabel};
 use crate::session::phase::{Arrow, Phase, Role};
-use crate::session::report::{ConnId, ConnOutcome, ConnRef, Report};
+use crate::session::report::{ConnId, ConnRef, Report};
 use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Default)]
@@ -79,20 +77,7 @@ fn closed(conn: ConnRef, ts: f64) -> Report {
     let t = Timestamp((ts * 1e9) as u64);
     Report::Closed {
         conn,
-        outcome: ConnOutcome {
-            kind: SessionKind::File,
-            start: t,
-            end: t,
-            sender: Some(conn.server),
-            receiver: Some(conn.client),
-            proxy_creator: None,
-            proxy_ip: None,
-            screen_name: None,
-            files: 1,
-            bytes: 10,
-            frames_lost: 0,
-            odc: Vec::new(),
-        },
+        outcome: file_outcome(&conn, t, t),
     }
 }
 

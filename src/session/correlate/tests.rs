@@ -63,6 +63,25 @@ pub(super) fn rendezvous(kind: RvType, cookie: Cookie, ts: Timestamp) -> Rendezv
 }
 
 /// A step of `phase` with placeholder contents.
+/// What a worker reports of a data connection that carried one 10-byte file, from its
+/// server (the sender) to its client.
+pub(super) fn file_outcome(conn: &ConnRef, start: Timestamp, end: Timestamp) -> ConnOutcome {
+    ConnOutcome {
+        kind: SessionKind::File,
+        start,
+        end,
+        sender: Some(conn.server),
+        receiver: Some(conn.client),
+        proxy_creator: None,
+        proxy_ip: None,
+        screen_name: None,
+        files: 1,
+        bytes: 10,
+        frames_lost: 0,
+        odc: Vec::new(),
+    }
+}
+
 pub(super) fn step_of(phase: Phase) -> Seen {
     match phase {
         Phase::TcpHandshake => Seen::TcpHandshake {
