@@ -178,10 +178,12 @@ pub trait StreamHandler {
         reason: CloseReason,
         ts: Timestamp,
     );
+    /// Every frame up to `frame` has been handed out to the workers: the frame being
+    /// processed, or the dispatcher's tick, before the expiry either brings. No default:
+    /// a wrapper that did not pass it on would put reports out of order (see
+    /// `session::merge`).
+    fn handed_out(&mut self, frame: FrameNo);
     /// The worker finished a batch of frames (or a tick) with its packet clock at `now`:
     /// a good moment to hand on what was gathered.
-    /// Every frame up to `frame` has been handed out to the workers (the dispatcher's
-    /// tick, before the expiry it brings).
-    fn handed_out(&mut self, _frame: FrameNo) {}
     fn batch_end(&mut self, _now: Timestamp) {}
 }

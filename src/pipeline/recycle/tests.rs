@@ -15,6 +15,8 @@ impl StreamHandler for Seen {
     fn data(&mut self, _: &mut (), _: &ConnMeta, _: Direction, _: &[u8], _: Timestamp, _: FrameNo) {
     }
     fn gap(&mut self, _: &mut (), _: &ConnMeta, _: Direction, _: u64, _: Timestamp) {}
+    fn handed_out(&mut self, _: FrameNo) {}
+
     fn frame(&mut self, _: &mut (), _: &ConnMeta, f: Frame) {
         self.0.push((f.no.0, f.ts.0, f.data.len()));
     }

@@ -84,6 +84,8 @@ impl StreamHandler for Rec {
     fn gap(&mut self, st: &mut u32, _: &ConnMeta, dir: Direction, len: u64, _: Timestamp) {
         self.ev.push((*st, Ev::Gap(dir, len)));
     }
+    fn handed_out(&mut self, _: FrameNo) {}
+
     fn frame(&mut self, st: &mut u32, _: &ConnMeta, frame: Frame) {
         self.ev.push((*st, Ev::Frame(frame.no)));
         if self.hold > 0 {
